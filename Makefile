@@ -1,0 +1,34 @@
+# Two commands for a fresh clone: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-all lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/constraints.txt requirements/base.txt requirements/dev.txt setup.py
+	@interp=$$(PYTHON="$(PYTHON)" scripts/find_python310.sh) || exit 1; \
+	  [ -x $(PY) ] || { echo "creating $(VENV) with $$interp"; $$interp -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade "pip<25" wheel
+	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/base.txt -r requirements/dev.txt
+	# tfx pins tensorflow-hub<0.16, but 0.15 does not import on TF 2.16.
+	$(PY) -m pip install -q --no-deps tensorflow-hub==0.16.1
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: venv
+	$(VENV)/bin/mer run --preset demo
+
+test: venv
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf artifacts

@@ -1,0 +1,105 @@
+"""The one data contract every reader writes and every later stage reads.
+
+A dataset reader never builds a tf.Example itself: it yields `Source` rows
+(cheap metadata, no decoded audio) or `Rejected` rows, and `load_source`
+turns a Source into an `Utterance` (decoding and resampling the audio). This
+split lets the listing run in the driver (to assign stratified or
+speaker-disjoint splits over the whole dataset) while decoding, the expensive
+part, runs in parallel on Beam workers.
+
+See docs/data-contract.md for the field-by-field description.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+SAMPLE_RATE = 16_000
+
+# Feature names in the serialized tf.Example.
+ID = "id"
+DATASET = "dataset"
+SPEAKER = "speaker"
+GENDER = "gender"
+TEXT = "text"
+AUDIO = "audio"
+LABEL = "label"
+EMOTION = "emotion"
+DURATION_S = "duration_s"
+
+STRING_FEATURES = (ID, DATASET, SPEAKER, GENDER, TEXT, EMOTION)
+BYTES_FEATURES = (AUDIO,)
+INT_FEATURES = (LABEL,)
+FLOAT_FEATURES = (DURATION_S,)
+
+# Quarantine reasons: a fixed vocabulary so reports can be counted and compared.
+MISSING_FILE = "missing_file"
+UNREADABLE_AUDIO = "unreadable_audio"
+TRUNCATED_AUDIO = "truncated_audio"
+EMPTY_AUDIO = "empty_audio"
+EMPTY_TEXT = "empty_text"
+UNKNOWN_LABEL = "unknown_label"
+BAD_ROW = "bad_row"
+REASONS = (
+    MISSING_FILE,
+    UNREADABLE_AUDIO,
+    TRUNCATED_AUDIO,
+    EMPTY_AUDIO,
+    EMPTY_TEXT,
+    UNKNOWN_LABEL,
+    BAD_ROW,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """One utterance as listed by a reader, before its audio is decoded.
+
+    `emotion` is the dataset's label already mapped to the preset's canonical
+    emotion name (e.g. IEMOCAP "exc" -> "happy"); `load_source` checks it
+    against the preset's label set.
+    """
+
+    id: str
+    dataset: str
+    emotion: str
+    speaker: str = ""
+    gender: str = ""  # "female", "male" or "" when unknown
+    text: str = ""
+    audio_path: Optional[str] = None  # None for text-only datasets
+    origin: str = ""  # file (and row) the record came from, for error reports
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejected:
+    """A record that could not become an Utterance, with the reason and the fix."""
+
+    id: str
+    reason: str  # one of REASONS
+    origin: str  # file (and row) it came from
+    detail: str  # human-readable: what was wrong and how to fix it
+
+
+@dataclasses.dataclass(frozen=True)
+class Utterance:
+    """One record of the contract: what is serialized as a tf.Example."""
+
+    id: str
+    dataset: str
+    speaker: str
+    gender: str
+    text: str
+    audio: bytes  # 16 kHz mono 16-bit PCM WAV bytes; b"" for text-only sets
+    label: int
+    emotion: str
+    duration_s: float
+
+
+class InvalidInput(Exception):
+    """Raised while loading a Source; carries a quarantine reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

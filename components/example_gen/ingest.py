@@ -1,0 +1,269 @@
+"""Raw dataset -> contract TFRecords + split assignment + quarantine report.
+
+Listing (metadata only) runs in one process so splits can be stratified or
+speaker-disjoint over the whole dataset; decoding and resampling, the
+expensive part, runs on Beam workers. Nothing is dropped silently: every
+listed record ends up written or quarantined with a reason, and the report
+proves the sum.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import apache_beam as beam
+
+from components.example_gen import contract
+from components.example_gen.loading import load_or_reject
+from components.example_gen.readers import get_reader
+from components.example_gen.splits import SplitKey, assign_splits
+from components.example_gen.tf_example import to_example
+from pipeline.configs import Preset
+
+SPLITS = ("train", "eval")
+REPORT_FILE = "ingest_report.json"
+QUARANTINE_FILE = "quarantine.csv"
+SPLITS_FILE = "splits.csv"
+_COUNTS = "_counts.jsonl"
+_REJECTED = "_rejected.jsonl"
+
+
+class NothingValidError(RuntimeError):
+    """Raised when a dataset yields no valid example at all."""
+
+
+@dataclasses.dataclass
+class Listing:
+    sources: list[contract.Source]
+    rejected: list[contract.Rejected]
+    labels: tuple[str, ...]
+    split_of: dict[str, str]
+
+
+def list_dataset(preset: Preset, data_root: str) -> Listing:
+    """Lists a dataset with the preset's reader and assigns every source a split."""
+    root = Path(data_root)
+    if not root.exists():
+        raise FileNotFoundError(
+            f"Data root {root} does not exist. Pass --data-root pointing at the "
+            f"{preset.name} dataset (see docs/datasets.md for the expected layout)."
+        )
+    reader = get_reader(preset.reader)
+    sources: list[contract.Source] = []
+    rejected: list[contract.Rejected] = []
+    seen: set[str] = set()
+    for row in reader(root, **preset.reader_options):
+        if isinstance(row, contract.Rejected):
+            rejected.append(row)
+        elif row.id in seen:
+            rejected.append(contract.Rejected(
+                row.id, contract.BAD_ROW, row.origin,
+                f"duplicate id {row.id!r}; ids must be unique within a dataset"))
+        else:
+            seen.add(row.id)
+            sources.append(row)
+    labels = preset.labels or tuple(sorted({s.emotion for s in sources}))
+    known = [s for s in sources if s.emotion in labels]
+    if not known:
+        raise NothingValidError(
+            f"No usable records under {root} for preset {preset.name!r} "
+            f"({len(rejected)} rejected while listing). Check --data-root and the layout "
+            f"in docs/datasets.md."
+        )
+    keys = [SplitKey(id=s.id, label=s.emotion, speaker=s.speaker or s.id) for s in known]
+    cfg = preset.split
+    split_of = assign_splits(
+        keys, method=cfg.method, seed=cfg.seed, test_fraction=cfg.test_fraction,
+        n_folds=cfg.n_folds, fold=cfg.fold, eval_speakers=list(cfg.eval_speakers) or None,
+    )
+    return Listing(sources=sources, rejected=rejected, labels=tuple(labels), split_of=split_of)
+
+
+class _Load(beam.DoFn):
+    """Decodes one source; emits the Utterance or, tagged, its Rejected."""
+
+    def __init__(self, labels: Sequence[str], require_text: bool, require_audio: bool):
+        self._labels = tuple(labels)
+        self._require_text = require_text
+        self._require_audio = require_audio
+
+    def process(self, item):
+        source, split = item
+        result = load_or_reject(source, self._labels, self._require_text, self._require_audio)
+        if isinstance(result, contract.Rejected):
+            yield beam.pvalue.TaggedOutput("rejected", result)
+        else:
+            yield split, result
+
+
+def build_ingest(
+    p: beam.Pipeline, listing: Listing, preset: Preset, examples_uri: str, scratch_dir: str
+) -> None:
+    """Adds the decode-and-write steps; counts and rejections go to scratch_dir."""
+    items = [(s, listing.split_of.get(s.id, "")) for s in listing.sources]
+    loaded = (
+        p
+        | "ListSources" >> beam.Create(items, reshuffle=True)
+        | "Load" >> beam.ParDo(
+            _Load(listing.labels, preset.require_text, preset.require_audio)
+        ).with_outputs("rejected", main="utterances")
+    )
+    for split in SPLITS:
+        (
+            loaded.utterances
+            | f"Keep{split}" >> beam.Filter(lambda kv, s=split: kv[0] == s)
+            | f"Serialize{split}" >> beam.Map(lambda kv: to_example(kv[1]).SerializeToString())
+            | f"Write{split}" >> beam.io.WriteToTFRecord(
+                os.path.join(examples_uri, f"Split-{split}", "data_tfrecord"),
+                file_name_suffix=".gz",
+            )
+        )
+    (
+        loaded.utterances
+        | "CountKey" >> beam.Map(lambda kv: (kv[0], kv[1].emotion))
+        | "Count" >> beam.combiners.Count.PerElement()
+        | "CountToJson" >> beam.Map(lambda kv: json.dumps([kv[0][0], kv[0][1], kv[1]]))
+        | "WriteCounts" >> beam.io.WriteToText(
+            os.path.join(scratch_dir, _COUNTS), shard_name_template="")
+    )
+    (
+        loaded.rejected
+        | "RejectedToJson" >> beam.Map(lambda r: json.dumps(dataclasses.asdict(r)))
+        | "WriteRejected" >> beam.io.WriteToText(
+            os.path.join(scratch_dir, _REJECTED), shard_name_template="")
+    )
+
+
+def read_scratch(scratch_dir: str):
+    """Reads back what the Beam job wrote (works on every runner, unlike closures)."""
+    counts, rejected = [], []
+    with open(os.path.join(scratch_dir, _COUNTS)) as f:
+        for line in f:
+            split, emotion, n = json.loads(line)
+            counts.append(((split, emotion), n))
+    with open(os.path.join(scratch_dir, _REJECTED)) as f:
+        rejected = [contract.Rejected(**json.loads(line)) for line in f]
+    return counts, rejected
+
+
+@dataclasses.dataclass
+class IngestReport:
+    preset: str
+    data_root: str
+    labels: list[str]
+    listed: int
+    written: int
+    quarantined: int
+    by_split: dict[str, int]
+    by_split_and_class: dict[str, dict[str, int]]
+    quarantine_by_reason: dict[str, int]
+    split_method: str
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"preset {self.preset}: {self.listed} records listed, {self.written} written, "
+            f"{self.quarantined} quarantined (split: {self.split_method})",
+        ]
+        for split, n in sorted(self.by_split.items()):
+            per_class = ", ".join(
+                f"{k}={v}" for k, v in sorted(self.by_split_and_class.get(split, {}).items())
+            )
+            lines.append(f"  {split}: {n} ({per_class})")
+        if self.quarantine_by_reason:
+            lines.append("  quarantine: " + ", ".join(
+                f"{k}={v}" for k, v in sorted(self.quarantine_by_reason.items())))
+        return lines
+
+
+def write_report(
+    report_dir: str,
+    preset: Preset,
+    data_root: str,
+    listing: Listing,
+    counts: Iterable[tuple[tuple[str, str], int]],
+    load_rejected: Iterable[contract.Rejected],
+) -> IngestReport:
+    """Writes ingest_report.json, quarantine.csv and splits.csv; returns the report."""
+    os.makedirs(report_dir, exist_ok=True)
+    quarantined = list(listing.rejected) + list(load_rejected)
+    # Sources whose label is outside the label set never got a split.
+    by_class: dict[str, dict[str, int]] = collections.defaultdict(dict)
+    by_split: dict[str, int] = collections.Counter()
+    for (split, emotion), n in counts:
+        by_class[split][emotion] = n
+        by_split[split] += n
+    written = sum(by_split.values())
+    reasons = collections.Counter(r.reason for r in quarantined)
+    report = IngestReport(
+        preset=preset.name, data_root=str(data_root), labels=list(listing.labels),
+        listed=len(listing.sources) + len(listing.rejected), written=written,
+        quarantined=len(quarantined), by_split=dict(by_split),
+        by_split_and_class={k: dict(v) for k, v in by_class.items()},
+        quarantine_by_reason=dict(reasons), split_method=preset.split.method,
+    )
+    with open(os.path.join(report_dir, REPORT_FILE), "w") as f:
+        json.dump(dataclasses.asdict(report), f, indent=2, sort_keys=True)
+    with open(os.path.join(report_dir, QUARANTINE_FILE), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "reason", "origin", "detail"])
+        for r in sorted(quarantined, key=lambda r: (r.reason, r.id)):
+            w.writerow([r.id, r.reason, r.origin, r.detail])
+    rejected_ids = {r.id for r in quarantined}
+    with open(os.path.join(report_dir, SPLITS_FILE), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "split", "speaker", "emotion"])
+        for s in sorted(listing.sources, key=lambda s: s.id):
+            if s.id in listing.split_of and s.id not in rejected_ids:
+                w.writerow([s.id, listing.split_of[s.id], s.speaker, s.emotion])
+    return report
+
+
+def finish_ingest(
+    report_dir: str, preset: Preset, data_root: str, listing: Listing
+) -> IngestReport:
+    """Turns what the Beam job left in report_dir into the final report files."""
+    counts, rejected = read_scratch(report_dir)
+    for name in (_COUNTS, _REJECTED):
+        os.remove(os.path.join(report_dir, name))
+    return write_report(report_dir, preset, data_root, listing, counts, rejected)
+
+
+def read_report(report_dir: str) -> dict:
+    with open(os.path.join(report_dir, REPORT_FILE)) as f:
+        return json.load(f)
+
+
+def run_ingest(
+    preset: Preset,
+    data_root: str,
+    examples_uri: str,
+    report_dir: Optional[str] = None,
+    beam_args: Optional[list[str]] = None,
+    pipeline: Optional[beam.Pipeline] = None,
+) -> IngestReport:
+    """Runs ingestion end to end (used by `mer ingest` and the ExampleGen executor)."""
+    listing = list_dataset(preset, data_root)
+    report_dir = report_dir or examples_uri
+    os.makedirs(report_dir, exist_ok=True)
+    p = pipeline or beam.Pipeline(argv=beam_args or ["--direct_running_mode=in_memory"])
+    with p:
+        build_ingest(p, listing, preset, examples_uri, report_dir)
+    report = finish_ingest(report_dir, preset, data_root, listing)
+    if report.written == 0:
+        raise NothingValidError(nothing_valid_message(report, report_dir))
+    return report
+
+
+def nothing_valid_message(report: IngestReport, report_dir: str) -> str:
+    return (
+        f"Nothing valid left after ingesting {report.data_root} with preset "
+        f"{report.preset!r}: {report.quarantined} records quarantined "
+        f"({report.quarantine_by_reason}). See {os.path.join(report_dir, QUARANTINE_FILE)} "
+        f"for each file and the fix."
+    )

@@ -1,0 +1,70 @@
+"""Builds a task model by name: encoders from models.encoders plus one head."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from components.trainer.models import encoders
+
+keras = tf.keras
+
+# Model names per task. TER names end in `_dense` for the tf-idf encoder;
+# MER names are `TEXT+AUDIO`.
+_TER_ALIASES = {"tfidf_dense": "tfidf"}
+
+
+def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
+    """Returns (text encoder names, audio encoder names) for a task's model name."""
+    if task == "ter":
+        text = _TER_ALIASES.get(name, name)
+        _check(text, encoders.TEXT_ENCODERS, task, name)
+        return [text], []
+    if task == "ser":
+        _check(name, encoders.AUDIO_ENCODERS, task, name)
+        return [], [name]
+    if task == "mer":
+        if "+" not in name:
+            raise ValueError(f"MER model names are TEXT+AUDIO (e.g. tfidf+cnn1d), got {name!r}")
+        text, audio = name.split("+", 1)
+        text = _TER_ALIASES.get(text, text)
+        _check(text, encoders.TEXT_ENCODERS, task, name)
+        _check(audio, encoders.AUDIO_ENCODERS, task, name)
+        return [text], [audio]
+    raise ValueError(f"Unknown task {task!r}; tasks are ter, ser, mer.")
+
+
+def _check(part: str, registry: dict, task: str, name: str) -> None:
+    if part not in registry:
+        raise ValueError(
+            f"Unknown {task} model {name!r}: {part!r} is not one of {sorted(registry)}."
+        )
+
+
+def input_shapes(feature_spec: dict, names) -> dict[str, tuple]:
+    return {n: tuple(feature_spec[n].shape) for n in names}
+
+
+def build_model(
+    task: str, name: str, n_classes: int, feature_spec: dict, hp: dict
+) -> keras.Model:
+    """Keras functional model over transformed features -> class probabilities."""
+    text_names, audio_names = parse_model_name(task, name)
+    parts = [encoders.TEXT_ENCODERS[n] for n in text_names] + [
+        encoders.AUDIO_ENCODERS[n] for n in audio_names
+    ]
+    needed = sorted({f for _, feats in parts for f in feats})
+    inputs = {
+        f: keras.layers.Input(shape=feature_spec[f].shape, name=f, dtype=tf.float32)
+        for f in needed
+    }
+    vectors = [fn(inputs, hp) for fn, _ in parts]
+    x = vectors[0] if len(vectors) == 1 else keras.layers.Concatenate(name="fusion")(vectors)
+    x = keras.layers.Dropout(hp["dropout"], name="head_dropout")(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=f"{task}_{name.replace('+', '_')}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["sparse_categorical_accuracy"],
+    )
+    return model

@@ -1,0 +1,106 @@
+"""Trainer module: `run_fn` builds the task's model by name, trains, exports.
+
+Pipeline wiring lives in pipeline/pipeline.py; this file never names a
+component, and the pipeline never builds a layer.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx_bsl.public import tfxio  # noqa: E402
+
+from components.trainer import export  # noqa: E402
+from components.trainer.models.build import build_model  # noqa: E402
+from components.trainer.strategy import distribution_strategy  # noqa: E402
+from components.transform import preprocessing as pp  # noqa: E402
+from pipeline.configs import Preset  # noqa: E402
+
+
+def _dataset(fn_args, tft_output, files, batch_size, shuffle, seed):
+    ds = fn_args.data_accessor.tf_dataset_factory(
+        files,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size, label_key=pp.LABEL, shuffle=shuffle, shuffle_seed=seed,
+            num_epochs=1),
+        tft_output.transformed_metadata.schema,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _hparams(preset: Preset) -> dict:
+    t = preset.train
+    return {"hidden_units": t.hidden_units, "dropout": t.dropout,
+            "learning_rate": t.learning_rate}
+
+
+def _save_history(history, run_dir: str) -> None:
+    """Training curves as CSV (and PNG when matplotlib is there) next to the run."""
+    os.makedirs(run_dir, exist_ok=True)
+    keys = sorted(history.history)
+    with open(os.path.join(run_dir, "history.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch"] + keys)
+        for i in range(len(history.epoch)):
+            w.writerow([i + 1] + [history.history[k][i] for k in keys])
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "sparse_categorical_accuracy"), strict=True):
+        for prefix in ("", "val_"):
+            if prefix + metric in history.history:
+                ax.plot(history.history[prefix + metric], label=prefix + metric)
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.savefig(os.path.join(run_dir, "history.png"))
+    plt.close(fig)
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    config = fn_args.custom_config
+    preset = Preset.from_json(config["preset"])
+    task = config["task"]
+    model_name = preset.train.models[task]
+    tf.keras.utils.set_random_seed(preset.train.seed)
+
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    names = pp.label_names(tft_output, n_min=len(preset.labels))
+    batch = preset.train.batch_size
+    train_ds = _dataset(fn_args, tft_output, fn_args.train_files, batch, True, preset.train.seed)
+    eval_ds = _dataset(fn_args, tft_output, fn_args.eval_files, batch, False, None)
+
+    with distribution_strategy().scope():
+        model = build_model(
+            task, model_name, len(names),
+            tft_output.transformed_feature_spec(), _hparams(preset),
+        )
+    model.summary(print_fn=lambda line: print(line))
+    epochs = preset.train.epochs
+    if fn_args.train_steps:
+        train_ds = train_ds.repeat()
+        steps_per_epoch = max(1, fn_args.train_steps // epochs)
+    else:
+        steps_per_epoch = None
+    history = model.fit(
+        train_ds, validation_data=eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+        verbose=2,
+        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+    )
+    _save_history(history, fn_args.model_run_dir)
+    with open(os.path.join(fn_args.model_run_dir, "model.json"), "w") as f:
+        json.dump({"task": task, "model": model_name, "labels": names}, f)
+
+    signatures = export.make_signatures(model, tft_output, task, names)
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)

@@ -1,0 +1,94 @@
+"""The Transform module: `preprocessing_fn` for every preset.
+
+Everything a model needs is computed here, in the TF graph, from the raw
+contract fields (text string, WAV bytes), so the exported model accepts raw
+inputs and serving computes exactly what training saw.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+
+from components.example_gen import contract  # noqa: E402
+from components.transform import audio_features, text_features  # noqa: E402
+from pipeline.configs import Preset  # noqa: E402
+
+# Transformed feature names: the interface between Transform and Trainer.
+TEXT_TFIDF = "text_tfidf"
+AUDIO_FEATURES = "audio_features"
+LOG_MEL = "log_mel"
+LABEL = "label"
+# Vocabulary of "id:emotion" pairs seen in training: how label names travel
+# with the transform graph even when a preset infers its label set from data.
+LABEL_NAMES_VOCAB = "label_names"
+
+
+def _dense_1d(x, default):
+    """Raw features arrive as [batch, 1] (or sparse if a schema says VarLen)."""
+    if isinstance(x, tf.SparseTensor):
+        x = tf.sparse.to_dense(x, default_value=default)
+        x = tf.pad(x, [[0, 0], [0, 1]], constant_values=default)
+        return x[:, 0]
+    return tf.reshape(x, [-1])
+
+
+def uses_text(tasks) -> bool:
+    return "ter" in tasks or "mer" in tasks
+
+
+def uses_audio(tasks) -> bool:
+    return "ser" in tasks or "mer" in tasks
+
+
+def transform_features(inputs: dict, preset: Preset, tasks) -> dict:
+    outputs = {}
+    feats = preset.features
+    if uses_text(tasks):
+        text = _dense_1d(inputs[contract.TEXT], "")
+        outputs[TEXT_TFIDF] = text_features.tfidf(
+            text, vocab_size=feats.tfidf_vocab_size, min_count=feats.tfidf_min_count,
+            ngram_range=tuple(feats.tfidf_ngrams), stop_words=feats.stop_words,
+        )
+    if uses_audio(tasks):
+        params = audio_features.AudioFeatureParams()
+        num_samples = int(round(feats.duration_s * params.sample_rate))
+        wav = _dense_1d(inputs[contract.AUDIO], "")
+        waveforms, _ = audio_features.decode_wav(wav, num_samples)
+        utt = audio_features.utterance_features(waveforms, params, tuple(feats.audio_kinds))
+        # Min-max scaling as in the reference, with statistics from the train split.
+        outputs[AUDIO_FEATURES] = tft.scale_to_0_1(utt, elementwise=True)
+        if feats.with_log_mel:
+            outputs[LOG_MEL] = audio_features.log_mel_frames(waveforms, params)
+    return outputs
+
+
+def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
+    """tf.Transform entry point; `custom_config` carries the preset and tasks."""
+    preset = Preset.from_json(custom_config["preset"])
+    outputs = transform_features(inputs, preset, custom_config["tasks"])
+    if contract.LABEL in inputs:
+        label = _dense_1d(inputs[contract.LABEL], -1)
+        outputs[LABEL] = label
+        if contract.EMOTION in inputs:
+            emotion = _dense_1d(inputs[contract.EMOTION], "")
+            tft.vocabulary(
+                tf.strings.join([tf.strings.as_string(label), emotion], separator=":"),
+                vocab_filename=LABEL_NAMES_VOCAB,
+            )
+    return outputs
+
+
+def label_names(tft_output: tft.TFTransformOutput, n_min: int = 0) -> list[str]:
+    """Class names ordered by label id, read from the transform output."""
+    pairs = {}
+    for entry in tft_output.vocabulary_by_name(LABEL_NAMES_VOCAB):
+        entry = entry.decode("utf-8") if isinstance(entry, bytes) else entry
+        idx, name = entry.split(":", 1)
+        pairs[int(idx)] = name
+    n = max([n_min] + [i + 1 for i in pairs])
+    return [pairs.get(i, f"class_{i}") for i in range(n)]

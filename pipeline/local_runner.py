@@ -1,0 +1,130 @@
+"""Runs create_pipeline() with TFX's LocalDagRunner on the local Beam runner."""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import time
+from typing import Optional, Sequence
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from tfx import v1 as tfx  # noqa: E402
+
+from pipeline import pipeline as pipeline_def  # noqa: E402
+from pipeline.configs import RunConfig  # noqa: E402
+from pipeline.fingerprint import tree_fingerprint  # noqa: E402
+
+
+def default_data_root(config_output_dir: str, preset_name: str) -> str:
+    return os.path.join(config_output_dir, "data", preset_name)
+
+
+def prepare_data(config: RunConfig) -> RunConfig:
+    """The demo preset generates its corpus (deterministic, idempotent) if needed."""
+    if config.preset.name == "demo":
+        from components import demo_corpus
+
+        demo_corpus.generate(config.data_root)
+    return config
+
+
+def run(config: RunConfig, tasks: Optional[Sequence[str]] = None) -> RunSummary:
+    prepare_data(config)
+    started = time.time()
+    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
+    p = pipeline_def.create_pipeline(
+        config,
+        tasks=tasks,
+        input_fingerprint=tree_fingerprint(config.data_root),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.metadata_path),
+    )
+    tfx.orchestration.LocalDagRunner().run(p)
+    return summarize(config, tasks or config.preset.tasks, started)
+
+
+@dataclasses.dataclass
+class TaskSummary:
+    task: str
+    accuracy: Optional[float]
+    blessed: bool
+    pushed_version: Optional[str]
+    pushed_this_run: bool
+    serving_dir: str
+
+
+@dataclasses.dataclass
+class RunSummary:
+    tasks: list[TaskSummary]
+    ingest: dict
+
+    def lines(self) -> list[str]:
+        out = []
+        ing = self.ingest
+        if ing:
+            out.append(
+                f"ingest: {ing['written']} examples written "
+                f"({', '.join(f'{k}={v}' for k, v in sorted(ing['by_split'].items()))}), "
+                f"{ing['quarantined']} quarantined {ing['quarantine_by_reason'] or ''}".rstrip())
+        for t in self.tasks:
+            acc = "n/a" if t.accuracy is None else f"{100 * t.accuracy:.1f}%"
+            state = "blessed" if t.blessed else "NOT blessed"
+            if t.pushed_this_run:
+                push = f"pushed version {t.pushed_version} to {t.serving_dir}"
+            elif t.pushed_version:
+                push = f"not pushed; serving stays at version {t.pushed_version}"
+            else:
+                push = "not pushed; nothing served yet"
+            out.append(f"{t.task}: eval accuracy {acc}, {state}, {push}")
+        return out
+
+
+def _latest_output(pipeline_root: str, component: str, key: str) -> Optional[str]:
+    """TFX 1.x lays outputs out as <root>/<component>/<key>/<execution id>."""
+    dirs = glob.glob(os.path.join(pipeline_root, component, key, "*"))
+    dirs = [d for d in dirs if os.path.basename(d).isdigit()]
+    return max(dirs, key=lambda d: int(os.path.basename(d))) if dirs else None
+
+
+def _overall_accuracy(eval_dir: str) -> Optional[float]:
+    import tensorflow_model_analysis as tfma
+
+    try:
+        result = tfma.load_eval_result(eval_dir)
+    except Exception:  # noqa: BLE001 - a missing/failed evaluation shows as n/a
+        return None
+    for slice_key, metrics in result.slicing_metrics:
+        if not slice_key:
+            for metric_by_output in metrics.values():
+                for by_name in metric_by_output.values():
+                    value = by_name.get(pipeline_def.ACCURACY)
+                    if value is not None:
+                        return float(value.get("doubleValue"))
+    return None
+
+
+def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSummary:
+    from components.example_gen import ingest
+
+    root = config.pipeline_root
+    report_dir = _latest_output(root, "EmotionExampleGen", "report")
+    ing = ingest.read_report(report_dir) if report_dir else {}
+    out = []
+    for task in tasks:
+        eval_dir = _latest_output(root, pipeline_def.component_id("Evaluator", task), "evaluation")
+        bless_dir = _latest_output(root, pipeline_def.component_id("Evaluator", task), "blessing")
+        blessed = bool(bless_dir) and os.path.exists(os.path.join(bless_dir, "BLESSED"))
+        serving = os.path.join(config.serving_dir, task)
+        versions = sorted(
+            (d for d in os.listdir(serving) if d.isdigit()), key=int
+        ) if os.path.isdir(serving) else []
+        newest = versions[-1] if versions else None
+        this_run = bool(newest) and os.path.getmtime(os.path.join(serving, newest)) >= started
+        out.append(TaskSummary(
+            task=task, accuracy=_overall_accuracy(eval_dir) if eval_dir else None,
+            blessed=blessed, pushed_version=newest, pushed_this_run=this_run,
+            serving_dir=serving,
+        ))
+    return RunSummary(tasks=out, ingest=ing)

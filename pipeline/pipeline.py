@@ -1,0 +1,131 @@
+"""create_pipeline(): the one graph every runner (local, Kubeflow) compiles.
+
+Only wiring lives here: which components, in what order, with which config.
+Feature code is in components/transform, model code in components/trainer.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow_model_analysis as tfma  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx.types import standard_artifacts  # noqa: E402
+
+from components.example_gen.component import EmotionExampleGen  # noqa: E402
+from pipeline.configs import GateConfig, RunConfig, validate_tasks  # noqa: E402
+
+PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
+RUN_FN = "components.trainer.run.run_fn"
+ACCURACY = "sparse_categorical_accuracy"
+
+
+def component_id(kind: str, task: str) -> str:
+    return f"{kind}.{task}"
+
+
+def eval_config(gate: GateConfig) -> tfma.EvalConfig:
+    """Accuracy and counts, sliced by emotion, speaker, gender and dataset.
+
+    The blessing thresholds apply to the overall slice only: a plain
+    `threshold=` would apply to every slice, and one small speaker slice
+    would then block every push.
+    """
+    overall = tfma.SlicingSpec()
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": gate.min_accuracy}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -gate.max_regression},
+        ),
+    )
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(
+            label_key="label", signature_name="serving_default",
+            prediction_key="probabilities")],
+        slicing_specs=[overall] + [
+            tfma.SlicingSpec(feature_keys=[k]) for k in ("emotion", "speaker", "gender", "dataset")
+        ],
+        metrics_specs=[tfma.MetricsSpec(
+            metrics=[
+                tfma.MetricConfig(class_name="ExampleCount"),
+                tfma.MetricConfig(class_name="SparseCategoricalAccuracy"),
+            ],
+            per_slice_thresholds={ACCURACY: tfma.PerSliceMetricThresholds(thresholds=[
+                tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=threshold)
+            ])},
+        )],
+    )
+
+
+def create_pipeline(
+    config: RunConfig,
+    tasks: Optional[Sequence[str]] = None,
+    input_fingerprint: str = "",
+    metadata_connection_config=None,
+) -> tfx.dsl.Pipeline:
+    preset = config.preset
+    tasks = validate_tasks(preset, tasks or preset.tasks)
+
+    example_gen = EmotionExampleGen(
+        preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config={"preset": preset.to_json(), "tasks": list(tasks)},
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
+
+    for task in tasks:
+        trainer = tfx.components.Trainer(
+            run_fn=RUN_FN,
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema_gen.outputs["schema"],
+            train_args=tfx.proto.TrainArgs(num_steps=preset.train.train_steps or 0),
+            eval_args=tfx.proto.EvalArgs(num_steps=0),
+            custom_config={"preset": preset.to_json(), "task": task},
+        ).with_id(component_id("Trainer", task))
+        resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(
+                type=standard_artifacts.Model,
+                producer_component_id=component_id("Trainer", task),
+                output_key="model"),
+            model_blessing=tfx.dsl.Channel(
+                type=standard_artifacts.ModelBlessing,
+                producer_component_id=component_id("Evaluator", task),
+                output_key="blessing"),
+        ).with_id(component_id("LatestBlessedModel", task))
+        evaluator = tfx.components.Evaluator(
+            examples=example_gen.outputs["examples"],
+            model=trainer.outputs["model"],
+            baseline_model=resolver.outputs["model"],
+            eval_config=eval_config(preset.gate),
+        ).with_id(component_id("Evaluator", task))
+        pusher = tfx.components.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(
+                    base_directory=os.path.join(config.serving_dir, task))),
+        ).with_id(component_id("Pusher", task))
+        components += [trainer, resolver, evaluator, pusher]
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=components,
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=config.beam_pipeline_args(),
+    )

@@ -1,0 +1,103 @@
+"""The whole pipeline on a small demo corpus, then predictions from raw inputs."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from components import demo_corpus
+from pipeline import local_runner
+from pipeline.configs import RunConfig, get_preset
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    data_root = out / "data"
+    demo_corpus.generate(data_root, demo_corpus.DemoCorpusConfig(
+        n_speakers=4, utterances_per_class_per_speaker=6))
+    # One corrupt file: it must be quarantined, not crash the run or vanish.
+    with open(data_root / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    bad = data_root / "audio" / "corrupt.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    with open(data_root / "manifest.csv", "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writerow({**rows[0], "id": "corrupt_1", "audio_path": "audio/corrupt.wav"})
+    preset = get_preset("demo")
+    preset = preset.replace(train=dataclasses.replace(preset.train, epochs=15))
+    config = RunConfig(preset=preset, data_root=str(data_root), output_dir=str(out / "artifacts"))
+    summary = local_runner.run(config)
+    return config, summary, rows
+
+
+def test_every_task_is_pushed_in_tf_serving_layout(demo_run):
+    config, summary, _ = demo_run
+    assert [t.task for t in summary.tasks] == ["ter", "ser", "mer"]
+    for t in summary.tasks:
+        assert t.accuracy is not None and t.accuracy > 0.25, t
+        versions = [d for d in os.listdir(Path(config.serving_dir) / t.task) if d.isdigit()]
+        assert versions, f"nothing pushed for {t.task}"
+        assert (Path(config.serving_dir) / t.task / versions[0] / "saved_model.pb").exists()
+
+
+def test_corrupt_file_is_quarantined_and_counted(demo_run):
+    _, summary, rows = demo_run
+    ing = summary.ingest
+    assert ing["quarantined"] == 1
+    assert ing["listed"] == len(rows) + 1
+    assert ing["written"] + ing["quarantined"] == ing["listed"]
+    assert sum(ing["quarantine_by_reason"].values()) == 1
+
+
+def test_predicts_from_raw_text_and_wav_bytes(demo_run):
+    from serving.inprocess import InProcessModel
+
+    config, _, rows = demo_run
+    row = rows[0]
+    wav = (Path(config.data_root) / row["audio_path"]).read_bytes()
+    labels = set(get_preset("demo").labels)
+    for task, kwargs in (("ter", {"text": row["text"]}), ("ser", {"audio": wav}),
+                         ("mer", {"text": row["text"], "audio": wav})):
+        model = InProcessModel(os.path.join(config.serving_dir, task))
+        preds = model.predict(**kwargs)
+        assert len(preds) == 3
+        assert {p.emotion for p in preds} <= labels
+        probs = [p.probability for p in preds]
+        assert probs == sorted(probs, reverse=True)
+        assert 0.0 < sum(probs) <= 1.0 + 1e-5
+
+
+def test_serving_default_takes_serialized_examples(demo_run):
+    import tensorflow as tf
+
+    from components.example_gen import contract
+    from components.example_gen.tf_example import to_example
+    from serving.inprocess import resolve_version_dir
+
+    config, _, rows = demo_run
+    row = rows[0]
+    wav = (Path(config.data_root) / row["audio_path"]).read_bytes()
+    utt = contract.Utterance(id="x", dataset="demo", speaker="", gender="", text=row["text"],
+                             audio=wav, label=0, emotion="", duration_s=0.0)
+    model = tf.saved_model.load(resolve_version_dir(os.path.join(config.serving_dir, "mer")))
+    out = model.signatures["serving_default"](
+        examples=tf.constant([to_example(utt).SerializeToString()]))
+    raw = model.signatures["predict_raw"](text=tf.constant([row["text"]]),
+                                         audio=tf.constant([wav]))
+    assert out["probabilities"].shape == (1, 4)
+    tf.debugging.assert_near(out["probabilities"], raw["probabilities"], atol=1e-5)
+
+
+def test_run_writes_training_curves(demo_run):
+    config, _, _ = demo_run
+    runs = list(Path(config.pipeline_root).glob("Trainer.mer/model_run/*/model.json"))
+    assert runs
+    meta = json.loads(runs[0].read_text())
+    assert meta["labels"] == list(get_preset("demo").labels)
+    assert (runs[0].parent / "history.csv").exists()

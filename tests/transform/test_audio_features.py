@@ -1,0 +1,383 @@
+"""Parity of the in-graph audio features with librosa 0.11, plus decoding and shape contracts.
+
+Error measure everywhere: max |ours - librosa| / max |librosa| over one clip's feature matrix
+(or time-averaged vector); it must stay <= 1e-5. librosa is run on float32 audio exactly as
+``librosa.load`` would return it, i.e. the reference a librosa-based pipeline would produce.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import itertools
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+import tensorflow as tf
+
+from components.transform import audio_features as af
+
+SR = 16000
+TOL = 1e-5
+PARAMS = af.AudioFeatureParams()
+NUM_SAMPLES = 48000  # 3 s, the pipeline's default clip duration
+RAVDESS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ravdess"
+FEATURES = ("mfcc", "mel", "chroma", "log_mel")
+
+
+def rel_err(ours: np.ndarray, ref: np.ndarray) -> float:
+    """max |ours - ref| / max |ref|; absolute error when the reference is all zeros."""
+    ours = np.asarray(ours, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    assert ours.shape == ref.shape, (ours.shape, ref.shape)
+    assert np.all(np.isfinite(ours))
+    scale = np.max(np.abs(ref))
+    err = np.max(np.abs(ours - ref))
+    return float(err / scale) if scale > 0 else float(err)
+
+
+def librosa_features(y: np.ndarray, params: af.AudioFeatureParams = PARAMS) -> dict:
+    """Reference features in our layouts: [n, frames] for mfcc/mel/chroma, [frames, n] log-mel."""
+    common = dict(sr=params.sample_rate, n_fft=params.n_fft, hop_length=params.hop_length,
+                  fmin=params.fmin, fmax=params.fmax)
+    mel_spec = librosa.feature.melspectrogram(y=y, n_mels=params.n_mels, **common)
+    log_mel = librosa.power_to_db(
+        librosa.feature.melspectrogram(
+            y=y, sr=params.sample_rate, n_fft=params.logmel_n_fft, hop_length=params.logmel_hop,
+            n_mels=params.logmel_n_mels, fmin=params.fmin, fmax=params.fmax),
+        ref=1.0, amin=1e-10, top_db=params.top_db)
+    return {
+        "mfcc": librosa.feature.mfcc(y=y, n_mfcc=params.n_mfcc, n_mels=params.n_mels,
+                                     top_db=params.top_db, **common),
+        "mel": mel_spec,
+        "chroma": librosa.feature.chroma_stft(y=y, sr=params.sample_rate, n_fft=params.n_fft,
+                                              hop_length=params.hop_length,
+                                              n_chroma=params.n_chroma, tuning=0.0),
+        "log_mel": log_mel.T,
+    }
+
+
+def our_features(waveforms: np.ndarray, params: af.AudioFeatureParams = PARAMS) -> dict:
+    x = tf.constant(waveforms)
+    return {
+        "mfcc": af.mfcc(x, params).numpy(),
+        "mel": af.melspectrogram(x, params).numpy(),
+        "chroma": af.chroma_stft(x, params).numpy(),
+        "log_mel": af.log_mel_frames(x, params).numpy(),
+    }
+
+
+def synthetic_signals() -> dict[str, np.ndarray]:
+    t = np.arange(NUM_SAMPLES) / SR
+    rng = np.random.default_rng(0)
+    signals = {
+        "sine": 0.5 * np.sin(2 * np.pi * 440.0 * t),
+        "chirp": 0.8 * librosa.chirp(fmin=80.0, fmax=7000.0, sr=SR, length=NUM_SAMPLES),
+        "noise": np.clip(rng.normal(0.0, 0.1, NUM_SAMPLES), -1, 1),
+        "silence": np.zeros(NUM_SAMPLES),
+        # A quiet clip batched with loud ones: catches a top_db floor taken per batch.
+        "quiet_sine": 1e-3 * np.sin(2 * np.pi * 1000.0 * t),
+        # Speech-like: noise bursts with silent gaps (exercises near-silent frames).
+        "bursts": rng.normal(0.0, 0.2, NUM_SAMPLES) * (np.sin(2 * np.pi * 2.0 * t) > 0.3),
+    }
+    return {k: v.astype(np.float32) for k, v in signals.items()}
+
+
+def wav_bytes(samples: np.ndarray, sr: int = SR) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, samples, sr, subtype="PCM_16", format="WAV")
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ synthetic parity
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    signals = synthetic_signals()
+    names = list(signals)
+    batch = np.stack([signals[n] for n in names])
+    return names, batch, our_features(batch), [librosa_features(signals[n]) for n in names]
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_synthetic_parity(synthetic, feature):
+    names, _, ours, refs = synthetic
+    errors = {n: rel_err(ours[feature][i], refs[i][feature]) for i, n in enumerate(names)}
+    assert max(errors.values()) <= TOL, errors
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_synthetic_time_average_parity(synthetic, feature):
+    names, _, ours, refs = synthetic
+    axis = 0 if feature == "log_mel" else 1
+    errors = {n: rel_err(ours[feature][i].mean(axis=axis), refs[i][feature].mean(axis=axis))
+              for i, n in enumerate(names)}
+    assert max(errors.values()) <= TOL, errors
+
+
+def test_utterance_features_match_librosa_means(synthetic):
+    names, batch, _, refs = synthetic
+    got = af.utterance_features(tf.constant(batch), PARAMS).numpy()
+    bounds = np.cumsum([0, PARAMS.n_mfcc, PARAMS.n_mels, PARAMS.n_chroma])
+    for i, name in enumerate(names):
+        for j, kind in enumerate(af.FEATURE_KINDS):
+            part = got[i, bounds[j]:bounds[j + 1]]
+            err = rel_err(part, refs[i][kind].mean(axis=1))
+            assert err <= TOL, (name, kind, err)
+
+
+def test_top_db_is_per_clip_not_per_batch(synthetic):
+    names, batch, ours, _ = synthetic
+    quiet = names.index("quiet_sine")
+    alone = af.log_mel_frames(tf.constant(batch[quiet:quiet + 1])).numpy()[0]
+    np.testing.assert_allclose(ours["log_mel"][quiet], alone, rtol=0, atol=1e-4)
+    # Its own peak sets the floor: exactly top_db below its max.
+    assert ours["log_mel"][quiet].min() == pytest.approx(alone.max() - PARAMS.top_db, abs=1e-3)
+
+
+def test_silence_is_finite(synthetic):
+    names, batch, ours, refs = synthetic
+    i = names.index("silence")
+    for feature, values in ours.items():
+        assert np.all(np.isfinite(values)), feature
+    assert np.all(ours["mel"][i] == 0.0)
+    assert np.all(ours["chroma"][i] == 0.0)
+    np.testing.assert_allclose(ours["log_mel"][i], -100.0)  # 10 * log10(amin)
+    # MFCC of constant -100 dB: only c0 is non-zero, -100 * sqrt(n_mels).
+    np.testing.assert_allclose(ours["mfcc"][i][0], -100.0 * np.sqrt(PARAMS.n_mels), rtol=1e-6)
+    np.testing.assert_allclose(ours["mfcc"][i][1:], 0.0, atol=1e-3)
+    assert rel_err(ours["mfcc"][i], refs[i]["mfcc"]) <= TOL
+    utt = af.utterance_features(tf.zeros([2, NUM_SAMPLES])).numpy()
+    assert np.all(np.isfinite(utt))
+
+
+def test_float64_waveforms_are_supported_and_closer(synthetic):
+    names, batch, _, refs = synthetic
+    i = names.index("chirp")
+    got = af.mfcc(tf.constant(batch[i:i + 1].astype(np.float64))).numpy()[0]
+    assert got.dtype == np.float64
+    assert rel_err(got, refs[i]["mfcc"]) <= TOL
+
+
+# ------------------------------------------------------------------ real clips
+
+
+def _pick_ravdess_clips() -> list[Path]:
+    """One clip per emotion, each from a different actor (both genders, both statements)."""
+    if not (RAVDESS / "manifest.csv").is_file():
+        pytest.skip(f"RAVDESS dataset not found at {RAVDESS} (expected 16 kHz FLAC + manifest.csv)")
+    with open(RAVDESS / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    emotions = sorted({r["emotion"] for r in rows})
+    picked = []
+    for k, emotion in enumerate(emotions):
+        actor = str(1 + 3 * k)
+        match = [r for r in rows if r["emotion"] == emotion and r["actor"] == actor]
+        if match:
+            picked.append(RAVDESS / match[k % len(match)]["path"])
+    if not picked:
+        pytest.skip(f"no usable clips listed in {RAVDESS / 'manifest.csv'}")
+    return picked
+
+
+@pytest.fixture(scope="module")
+def ravdess():
+    clips = []
+    for path in _pick_ravdess_clips():
+        if not path.is_file():
+            pytest.skip(f"RAVDESS clip missing: {path}")
+        y, sr = sf.read(path, dtype="float32")  # what librosa.load(sr=None) returns
+        assert sr == SR and y.ndim == 1, (path, sr, y.shape)
+        clips.append(y)
+    return clips
+
+
+def test_ravdess_parity_full_clips(ravdess):
+    errors = {f: 0.0 for f in FEATURES}
+    mean_errors = {f: 0.0 for f in FEATURES}
+    for y in ravdess:  # full, unpadded clips (lengths differ, so one at a time)
+        ours = {k: v[0] for k, v in our_features(y[None, :]).items()}
+        ref = librosa_features(y)
+        for f in FEATURES:
+            axis = 0 if f == "log_mel" else 1
+            errors[f] = max(errors[f], rel_err(ours[f], ref[f]))
+            mean_errors[f] = max(mean_errors[f], rel_err(ours[f].mean(axis), ref[f].mean(axis)))
+    assert max(errors.values()) <= TOL, errors
+    assert max(mean_errors.values()) <= TOL, mean_errors
+
+
+def test_ravdess_end_to_end_from_wav_bytes(ravdess):
+    """WAV bytes -> decode_wav (pad/trim to 3 s) -> utterance_features, vs librosa on the same."""
+    wavs = tf.constant([wav_bytes(y) for y in ravdess])
+    waveforms, lengths = af.decode_wav(wavs, NUM_SAMPLES)
+    assert lengths.numpy().tolist() == [len(y) for y in ravdess]
+    got = af.utterance_features(waveforms, PARAMS).numpy()
+    bounds = np.cumsum([0, PARAMS.n_mfcc, PARAMS.n_mels, PARAMS.n_chroma])
+    for i, y in enumerate(ravdess):
+        fixed = np.zeros(NUM_SAMPLES, np.float32)
+        fixed[:min(len(y), NUM_SAMPLES)] = y[:NUM_SAMPLES]
+        np.testing.assert_array_equal(waveforms.numpy()[i], fixed)
+        ref = librosa_features(fixed)
+        for j, kind in enumerate(af.FEATURE_KINDS):
+            err = rel_err(got[i, bounds[j]:bounds[j + 1]], ref[kind].mean(axis=1))
+            assert err <= TOL, (i, kind, err)
+
+
+# ------------------------------------------------------------------ decode_wav
+
+
+def test_decode_wav_pad_trim_empty_and_pcm16_values():
+    rng = np.random.default_rng(1)
+    short = rng.uniform(-0.9, 0.9, 1000).astype(np.float32)
+    long = rng.uniform(-0.9, 0.9, 5000).astype(np.float32)
+    exact = rng.uniform(-0.9, 0.9, 3000).astype(np.float32)
+    wavs = tf.constant([wav_bytes(short), b"", wav_bytes(long), wav_bytes(exact)])
+    waveforms, lengths = af.decode_wav(wavs, 3000)
+    assert waveforms.dtype == tf.float32 and waveforms.shape == (4, 3000)
+    assert lengths.dtype == tf.int64
+    assert lengths.numpy().tolist() == [1000, 0, 5000, 3000]
+    w = waveforms.numpy()
+
+    def pcm16(x: np.ndarray) -> np.ndarray:  # what soundfile stores, scaled back like TF
+        buf = io.BytesIO(wav_bytes(x))
+        return sf.read(buf, dtype="int16")[0].astype(np.float32) / 32768.0
+
+    np.testing.assert_array_equal(w[0, :1000], pcm16(short))
+    np.testing.assert_array_equal(w[0, 1000:], 0.0)  # zero-padded at the end
+    np.testing.assert_array_equal(w[1], 0.0)  # empty bytes -> silence
+    np.testing.assert_array_equal(w[2], pcm16(long)[:3000])  # trimmed
+    np.testing.assert_array_equal(w[3], pcm16(exact))
+    assert np.max(np.abs(w[0, :1000] - short)) <= 1.0 / 32768  # quantisation only
+
+
+def test_decode_wav_stereo_is_averaged_to_mono():
+    rng = np.random.default_rng(2)
+    stereo = rng.uniform(-0.5, 0.5, (800, 2)).astype(np.float32)
+    waveforms, lengths = af.decode_wav(tf.constant([wav_bytes(stereo)]), 1000)
+    ints = sf.read(io.BytesIO(wav_bytes(stereo)), dtype="int16")[0].astype(np.float64) / 32768.0
+    np.testing.assert_allclose(waveforms.numpy()[0, :800], ints.mean(axis=1), atol=1e-7)
+    assert lengths.numpy().tolist() == [800]
+
+
+def test_decode_wav_sample_rate_check():
+    wav = tf.constant([wav_bytes(np.zeros(100, np.float32), sr=8000)])
+    af.decode_wav(wav, 200)  # no check requested: decodes
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        af.decode_wav(wav, 200, expected_sample_rate=SR)
+
+
+def test_decode_wav_all_empty_and_rank2_input():
+    waveforms, lengths = af.decode_wav(tf.constant([[b""], [b""]]), 16)
+    assert waveforms.shape == (2, 16) and np.all(waveforms.numpy() == 0)
+    assert lengths.numpy().tolist() == [0, 0]
+
+
+# ------------------------------------------------------------------ graph / shape contracts
+
+
+def test_everything_in_tf_function_with_dynamic_batch():
+    """The transform traces with an unknown batch size; results must equal eager ones."""
+    signals = synthetic_signals()
+    wavs = [wav_bytes(signals["chirp"]), b"", wav_bytes(signals["bursts"][:20000])]
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def pipeline(wav):
+        waveforms, lengths = af.decode_wav(wav, NUM_SAMPLES)
+        return (lengths, af.utterance_features(waveforms, PARAMS),
+                af.log_mel_frames(waveforms, PARAMS), af.mfcc(waveforms, PARAMS))
+
+    concrete = pipeline.get_concrete_function()
+    _, utt_spec, log_mel_spec, mfcc_spec = concrete.structured_outputs
+    assert utt_spec.shape.as_list() == [None, af.feature_dim(af.FEATURE_KINDS, PARAMS)]
+    assert log_mel_spec.shape.as_list() == [
+        None, af.num_frames(NUM_SAMPLES, PARAMS.logmel_hop), PARAMS.logmel_n_mels]
+    assert mfcc_spec.shape.as_list() == [
+        None, PARAMS.n_mfcc, af.num_frames(NUM_SAMPLES, PARAMS.hop_length)]
+
+    lengths, utt, log_mel, mfcc = pipeline(tf.constant(wavs))
+    assert lengths.numpy().tolist() == [NUM_SAMPLES, 0, 20000]
+    eager_waveforms, _ = af.decode_wav(tf.constant(wavs), NUM_SAMPLES)
+    np.testing.assert_allclose(utt.numpy(), af.utterance_features(eager_waveforms).numpy(),
+                               rtol=1e-6, atol=1e-6)
+    for values in (utt, log_mel, mfcc):
+        assert np.all(np.isfinite(values.numpy()))
+
+
+def test_dynamic_sample_count_in_tf_function():
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    def feats(x):
+        return af.utterance_features(x, PARAMS, kinds=("chroma", "mel"))
+
+    x = synthetic_signals()["noise"][None, :10000]
+    np.testing.assert_allclose(
+        feats(tf.constant(x)).numpy(),
+        af.utterance_features(tf.constant(x), PARAMS, kinds=("mel", "chroma")).numpy(),
+        rtol=1e-6, atol=1e-6)
+
+
+ALL_KIND_SUBSETS = [c for r in (1, 2, 3) for c in itertools.combinations(af.FEATURE_KINDS, r)]
+
+
+@pytest.mark.parametrize("kinds", ALL_KIND_SUBSETS, ids=lambda k: "+".join(k))
+def test_utterance_features_dims_and_order(kinds):
+    assert len(ALL_KIND_SUBSETS) == 7
+    x = tf.constant(synthetic_signals()["chirp"][None, :8000])
+    expected = af.feature_dim(kinds, PARAMS)
+    assert expected == sum({"mfcc": 40, "mel": 128, "chroma": 12}[k] for k in kinds)
+    got = af.utterance_features(x, PARAMS, kinds=tuple(reversed(kinds))).numpy()
+    assert got.shape == (1, expected)
+    # Fixed concatenation order mfcc, mel, chroma regardless of the order asked for.
+    parts = {"mfcc": af.mfcc(x, PARAMS), "mel": af.melspectrogram(x, PARAMS),
+             "chroma": af.chroma_stft(x, PARAMS)}
+    want = np.concatenate([tf.reduce_mean(parts[k], axis=2).numpy() for k in kinds], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kinds", [(), ("mfcc", "spectral"), "mfcc", ("mel", "mel"), None])
+def test_invalid_kinds_raise(kinds):
+    with pytest.raises(ValueError):
+        af.utterance_features(tf.zeros([1, 1000]), PARAMS, kinds=kinds)
+    with pytest.raises(ValueError):
+        af.feature_dim(kinds, PARAMS)
+
+
+@pytest.mark.parametrize("n", [1, 511, 512, 513, 2047, 2048, 16000, NUM_SAMPLES])
+def test_num_frames_matches_librosa_and_our_shapes(n):
+    y = np.zeros(n, np.float32)
+    y[0] = 1.0
+    expected = librosa.stft(y, n_fft=PARAMS.n_fft, hop_length=PARAMS.hop_length).shape[1]
+    assert af.num_frames(n, PARAMS.hop_length) == expected
+    power = af.stft_power(tf.constant(y[None]), PARAMS.n_fft, PARAMS.hop_length)
+    assert power.shape == (1, expected, 1 + PARAMS.n_fft // 2)
+
+
+def test_stft_power_matches_librosa():
+    y = synthetic_signals()["bursts"][:12345]
+    ref = np.abs(librosa.stft(y, n_fft=512, hop_length=160)) ** 2  # [bins, frames]
+    got = af.stft_power(tf.constant(y[None]), 512, 160).numpy()[0].T
+    assert rel_err(got, ref) <= TOL
+
+
+def test_params_defaults_and_validation():
+    p = af.AudioFeatureParams()
+    assert (p.sample_rate, p.n_fft, p.hop_length, p.n_mels, p.n_mfcc, p.n_chroma) == (
+        16000, 2048, 512, 128, 40, 12)
+    assert (p.fmin, p.fmax, p.top_db) == (0.0, None, 80.0)
+    assert (p.logmel_n_fft, p.logmel_hop, p.logmel_n_mels) == (512, 160, 64)
+    assert af.feature_dim(af.FEATURE_KINDS, p) == 180
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.n_fft = 1024  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        af.AudioFeatureParams(n_fft=2047)
+    with pytest.raises(ValueError):
+        af.AudioFeatureParams(n_mfcc=200)
+
+
+def test_integer_waveforms_are_rejected():
+    with pytest.raises(TypeError):
+        af.mfcc(tf.zeros([1, 100], tf.int16))
