@@ -17,9 +17,9 @@ Rules this module follows so it stays exportable:
 Parity with librosa (``center=True``, ``pad_mode="constant"``, periodic Hann window, power 2,
 slaney mel filters, ``power_to_db(ref=1.0, amin=1e-10, top_db=80)``, ortho DCT-II, inf-norm
 chroma) is tested in ``tests/transform/test_audio_features.py``; measured errors are listed in
-``docs/features.md``. The computation runs in float32 (the dtype ``decode_wav`` returns), which is
-already ~5x inside the 1e-5 relative-error budget; pass float64 waveforms to get float64
-features (another ~20x closer) if ever needed.
+``docs/features.md``. Internally everything is computed in float64 (float32 misses the 1e-5
+relative-error budget for log-mel, see ``_COMPUTE_DTYPE``); outputs have the input's dtype, i.e.
+float32 for what ``decode_wav`` returns.
 
 One deliberate deviation: chroma uses ``tuning=0.0`` instead of librosa's default per-clip
 tuning estimate (``estimate_tuning`` via ``piptrack``). That estimate is a data-dependent,
@@ -44,6 +44,11 @@ _AMIN = 1e-10
 _DB_SCALE = 10.0 / np.log(10.0)  # 10 * log10(x) == _DB_SCALE * ln(x)
 
 _SUPPORTED_DTYPES = (tf.float32, tf.float64)
+# Internal precision. float32 end to end misses the 1e-5 parity budget (log-mel: 3e-5): TF's
+# float32 FFT has a noise floor ~1e-7 of each frame's energy, and bins that quiet are still
+# inside the 80 dB window of power_to_db. librosa's numpy FFT runs in double, so we do too;
+# outputs are cast back to the input dtype. Cost on 2 CPU cores: ~25% more time.
+_COMPUTE_DTYPE = tf.float64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +86,9 @@ class AudioFeatureParams:
         # Even FFT sizes keep librosa's centred framing at exactly 1 + n // hop frames
         # (see num_frames), which the exported feature shapes rely on.
         for name in ("n_fft", "logmel_n_fft"):
-            if getattr(self, name) % 2:
-                raise ValueError(f"AudioFeatureParams.{name} must be even, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value % 2:
+                raise ValueError(f"AudioFeatureParams.{name} must be even, got {value}")
         if self.n_mfcc > self.n_mels:
             raise ValueError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
         if self.fmin < 0:
@@ -98,7 +104,7 @@ class AudioFeatureParams:
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: Optional[float]) -> np.ndarray:
     """Slaney mel filterbank [n_mels, 1 + n_fft // 2], exactly librosa's (built by librosa)."""
     import librosa  # trace time only; imported lazily so decode_wav works without librosa
@@ -109,7 +115,7 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: Optional[flo
     return basis
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _chroma_basis(sr: int, n_fft: int, n_chroma: int) -> np.ndarray:
     """librosa chroma filterbank [n_chroma, 1 + n_fft // 2] with tuning fixed at 0.0."""
     import librosa
@@ -120,7 +126,7 @@ def _chroma_basis(sr: int, n_fft: int, n_chroma: int) -> np.ndarray:
     return basis
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
     """Orthonormal DCT-II matrix [n_out, n_in]: ``D @ x == scipy.fft.dct(x, 2, norm='ortho')``.
 
@@ -258,17 +264,9 @@ def decode_wav(wav_bytes: tf.Tensor, num_samples: int,
 # --------------------------------------------------------------------------------------------
 
 
-def stft_power(waveforms: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
-    """Power spectrogram ``|STFT|**2`` as librosa computes it, layout ``[batch, frames, bins]``.
-
-    librosa 0.11 centres frames by zero-padding ``n_fft // 2`` samples on both sides
-    (``pad_mode="constant"``) and uses a periodic ("fftbins") Hann window; tf.signal.stft does
-    neither by default, so we pad explicitly and pass the periodic window. Frame count is
-    ``num_frames(samples, hop_length)``; bins are ``1 + n_fft // 2``.
-    """
-    x = _as_waveforms(waveforms)
-    out_dtype = x.dtype
-    x = tf.cast(x, tf.float64)
+def _power64(x: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
+    """float64 power spectrogram [batch, frames, bins] of validated waveforms."""
+    x = tf.cast(x, _COMPUTE_DTYPE)
     pad = n_fft // 2
     x = tf.pad(x, [[0, 0], [pad, pad]])
     spec = tf.signal.stft(
@@ -279,8 +277,20 @@ def stft_power(waveforms: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
         window_fn=functools.partial(tf.signal.hann_window, periodic=True),
         pad_end=False,
     )
-    return tf.cast(tf.math.square(tf.math.real(spec)) + tf.math.square(tf.math.imag(spec)),
-                   out_dtype)
+    return tf.math.square(tf.math.real(spec)) + tf.math.square(tf.math.imag(spec))
+
+
+def stft_power(waveforms: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
+    """Power spectrogram ``|STFT|**2`` as librosa computes it, layout ``[batch, frames, bins]``.
+
+    librosa 0.11 centres frames by zero-padding ``n_fft // 2`` samples on both sides
+    (``pad_mode="constant"``) and uses a periodic ("fftbins") Hann window; tf.signal.stft does
+    neither by default, so we pad explicitly and pass the periodic window. Frame count is
+    ``num_frames(samples, hop_length)``; bins are ``1 + n_fft // 2``. Computed in float64 (see
+    the module docstring) and returned in the waveforms' dtype.
+    """
+    x = _as_waveforms(waveforms)
+    return tf.cast(_power64(x, n_fft, hop_length), x.dtype)
 
 
 def _const(array: np.ndarray, dtype: tf.DType) -> tf.Tensor:
@@ -297,6 +307,12 @@ def power_to_db(S: tf.Tensor, top_db: Optional[float] = 80.0) -> tf.Tensor:
     also keeps silence finite (-100 dB) instead of -inf.
     """
     S = tf.convert_to_tensor(S)
+    if S.dtype not in _SUPPORTED_DTYPES:
+        raise TypeError(f"S must be float32 or float64, got {S.dtype.name}")
+    return tf.cast(_power_to_db64(tf.cast(S, _COMPUTE_DTYPE), top_db), S.dtype)
+
+
+def _power_to_db64(S: tf.Tensor, top_db: Optional[float]) -> tf.Tensor:
     log_spec = _DB_SCALE * tf.math.log(tf.maximum(S, tf.constant(_AMIN, S.dtype)))
     if top_db is None:
         return log_spec
@@ -317,7 +333,7 @@ def _mel_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
 
 def _mfcc_from_mel(mel: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
     """[batch, n_mels, frames] mel power -> [batch, n_mfcc, frames] like librosa.feature.mfcc."""
-    log_mel = power_to_db(mel, params.top_db)
+    log_mel = _power_to_db64(mel, params.top_db)
     dct = _dct_matrix(params.n_mfcc, params.n_mels)
     return tf.einsum("km,bmt->bkt", _const(dct, log_mel.dtype), log_mel)
 
@@ -327,9 +343,11 @@ def _chroma_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tenso
     basis = _chroma_basis(params.sample_rate, params.n_fft, params.n_chroma)
     raw = tf.einsum("cf,btf->bct", _const(basis, power.dtype), power)
     # librosa.util.normalize(norm=inf, threshold=tiny(raw), fill=None): frames whose max is
-    # below the dtype's smallest normal number are left un-normalised (divided by 1), so
-    # silent frames stay 0 instead of becoming 0/0 = NaN.
-    tiny = np.finfo(power.dtype.as_numpy_dtype).tiny
+    # below the smallest normal number are left un-normalised (divided by 1), so silent frames
+    # stay 0 instead of becoming 0/0 = NaN. The float32 threshold is librosa's for float32
+    # audio (what librosa.load returns); frames between it and float64's tiny cannot occur for
+    # 16-bit PCM input, whose smallest non-zero power is ~1e-9.
+    tiny = np.finfo(np.float32).tiny
     length = tf.reduce_max(tf.abs(raw), axis=1, keepdims=True)
     length = tf.where(length < tiny, tf.ones_like(length), length)
     return raw / length
@@ -343,7 +361,9 @@ def _chroma_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tenso
 def melspectrogram(waveforms: tf.Tensor,
                    params: AudioFeatureParams = AudioFeatureParams()) -> tf.Tensor:
     """Mel power spectrogram ``[batch, n_mels, frames]`` == ``librosa.feature.melspectrogram``."""
-    return _mel_from_power(stft_power(waveforms, params.n_fft, params.hop_length), params)
+    x = _as_waveforms(waveforms)
+    mel = _mel_from_power(_power64(x, params.n_fft, params.hop_length), params)
+    return tf.cast(mel, x.dtype)
 
 
 def mfcc(waveforms: tf.Tensor, params: AudioFeatureParams = AudioFeatureParams()) -> tf.Tensor:
@@ -352,7 +372,9 @@ def mfcc(waveforms: tf.Tensor, params: AudioFeatureParams = AudioFeatureParams()
     Computed as librosa does: power_to_db (top_db per clip) of the slaney mel spectrogram, then
     an orthonormal DCT-II over the mel axis, keeping the first ``n_mfcc`` coefficients.
     """
-    return _mfcc_from_mel(melspectrogram(waveforms, params), params)
+    x = _as_waveforms(waveforms)
+    mel = _mel_from_power(_power64(x, params.n_fft, params.hop_length), params)
+    return tf.cast(_mfcc_from_mel(mel, params), x.dtype)
 
 
 def chroma_stft(waveforms: tf.Tensor,
@@ -364,7 +386,9 @@ def chroma_stft(waveforms: tf.Tensor,
     bank differ per example (and is costly in a graph); speech has no musical tuning to recover.
     Each frame is scaled so its largest chroma bin is 1 (norm=inf); silent frames stay 0.
     """
-    return _chroma_from_power(stft_power(waveforms, params.n_fft, params.hop_length), params)
+    x = _as_waveforms(waveforms)
+    power = _power64(x, params.n_fft, params.hop_length)
+    return tf.cast(_chroma_from_power(power, params), x.dtype)
 
 
 def utterance_features(waveforms: tf.Tensor,
@@ -379,7 +403,8 @@ def utterance_features(waveforms: tf.Tensor,
     training and serving time.
     """
     selected = _validate_kinds(kinds)
-    power = stft_power(waveforms, params.n_fft, params.hop_length)
+    x = _as_waveforms(waveforms)
+    power = _power64(x, params.n_fft, params.hop_length)
     parts = []
     mel = None
     if "mfcc" in selected or "mel" in selected:
@@ -390,7 +415,7 @@ def utterance_features(waveforms: tf.Tensor,
         parts.append(tf.reduce_mean(mel, axis=2))
     if "chroma" in selected:
         parts.append(tf.reduce_mean(_chroma_from_power(power, params), axis=2))
-    return tf.concat(parts, axis=1)
+    return tf.cast(tf.concat(parts, axis=1), x.dtype)
 
 
 def log_mel_frames(waveforms: tf.Tensor,
@@ -401,8 +426,9 @@ def log_mel_frames(waveforms: tf.Tensor,
     framing (``logmel_n_fft`` window, ``logmel_hop`` hop): equals
     ``librosa.power_to_db(librosa.feature.melspectrogram(...)).T`` for each clip.
     """
-    power = stft_power(waveforms, params.logmel_n_fft, params.logmel_hop)
+    x = _as_waveforms(waveforms)
+    power = _power64(x, params.logmel_n_fft, params.logmel_hop)
     basis = _mel_basis(params.sample_rate, params.logmel_n_fft, params.logmel_n_mels,
                        params.fmin, params.fmax)
     mel = tf.einsum("btf,mf->btm", power, _const(basis, power.dtype))
-    return power_to_db(mel, params.top_db)
+    return tf.cast(_power_to_db64(mel, params.top_db), x.dtype)

@@ -54,6 +54,15 @@ def tfidf(
         vocab_filename=vocab_name,
     )
     width = vocab_size + 1
+    # The OOV bucket sits right after the actual vocabulary, which may be
+    # shorter than vocab_size: move it to the fixed last column.
+    oov = tft.get_num_buckets_for_transformed_feature(ids) - 1
+    ids = tf.SparseTensor(
+        ids.indices,
+        tf.where(ids.values >= tf.cast(oov, ids.values.dtype),
+                 tf.constant(width - 1, ids.values.dtype), ids.values),
+        ids.dense_shape,
+    )
     term_ids, weights = tft.tfidf(ids, width)
     batch = tf.shape(text, out_type=tf.int64)[0]
     indices = tf.stack([term_ids.indices[:, 0], term_ids.values], axis=1)
