@@ -65,6 +65,8 @@ class GateConfig:
 
     min_accuracy: float = 0.0  # absolute floor on the overall slice
     max_regression: float = 0.01  # allowed drop versus the last blessed model
+    baseline_margin: float = 0.0  # model may trail the best baseline by this much
+    baselines: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +103,9 @@ class Preset:
         feats["tfidf_ngrams"] = tuple(feats["tfidf_ngrams"])
         raw["features"] = FeatureConfig(**feats)
         raw["train"] = TrainConfig(**raw["train"])
-        raw["gate"] = GateConfig(**raw["gate"])
+        gate = raw["gate"]
+        gate["baselines"] = tuple(gate["baselines"])
+        raw["gate"] = GateConfig(**gate)
         return Preset(**raw)
 
 

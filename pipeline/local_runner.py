@@ -50,6 +50,9 @@ class TaskSummary:
     task: str
     accuracy: Optional[float]
     blessed: bool
+    reasons: list[str]
+    best_baseline: Optional[str]
+    best_baseline_accuracy: Optional[float]
     pushed_version: Optional[str]
     pushed_this_run: bool
     serving_dir: str
@@ -70,7 +73,9 @@ class RunSummary:
                 f"{ing['quarantined']} quarantined {ing['quarantine_by_reason'] or ''}".rstrip())
         for t in self.tasks:
             acc = "n/a" if t.accuracy is None else f"{100 * t.accuracy:.1f}%"
-            state = "blessed" if t.blessed else "NOT blessed"
+            state = "blessed" if t.blessed else "NOT blessed (" + "; ".join(t.reasons) + ")"
+            if t.best_baseline:
+                acc += f" (best baseline {t.best_baseline}: {100 * t.best_baseline_accuracy:.1f}%)"
             if t.pushed_this_run:
                 push = f"pushed version {t.pushed_version} to {t.serving_dir}"
             elif t.pushed_version:
@@ -88,25 +93,10 @@ def _latest_output(pipeline_root: str, component: str, key: str) -> Optional[str
     return max(dirs, key=lambda d: int(os.path.basename(d))) if dirs else None
 
 
-def _overall_accuracy(eval_dir: str) -> Optional[float]:
-    import tensorflow_model_analysis as tfma
-
-    try:
-        result = tfma.load_eval_result(eval_dir)
-    except Exception:  # noqa: BLE001 - a missing/failed evaluation shows as n/a
-        return None
-    for slice_key, metrics in result.slicing_metrics:
-        if not slice_key:
-            for metric_by_output in metrics.values():
-                for by_name in metric_by_output.values():
-                    value = by_name.get(pipeline_def.ACCURACY)
-                    if value is not None:
-                        return float(value.get("doubleValue"))
-    return None
-
-
 def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSummary:
     from components.example_gen import ingest
+    from components.gate.executor import read_verdict
+    from components.gate.tfma_results import overall_metric
 
     root = config.pipeline_root
     report_dir = _latest_output(root, "EmotionExampleGen", "report")
@@ -114,8 +104,8 @@ def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSum
     out = []
     for task in tasks:
         eval_dir = _latest_output(root, pipeline_def.component_id("Evaluator", task), "evaluation")
-        bless_dir = _latest_output(root, pipeline_def.component_id("Evaluator", task), "blessing")
-        blessed = bool(bless_dir) and os.path.exists(os.path.join(bless_dir, "BLESSED"))
+        bless_dir = _latest_output(root, pipeline_def.component_id("Gate", task), "blessing")
+        verdict = read_verdict(bless_dir) if bless_dir else {}
         serving = os.path.join(config.serving_dir, task)
         versions = sorted(
             (d for d in os.listdir(serving) if d.isdigit()), key=int
@@ -123,8 +113,11 @@ def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSum
         newest = versions[-1] if versions else None
         this_run = bool(newest) and os.path.getmtime(os.path.join(serving, newest)) >= started
         out.append(TaskSummary(
-            task=task, accuracy=_overall_accuracy(eval_dir) if eval_dir else None,
-            blessed=blessed, pushed_version=newest, pushed_this_run=this_run,
+            task=task, accuracy=overall_metric(eval_dir) if eval_dir else None,
+            blessed=bool(verdict.get("blessed")), reasons=verdict.get("reasons", []),
+            best_baseline=verdict.get("best_baseline"),
+            best_baseline_accuracy=verdict.get("best_baseline_accuracy"),
+            pushed_version=newest, pushed_this_run=this_run,
             serving_dir=serving,
         ))
     return RunSummary(tasks=out, ingest=ing)

@@ -15,12 +15,14 @@ import tensorflow_model_analysis as tfma  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
+from components.baselines.component import Baselines  # noqa: E402
 from components.example_gen.component import EmotionExampleGen  # noqa: E402
+from components.gate.component import Gate  # noqa: E402
+from components.gate.tfma_results import ACCURACY  # noqa: E402
 from pipeline.configs import GateConfig, RunConfig, validate_tasks  # noqa: E402
 
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run.run_fn"
-ACCURACY = "sparse_categorical_accuracy"
 
 
 def component_id(kind: str, task: str) -> str:
@@ -103,7 +105,7 @@ def create_pipeline(
                 output_key="model"),
             model_blessing=tfx.dsl.Channel(
                 type=standard_artifacts.ModelBlessing,
-                producer_component_id=component_id("Evaluator", task),
+                producer_component_id=component_id("Gate", task),
                 output_key="blessing"),
         ).with_id(component_id("LatestBlessedModel", task))
         evaluator = tfx.components.Evaluator(
@@ -112,14 +114,23 @@ def create_pipeline(
             baseline_model=resolver.outputs["model"],
             eval_config=eval_config(preset.gate),
         ).with_id(component_id("Evaluator", task))
+        baselines = Baselines(
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            preset=preset, task=task, models=preset.gate.baselines,
+        ).with_id(component_id("Baselines", task))
+        gate = Gate(
+            model=trainer.outputs["model"], evaluation=evaluator.outputs["evaluation"],
+            baselines=baselines.outputs["baselines"], baseline_margin=preset.gate.baseline_margin,
+        ).with_id(component_id("Gate", task))
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"],
-            model_blessing=evaluator.outputs["blessing"],
+            model_blessing=gate.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=os.path.join(config.serving_dir, task))),
         ).with_id(component_id("Pusher", task))
-        components += [trainer, resolver, evaluator, pusher]
+        components += [trainer, baselines, resolver, evaluator, gate, pusher]
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,

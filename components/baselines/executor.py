@@ -1,0 +1,90 @@
+"""Fits the four baselines on the Transform outputs and records their metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import joblib
+import numpy as np
+import tensorflow_transform as tft
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, classification_report
+from sklearn.model_selection import GridSearchCV
+from tfx import types
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+
+from components.baselines.data import load_split
+from components.baselines.models import GRIDS, make_baseline
+from components.transform import preprocessing as pp
+from pipeline.configs import Preset
+
+METRICS_FILE = "metrics.json"
+
+
+def fit_and_score(
+    name: str, task: str, x_train, y_train, x_eval, y_eval, labels: list[str],
+    seed: int = 42, grid_search: bool = False,
+) -> tuple[Any, dict]:
+    model = make_baseline(name, task, seed=seed)
+    if name == "mnb":  # MultinomialNB needs non-negative inputs; min-max scaled values can dip
+        x_train, x_eval = np.clip(x_train, 0, None), np.clip(x_eval, 0, None)
+    started = time.time()
+    if grid_search:
+        search = GridSearchCV(model, GRIDS[name], cv=5, n_jobs=-1)
+        search.fit(x_train, y_train)
+        model = search.best_estimator_
+    else:
+        model.fit(x_train, y_train)
+    pred_train, pred_eval = model.predict(x_train), model.predict(x_eval)
+    ids = list(range(len(labels)))
+    report = classification_report(y_eval, pred_eval, labels=ids, target_names=labels,
+                                   output_dict=True, zero_division=0)
+    return model, {
+        "train_accuracy": float(accuracy_score(y_train, pred_train)),
+        "accuracy": float(accuracy_score(y_eval, pred_eval)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_eval, pred_eval)),
+        "per_class": {k: v for k, v in report.items() if k in labels},
+        "params": {k: v for k, v in model.get_params().items()
+                   if isinstance(v, (int, float, str, type(None)))},
+        "fit_seconds": round(time.time() - started, 2),
+    }
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(self, input_dict: dict[str, list[types.Artifact]],
+           output_dict: dict[str, list[types.Artifact]], exec_properties: dict[str, Any]) -> None:
+        preset = Preset.from_json(exec_properties["preset"])
+        task = exec_properties["task"]
+        names = json.loads(exec_properties["models"])
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
+        out = artifact_utils.get_single_instance(output_dict["baselines"])
+
+        tft_output = tft.TFTransformOutput(graph.uri)
+        labels = pp.label_names(tft_output, n_min=len(preset.labels))
+        spec = tft_output.transformed_feature_spec()
+        x_train, y_train = load_split(examples.uri, "train", spec, task)
+        x_eval, y_eval = load_split(examples.uri, "eval", spec, task)
+        results = {}
+        for name in names:
+            model, metrics = fit_and_score(
+                name, task, x_train, y_train, x_eval, y_eval, labels, seed=preset.train.seed,
+                grid_search=bool(exec_properties.get("grid_search")))
+            joblib.dump(model, os.path.join(out.uri, f"{name}.joblib"))
+            results[name] = metrics
+            print(f"baseline {task}/{name}: eval accuracy {metrics['accuracy']:.4f}")
+        best = max(results, key=lambda n: results[n]["accuracy"])
+        summary = {"task": task, "labels": labels, "n_train": int(len(y_train)),
+                   "n_eval": int(len(y_eval)), "best": best, "models": results}
+        with open(os.path.join(out.uri, METRICS_FILE), "w") as f:
+            json.dump(summary, f, indent=2, sort_keys=True)
+        out.set_string_custom_property("best_model", best)
+        out.set_float_custom_property("best_accuracy", results[best]["accuracy"])
+
+
+def read_metrics(uri: str) -> dict:
+    with open(os.path.join(uri, METRICS_FILE)) as f:
+        return json.load(f)

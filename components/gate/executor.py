@@ -1,0 +1,71 @@
+"""Gate executor: TFMA's verdict AND 'at least as good as the best baseline'."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from tfx import types
+from tfx.components.evaluator import constants
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+from tfx.utils import io_utils
+
+from components.baselines.executor import read_metrics
+from components.gate import tfma_results
+
+VERDICT_FILE = "gate.json"
+
+
+def decide(
+    accuracy: float | None, tfma_failures: list[str], baselines: dict, margin: float
+) -> tuple[bool, list[str]]:
+    """Returns (blessed, reasons). Reasons list every check that failed."""
+    reasons = list(tfma_failures)
+    if accuracy is None:
+        reasons.append("no overall accuracy in the evaluation")
+    else:
+        best = baselines["best"]
+        best_acc = baselines["models"][best]["accuracy"]
+        if accuracy + margin < best_acc:
+            reasons.append(
+                f"accuracy {accuracy:.4f} is below the best baseline {best} ({best_acc:.4f})"
+                + (f" minus margin {margin:g}" if margin else ""))
+    return not reasons, reasons
+
+
+class Executor(base_executor.BaseExecutor):
+    def Do(self, input_dict: dict[str, list[types.Artifact]],
+           output_dict: dict[str, list[types.Artifact]], exec_properties: dict[str, Any]) -> None:
+        model = artifact_utils.get_single_instance(input_dict["model"])
+        evaluation = artifact_utils.get_single_instance(input_dict["evaluation"])
+        baselines = read_metrics(artifact_utils.get_single_instance(input_dict["baselines"]).uri)
+        blessing = artifact_utils.get_single_instance(output_dict["blessing"])
+
+        accuracy = tfma_results.overall_metric(evaluation.uri)
+        failures = tfma_results.validation_failures(evaluation.uri)
+        blessed, reasons = decide(accuracy, failures, baselines,
+                                  float(exec_properties.get("baseline_margin") or 0.0))
+        verdict = {
+            "blessed": blessed, "reasons": reasons, "accuracy": accuracy,
+            "best_baseline": baselines["best"],
+            "best_baseline_accuracy": baselines["models"][baselines["best"]]["accuracy"],
+            "baselines": {k: v["accuracy"] for k, v in baselines["models"].items()},
+        }
+        io_utils.write_string_file(os.path.join(blessing.uri, VERDICT_FILE),
+                                   json.dumps(verdict, indent=2))
+        io_utils.write_string_file(
+            os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "")
+        blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY, int(blessed))
+        blessing.set_string_custom_property(
+            constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)
+        blessing.set_int_custom_property(
+            constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)
+        print(f"gate: {'BLESSED' if blessed else 'NOT blessed'}" +
+              ("" if blessed else ": " + "; ".join(reasons)))
+
+
+def read_verdict(blessing_uri: str) -> dict:
+    with open(os.path.join(blessing_uri, VERDICT_FILE)) as f:
+        return json.load(f)
