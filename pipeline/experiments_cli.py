@@ -1,0 +1,89 @@
+"""`mer experiment ...`: offline studies that justify pipeline defaults.
+
+Kept out of pipeline/cli.py so the studies can grow without touching the main command line;
+cli.py calls :func:`register`. Only argparse and the preset registry are imported here: the
+study's TensorFlow/scikit-learn imports happen when the command runs, so `mer --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Optional
+
+from pipeline.configs import PRESETS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+MODEL_CHOICES = ("linsvm", "rf", "mnb", "lr", "cnn1d")
+
+
+def default_data_root(preset: str) -> Optional[str]:
+    """../shared/datasets/<preset> beside the repo when it exists (the team's checkouts)."""
+    path = SHARED_DATASETS / preset
+    return str(path) if path.is_dir() else None
+
+
+def _models(value: str) -> tuple[str, ...]:
+    names = tuple(m.strip() for m in value.split(",") if m.strip())
+    bad = [m for m in names if m not in MODEL_CHOICES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model(s) {bad or value!r}; choose a comma-separated subset of "
+            f"{','.join(MODEL_CHOICES)}")
+    return names
+
+
+def cmd_experiment_features(args: argparse.Namespace) -> int:
+    """Run the feature study and print the reference's two tables."""
+    from components.experiments.feature_study import run_feature_study
+
+    data_root = args.data_root or default_data_root(args.preset)
+    if not data_root:
+        raise SystemExit(f"--data-root is required for preset {args.preset!r} (no "
+                         f"{SHARED_DATASETS / args.preset} beside the repo).")
+    output_dir = args.output_dir or str(
+        REPO_ROOT / "artifacts" / "experiments" / "feature_study" / f"{args.preset}-{args.split}")
+    result = run_feature_study(
+        os.path.abspath(data_root), preset=args.preset, runs=args.runs, split=args.split,
+        models=args.models, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+        output_dir=os.path.abspath(output_dir), max_clips=args.max_clips)
+    print()
+    for line in result.table_lines():
+        print(line)
+    print(f"wall time {result.wall_seconds:.0f} s; results: "
+          + ", ".join(result.files.values()))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `experiment features` to the `mer` parser's subcommands."""
+    exp = subparsers.add_parser("experiment", help="offline studies behind pipeline defaults")
+    studies = exp.add_subparsers(dest="experiment", required=True)
+
+    feats = studies.add_parser(
+        "features",
+        help="MFCC/Mel/Chroma: the 7 combinations x baselines + 1D CNN (reference tables)",
+        description="Trains the four scikit-learn baselines and the 1D CNN on each of the 7 "
+                    "combinations of the in-graph utterance features and prints max and mean "
+                    "test accuracy per combination beside the reference's IEMOCAP values.")
+    feats.add_argument("--preset", default="ravdess", choices=sorted(PRESETS))
+    feats.add_argument("--data-root",
+                       help="dataset folder (default: ../shared/datasets/<preset> if present)")
+    feats.add_argument("--runs", type=int, default=3,
+                       help="seeded 80/20 splits (the reference used 10)")
+    feats.add_argument("--split", default="random", choices=("random", "speaker"),
+                       help="random: stratified, speaker-dependent (reference); "
+                            "speaker: held-out speakers")
+    feats.add_argument("--epochs", type=int, default=40, help="1D CNN epochs (fixed)")
+    feats.add_argument("--batch-size", type=int, default=32, help="1D CNN batch size")
+    feats.add_argument("--models", type=_models, default=MODEL_CHOICES,
+                       help=f"comma-separated subset of {','.join(MODEL_CHOICES)}")
+    feats.add_argument("--seed", type=int, default=42)
+    feats.add_argument("--max-clips", type=int,
+                       help="seeded stratified subset of the clips (quick runs)")
+    feats.add_argument("--output-dir",
+                       help="where CSV + Markdown go (default: "
+                            "artifacts/experiments/feature_study/<preset>-<split>)")
+    feats.set_defaults(fn=cmd_experiment_features)
