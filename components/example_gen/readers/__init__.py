@@ -1,0 +1,42 @@
+"""Dataset readers: each lists a dataset's records as contract Sources.
+
+A reader only lists metadata (no audio decoding), so listing a whole dataset
+is cheap and the expensive decoding can run on Beam workers.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, Union
+
+from components.example_gen.contract import Rejected, Source
+from components.example_gen.readers import (
+    cremad,
+    goemotions,
+    iemocap,
+    manifest,
+    meld,
+    psychexp,
+    ravdess,
+    tess,
+)
+
+Reader = Callable[..., Iterator[Union[Source, Rejected]]]
+
+READERS: dict[str, Reader] = {
+    "ravdess": ravdess.read,
+    "iemocap": iemocap.read,
+    "psychexp": psychexp.read,
+    "cremad": cremad.read,
+    "tess": tess.read,
+    "goemotions": goemotions.read,
+    "meld": meld.read,
+    "manifest": manifest.read,
+}
+
+
+def get_reader(name: str) -> Reader:
+    try:
+        return READERS[name]
+    except KeyError:
+        known = ", ".join(sorted(READERS))
+        raise ValueError(f"Unknown reader {name!r}; readers: {known}.") from None
