@@ -52,7 +52,8 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
                     yield Rejected(utt, MISSING_FILE, origin, f"{wav} is missing")
                     continue
                 gender = _gender(utt)
-                speaker = f"Ses{session.name[-2:].lstrip('n')}{gender[:1].upper()}"
+                number = int(re.sub(r"\D", "", session.name) or 0)
+                speaker = f"Ses{number:02d}{gender[:1].upper()}"
                 yield Source(id=utt, dataset="iemocap", emotion=LABELS[code],
                              speaker=speaker, gender=gender, text=texts.get(utt, ""),
                              audio_path=str(wav), origin=origin)
