@@ -61,6 +61,12 @@ class TrainConfig:
     # (the eval split is what the gate and the reports measure).
     validation_fraction: float = 0.1
     early_stopping_patience: int = 15
+    # Pretrained encoders: handle overrides (name -> URL or local path), see
+    # components/trainer/models/hub_handles.py; `minilm` works offline.
+    hub_handles: dict = dataclasses.field(default_factory=dict)
+    fine_tune_encoders: bool = False
+    seq_length: int = 128
+    lstm_units: int = 64
 
 
 @dataclasses.dataclass(frozen=True)

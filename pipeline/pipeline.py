@@ -29,6 +29,15 @@ def component_id(kind: str, task: str) -> str:
     return f"{kind}.{task}"
 
 
+def optional_features(preset, tasks) -> list[str]:
+    """Large features (log-mel, waveform, raw text) only when a configured model reads them."""
+    from components.trainer.models.build import required_features
+    from components.transform.preprocessing import OPTIONAL_FEATURES
+
+    needed = {f for t in tasks for f in required_features(t, preset.train.models[t])}
+    return sorted(needed & set(OPTIONAL_FEATURES))
+
+
 def eval_config(gate: GateConfig) -> tfma.EvalConfig:
     """Accuracy and counts, sliced by emotion, speaker, gender and dataset.
 
@@ -83,7 +92,8 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"preset": preset.to_json(), "tasks": list(tasks)},
+        custom_config={"preset": preset.to_json(), "tasks": list(tasks),
+                       "features": optional_features(preset, tasks)},
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
 

@@ -22,7 +22,12 @@ from pipeline.configs import Preset  # noqa: E402
 TEXT_TFIDF = "text_tfidf"
 AUDIO_FEATURES = "audio_features"
 LOG_MEL = "log_mel"
+TEXT_RAW = "text_raw"  # the raw string, for pretrained text encoders (tokenised in-model)
+WAVEFORM = "waveform"  # padded 16 kHz float waveform, for pretrained audio encoders
 LABEL = "label"
+# Always computed for the tasks that need them (the baselines train on them);
+# the others only when a configured model asks for them (they are large).
+OPTIONAL_FEATURES = (LOG_MEL, TEXT_RAW, WAVEFORM)
 # Vocabulary of "id:emotion" pairs seen in training: how label names travel
 # with the transform graph even when a preset infers its label set from data.
 LABEL_NAMES_VOCAB = "label_names"
@@ -45,11 +50,17 @@ def uses_audio(tasks) -> bool:
     return "ser" in tasks or "mer" in tasks
 
 
-def transform_features(inputs: dict, preset: Preset, tasks) -> dict:
+def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
+    """Features for `tasks`; `extra` names optional features some model needs."""
+    unknown = set(extra) - set(OPTIONAL_FEATURES)
+    if unknown:
+        raise ValueError(f"Unknown optional features {sorted(unknown)}; known {OPTIONAL_FEATURES}")
     outputs = {}
     feats = preset.features
     if uses_text(tasks):
         text = _dense_1d(inputs[contract.TEXT], "")
+        if TEXT_RAW in extra:
+            outputs[TEXT_RAW] = text
         outputs[TEXT_TFIDF] = text_features.tfidf(
             text, vocab_size=feats.tfidf_vocab_size, min_count=feats.tfidf_min_count,
             ngram_range=tuple(feats.tfidf_ngrams), stop_words=feats.stop_words,
@@ -62,15 +73,20 @@ def transform_features(inputs: dict, preset: Preset, tasks) -> dict:
         utt = audio_features.utterance_features(waveforms, params, tuple(feats.audio_kinds))
         # Min-max scaling as in the reference, with statistics from the train split.
         outputs[AUDIO_FEATURES] = tft.scale_to_0_1(utt, elementwise=True)
-        if feats.with_log_mel:
-            outputs[LOG_MEL] = audio_features.log_mel_frames(waveforms, params)
+        if LOG_MEL in extra or feats.with_log_mel:
+            # One global mean/variance (not per bin): keeps the spectro-temporal shape.
+            outputs[LOG_MEL] = tft.scale_to_z_score(
+                audio_features.log_mel_frames(waveforms, params), elementwise=False)
+        if WAVEFORM in extra:
+            outputs[WAVEFORM] = waveforms
     return outputs
 
 
 def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     """tf.Transform entry point; `custom_config` carries the preset and tasks."""
     preset = Preset.from_json(custom_config["preset"])
-    outputs = transform_features(inputs, preset, custom_config["tasks"])
+    outputs = transform_features(
+        inputs, preset, custom_config["tasks"], tuple(custom_config.get("features", ())))
     if contract.LABEL in inputs:
         label = _dense_1d(inputs[contract.LABEL], -1)
         outputs[LABEL] = label

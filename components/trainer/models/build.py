@@ -40,8 +40,12 @@ def _check(part: str, registry: dict, task: str, name: str) -> None:
         )
 
 
-def input_shapes(feature_spec: dict, names) -> dict[str, tuple]:
-    return {n: tuple(feature_spec[n].shape) for n in names}
+def required_features(task: str, name: str) -> tuple[str, ...]:
+    """Transformed features a model reads (so the Transform computes only those)."""
+    text_names, audio_names = parse_model_name(task, name)
+    parts = [encoders.TEXT_ENCODERS[n] for n in text_names] + [
+        encoders.AUDIO_ENCODERS[n] for n in audio_names]
+    return tuple(sorted({f for _, feats in parts for f in feats}))
 
 
 def build_model(
@@ -54,7 +58,7 @@ def build_model(
     ]
     needed = sorted({f for _, feats in parts for f in feats})
     inputs = {
-        f: keras.layers.Input(shape=feature_spec[f].shape, name=f, dtype=tf.float32)
+        f: keras.layers.Input(shape=feature_spec[f].shape, name=f, dtype=feature_spec[f].dtype)
         for f in needed
     }
     vectors = [fn(inputs, hp) for fn, _ in parts]
