@@ -38,8 +38,9 @@ def optional_features(preset, tasks) -> list[str]:
     return sorted(needed & set(OPTIONAL_FEATURES))
 
 
-def eval_config(gate: GateConfig) -> tfma.EvalConfig:
-    """Accuracy and counts, sliced by emotion, speaker, gender and dataset.
+def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
+    """Accuracy, balanced accuracy, per-class metrics, confusion matrix, calibration;
+    sliced by emotion, speaker, gender and dataset.
 
     The blessing thresholds apply to the overall slice only: a plain
     `threshold=` would apply to every slice, and one small speaker slice
@@ -53,6 +54,30 @@ def eval_config(gate: GateConfig) -> tfma.EvalConfig:
             absolute={"value": -gate.max_regression},
         ),
     )
+    specs = [tfma.MetricsSpec(
+        metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(class_name="SparseCategoricalAccuracy"),
+            tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+        ],
+        per_slice_thresholds={ACCURACY: tfma.PerSliceMetricThresholds(thresholds=[
+            tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=threshold)
+        ])},
+    )]
+    if n_classes:
+        class_ids = tfma.BinarizationOptions(class_ids={"values": list(range(n_classes))})
+        specs.append(tfma.MetricsSpec(  # one value per class (classId:N in the results)
+            binarize=class_ids,
+            metrics=[tfma.MetricConfig(class_name=c) for c in (
+                "Precision", "Recall", "F1Score", "Calibration", "CalibrationPlot")],
+        ))
+        specs.append(tfma.MetricsSpec(  # macro-averaged recall = balanced accuracy (UAR)
+            binarize=class_ids,
+            aggregate=tfma.AggregationOptions(
+                macro_average=True, class_weights={i: 1.0 for i in range(n_classes)}),
+            metrics=[tfma.MetricConfig(class_name="Recall",
+                                       config='"name": "balanced_accuracy"')],
+        ))
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
             label_key="label", signature_name="serving_default",
@@ -60,15 +85,7 @@ def eval_config(gate: GateConfig) -> tfma.EvalConfig:
         slicing_specs=[overall] + [
             tfma.SlicingSpec(feature_keys=[k]) for k in ("emotion", "speaker", "gender", "dataset")
         ],
-        metrics_specs=[tfma.MetricsSpec(
-            metrics=[
-                tfma.MetricConfig(class_name="ExampleCount"),
-                tfma.MetricConfig(class_name="SparseCategoricalAccuracy"),
-            ],
-            per_slice_thresholds={ACCURACY: tfma.PerSliceMetricThresholds(thresholds=[
-                tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=threshold)
-            ])},
-        )],
+        metrics_specs=specs,
     )
 
 
@@ -122,7 +139,7 @@ def create_pipeline(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
             baseline_model=resolver.outputs["model"],
-            eval_config=eval_config(preset.gate),
+            eval_config=eval_config(preset.gate, len(preset.labels)),
         ).with_id(component_id("Evaluator", task))
         baselines = Baselines(
             examples=transform.outputs["transformed_examples"],

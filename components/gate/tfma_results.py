@@ -37,19 +37,21 @@ def validation_failures(eval_dir: str) -> list[str]:
         return []
     reasons = []
     for per_slice in result.metric_validations_per_slice:
+        where = "" if not per_slice.slice_key.single_slice_keys else (
+            f" on slice {per_slice.slice_key}".replace("\n", " "))
         for failure in per_slice.failures:
-            reasons.append(
-                f"{failure.metric_key.name}={failure.metric_value.double_value.value:.4f} "
-                f"fails {_threshold_text(failure.metric_threshold)} "
-                f"(slice: {per_slice.slice_key or 'overall'})".replace("\n", " "))
+            reasons.append(_failure_text(failure) + where)
     if result.missing_thresholds:
         reasons.append(f"thresholds with no metric: {list(result.missing_thresholds)}")
     return reasons or ["TFMA validation failed"]
 
 
-def _threshold_text(threshold) -> str:
+def _failure_text(failure) -> str:
+    name = failure.metric_key.name
+    value = failure.metric_value.double_value.value
+    threshold = failure.metric_threshold
     if threshold.HasField("change_threshold"):
-        a = threshold.change_threshold.absolute.value
-        return f"change threshold (not worse than the last blessed model by more than {-a:g})"
-    lb = threshold.value_threshold.lower_bound.value
-    return f"value threshold (at least {lb:g})"
+        allowed = -threshold.change_threshold.absolute.value
+        return (f"{name} changed by {value:+.4f} versus the last blessed model "
+                f"(allowed drop: {allowed:g})")
+    return f"{name}={value:.4f} is below the floor {threshold.value_threshold.lower_bound.value:g}"
