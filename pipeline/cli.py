@@ -59,7 +59,6 @@ def cmd_run(args) -> int:
 
 def _demo_prediction(config: RunConfig, summary) -> None:
     """One prediction from raw text + WAV bytes through the pushed MER model."""
-    import csv
 
     from serving.inprocess import InProcessModel
 
@@ -67,15 +66,32 @@ def _demo_prediction(config: RunConfig, summary) -> None:
     if task is None:
         print("no MER model served yet; skipping the demo prediction")
         return
-    with open(os.path.join(config.data_root, "manifest.csv")) as f:
-        row = next(csv.DictReader(f))
+    row = _held_out_row(config)
     wav = (Path(config.data_root) / row["audio_path"]).read_bytes()
     model = InProcessModel(os.path.join(config.serving_dir, task))
     preds = model.predict(text=row["text"], audio=wav)
-    print(f"\nprediction ({task} v{model.version}) for text {row['text']!r} + "
+    print(f"\nprediction ({task} v{model.version}) on a held-out example: text {row['text']!r} + "
           f"{row['audio_path']} (true: {row['emotion']}):")
     for p in preds:
         print(f"  {p.emotion:<10} {p.probability:.3f}")
+
+
+def _held_out_row(config: RunConfig) -> dict:
+    """A manifest row from the eval split, so the demo predicts on data it did not train on."""
+    import csv
+
+    from components.example_gen import ingest
+    from pipeline.local_runner import latest_output
+
+    with open(os.path.join(config.data_root, "manifest.csv")) as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    report_dir = latest_output(config.pipeline_root, "EmotionExampleGen", "report")
+    if report_dir:
+        with open(os.path.join(report_dir, ingest.SPLITS_FILE)) as f:
+            for r in csv.DictReader(f):
+                if r["split"] == "eval" and r["id"] in rows:
+                    return rows[r["id"]]
+    return next(iter(rows.values()))
 
 
 def cmd_ingest(args) -> int:
@@ -246,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--model-dir", default=DEFAULT_SERVING_DIR,
                      help="model repository for the in-process backend")
     srv.set_defaults(fn=cmd_serve)
+    from pipeline import experiments_cli
+
+    experiments_cli.register(sub)
     return parser
 
 

@@ -86,7 +86,7 @@ class RunSummary:
         return out
 
 
-def _latest_output(pipeline_root: str, component: str, key: str) -> Optional[str]:
+def latest_output(pipeline_root: str, component: str, key: str) -> Optional[str]:
     """TFX 1.x lays outputs out as <root>/<component>/<key>/<execution id>."""
     dirs = glob.glob(os.path.join(pipeline_root, component, key, "*"))
     dirs = [d for d in dirs if os.path.basename(d).isdigit()]
@@ -99,12 +99,12 @@ def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSum
     from components.gate.tfma_results import overall_metric
 
     root = config.pipeline_root
-    report_dir = _latest_output(root, "EmotionExampleGen", "report")
+    report_dir = latest_output(root, "EmotionExampleGen", "report")
     ing = ingest.read_report(report_dir) if report_dir else {}
     out = []
     for task in tasks:
-        eval_dir = _latest_output(root, pipeline_def.component_id("Evaluator", task), "evaluation")
-        bless_dir = _latest_output(root, pipeline_def.component_id("Gate", task), "blessing")
+        eval_dir = latest_output(root, pipeline_def.component_id("Evaluator", task), "evaluation")
+        bless_dir = latest_output(root, pipeline_def.component_id("Gate", task), "blessing")
         verdict = read_verdict(bless_dir) if bless_dir else {}
         serving = os.path.join(config.serving_dir, task)
         versions = sorted(

@@ -123,3 +123,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     signatures = export.make_signatures(model, tft_output, task, names)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    # TF Serving replays these at load time, so the first real request is not slow.
+    from serving.warmup import write_warmup_requests
+
+    write_warmup_requests(fn_args.serving_model_dir, task)

@@ -1,0 +1,345 @@
+"""Load benchmark of the serving path: p50/p99 latency and throughput, versus the reference.
+
+What is measured, for TER, SER (3 s clips) and MER at concurrency 1, 8 and 32:
+
+* **ours**: `POST /api/predict` (JSON, base64 WAV) on the web app that `mer serve` runs,
+  started as a separate process (so the load generator does not share its GIL), backed by
+  the pushed SavedModels in-process (default) or by TF Serving (`--server URL`). Clients keep
+  their HTTP connection alive, as browsers and API clients do.
+* **reference**: the reference system's per-request path, measured in the same run on the
+  same inputs: every call loads the pickled scikit-learn models from disk and recomputes the
+  librosa features (mean MFCC 40 / log-mel 128 / chroma 12) from the WAV bytes. It is called
+  as a plain function, without HTTP, which favours the reference.
+
+Models for the reference path are trained here on the demo corpus (TF-IDF + logistic
+regression, librosa features + logistic regression, both concatenated for MER) and pickled
+with joblib, as the reference did.
+
+Usage: ``make demo && python benchmarks/serving.py [--model-dir artifacts/serving]
+[--server grpc://localhost:8500] [--seconds 3]``. The last lines are machine-readable:
+``ter_p50_ms``, ``ser_p50_ms``, ``mer_p50_ms`` (ours, concurrency 1), ``errors`` (ours, all
+runs) and ``speedup_vs_reference`` (throughput ratio at concurrency 8, the lowest of the three
+tasks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import http.client
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TASKS = ("ter", "ser", "mer")
+CLIP_S = 3.0
+SR = 16000
+
+
+@dataclass
+class Sample:
+    text: str
+    wav: bytes  # 3 s, 16 kHz mono PCM_16
+    emotion: str
+
+
+@dataclass
+class RunStats:
+    task: str
+    path: str
+    concurrency: int
+    requests: int
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    throughput: float
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def load_samples(data_root: Path, n: int) -> list[Sample]:
+    """`n` demo utterances, clips padded/trimmed to 3 s (generates the corpus if absent)."""
+    import soundfile as sf
+
+    from components.example_gen.audio_io import encode_wav
+
+    if not (data_root / "manifest.csv").exists():
+        from components import demo_corpus
+
+        demo_corpus.generate(str(data_root))
+    with open(data_root / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    step = max(1, len(rows) // n)
+    out = []
+    for row in rows[::step][:n]:
+        y, sr = sf.read(data_root / row["audio_path"], dtype="float32")
+        assert sr == SR, f"{row['audio_path']}: {sr} Hz"
+        clip = np.zeros(int(CLIP_S * SR), np.float32)
+        clip[: min(len(y), len(clip))] = y[: len(clip)]
+        out.append(Sample(row["text"], encode_wav(clip), row["emotion"]))
+    return out
+
+
+# --------------------------------------------------------------------------- reference path
+
+
+def _librosa_features(wav: bytes) -> np.ndarray:
+    import librosa
+
+    y, sr = librosa.load(io.BytesIO(wav), sr=SR)
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=2048, hop_length=512, n_mels=128)
+    logmel = librosa.power_to_db(mel)
+    mfcc = librosa.feature.mfcc(S=logmel, n_mfcc=40)
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr, n_fft=2048, hop_length=512)
+    return np.concatenate([mfcc.mean(1), logmel.mean(1), chroma.mean(1)])
+
+
+def build_reference(train_rows: Sequence[Sample], out_dir: Path
+                    ) -> Callable[[str, Sample], list[tuple[str, float]]]:
+    """Train and pickle the reference's models; return its per-request predict function."""
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    texts = [s.text for s in train_rows]
+    labels = [s.emotion for s in train_rows]
+    audio = np.stack([_librosa_features(s.wav) for s in train_rows])
+    tfidf = TfidfVectorizer(ngram_range=(1, 2)).fit(texts)
+    joblib.dump(tfidf, out_dir / "tfidf.pkl")
+    joblib.dump(LogisticRegression(max_iter=2000).fit(tfidf.transform(texts), labels),
+                out_dir / "ter.pkl")
+    joblib.dump(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                .fit(audio, labels), out_dir / "ser.pkl")
+    fused = np.hstack([tfidf.transform(texts).toarray(), audio])
+    joblib.dump(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                .fit(fused, labels), out_dir / "mer.pkl")
+
+    def predict(task: str, s: Sample) -> list[tuple[str, float]]:
+        # The per-request path: unpickle on every call, recompute librosa features.
+        model = joblib.load(out_dir / f"{task}.pkl")
+        if task == "ter":
+            x = joblib.load(out_dir / "tfidf.pkl").transform([s.text])
+        elif task == "ser":
+            x = _librosa_features(s.wav)[None, :]
+        else:
+            text_x = joblib.load(out_dir / "tfidf.pkl").transform([s.text]).toarray()
+            x = np.hstack([text_x, _librosa_features(s.wav)[None, :]])
+        probs = model.predict_proba(x)[0]
+        order = np.argsort(-probs)[:3]
+        return [(model.classes_[i], float(probs[i])) for i in order]
+
+    return predict
+
+
+# --------------------------------------------------------------------------- load generator
+
+
+def run_load(call: Callable[[int], bool], concurrency: int, seconds: float,
+             max_requests: int) -> tuple[list[float], int, float]:
+    """`concurrency` workers call `call(i)` until `seconds` pass or `max_requests` are done."""
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(max_requests))
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            t0 = time.perf_counter()
+            try:
+                ok = call(i)
+            except Exception:  # noqa: BLE001 - counted, not fatal
+                ok = False
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+                errors += not ok
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for f in [pool.submit(worker) for _ in range(concurrency)]:
+            f.result()
+    return latencies, errors, time.perf_counter() - start
+
+
+def stats(task: str, path: str, c: int, latencies: list[float], errors: int,
+          wall: float) -> RunStats:
+    ms = np.asarray(latencies) * 1000
+    return RunStats(task, path, c, len(ms), errors, float(np.percentile(ms, 50)),
+                    float(np.percentile(ms, 99)), len(ms) / wall)
+
+
+class ApiCaller:
+    """One keep-alive connection per worker thread to the web app."""
+
+    def __init__(self, url: str, bodies: Sequence[bytes]):
+        host, port = url.split("//", 1)[1].rstrip("/").split(":")
+        self.host, self.port, self.bodies = host, int(port), bodies
+        self.local = threading.local()
+
+    def __call__(self, i: int) -> bool:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            conn.request("POST", "/api/predict", self.bodies[i % len(self.bodies)],
+                         {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            data = resp.read()
+        except Exception:
+            conn.close()
+            self.local.conn = None
+            raise
+        if resp.status != 200:
+            return False
+        results = json.loads(data)["results"]
+        return all(r["status"] == "ok" for r in results.values())
+
+
+def start_app(port: int, model_dir: str, server: Optional[str], log_path: Path
+              ) -> subprocess.Popen:
+    """`mer serve` in its own process; its access log goes to a file (a pipe nobody reads
+    would fill up and block the server)."""
+    cmd = [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port),
+           "--model-dir", model_dir]
+    if server:
+        cmd += ["--server", server]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"mer serve exited:\n{log_path.read_text()[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/health")
+            resp = conn.getresponse()
+            health = json.loads(resp.read())
+            conn.close()
+            if health["status"] == "ok":
+                return proc
+            if resp.status == 503 or health["status"] == "degraded":
+                proc.terminate()
+                raise SystemExit(f"models missing ({health['models']}): run `make demo` first")
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("mer serve did not become healthy within 120 s")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", default=str(REPO / "artifacts" / "serving"))
+    parser.add_argument("--server", help="TF Serving URL for the app (default: in-process)")
+    parser.add_argument("--data-root", default=str(REPO / "artifacts" / "data" / "demo"))
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per run (ours)")
+    parser.add_argument("--reference-seconds", type=float, default=4.0)
+    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--port", type=int, default=0, help="app port (default: a free one)")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    samples = load_samples(Path(args.data_root), args.samples)
+    print(f"{len(samples)} inputs: demo utterances, clips padded/trimmed to {CLIP_S:g} s")
+
+    port = args.port
+    if not port:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    log_dir = tempfile.mkdtemp(prefix="bench-serving-")
+    app = start_app(port, args.model_dir, args.server, Path(log_dir) / "mer-serve.log")
+    url = f"http://127.0.0.1:{port}"
+    results: list[RunStats] = []
+    try:
+        for task in TASKS:
+            bodies = []
+            for s in samples:
+                body = {"tasks": [task]}
+                if task in ("ter", "mer"):
+                    body["text"] = s.text
+                if task in ("ser", "mer"):
+                    body["audio_b64"] = base64.b64encode(s.wav).decode()
+                bodies.append(json.dumps(body).encode())
+            caller = ApiCaller(url, bodies)
+            run_load(caller, 4, 1.0, 64)  # warm-up: graph tracing, connections, caches
+            for c in levels:
+                lat, err, wall = run_load(caller, c, args.seconds, 100_000)
+                results.append(stats(task, "ours", c, lat, err, wall))
+                print(_row(results[-1]), flush=True)
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train = load_samples(Path(args.data_root), 96)
+        reference = build_reference(train, Path(tmp))
+        for task in TASKS:
+            reference(task, samples[0])  # warm-up (imports)
+            for c in levels:
+                lat, err, wall = run_load(
+                    lambda i, t=task: bool(reference(t, samples[i % len(samples)])),
+                    c, args.reference_seconds, max(4 * c, 400))
+                results.append(stats(task, "reference", c, lat, err, wall))
+                print(_row(results[-1]), flush=True)
+
+    print("\n" + _table(results, levels))
+    by = {(r.task, r.path, r.concurrency): r for r in results}
+    c8 = 8 if 8 in levels else levels[-1]
+    ratios = {t: by[(t, "ours", c8)].throughput / by[(t, "reference", c8)].throughput
+              for t in TASKS}
+    c1 = 1 if 1 in levels else levels[0]
+    print("\nthroughput ratio at concurrency "
+          f"{c8}: " + ", ".join(f"{t} {r:.0f}x" for t, r in ratios.items()))
+    for t in TASKS:
+        print(f"{t}_p50_ms: {by[(t, 'ours', c1)].p50_ms:.2f}")
+    print(f"errors: {sum(r.errors for r in results if r.path == 'ours')}")
+    print(f"speedup_vs_reference: {min(ratios.values()):.1f}")
+    return 0
+
+
+def _row(r: RunStats) -> str:
+    return (f"{r.task:<4} {r.path:<10} c={r.concurrency:<3} n={r.requests:<6} "
+            f"errors={r.errors:<3} p50={r.p50_ms:8.2f} ms  p99={r.p99_ms:8.2f} ms  "
+            f"{r.throughput:8.1f} req/s")
+
+
+def _table(results: Sequence[RunStats], levels: Sequence[int]) -> str:
+    lines = ["| task | path | concurrency | requests | errors | p50 ms | p99 ms | req/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        lines.append(f"| {r.task} | {r.path} | {r.concurrency} | {r.requests} | {r.errors} | "
+                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.throughput:.1f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""The page in headless Chromium: type, upload, record, see results; a bad file shows an error.
+
+Needs the Debian packages `chromium` and `chromium-driver` and the `selenium` package; skips
+saying what is missing otherwise (browser downloads are impossible in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
+                             shutil.which("google-chrome")) if p), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _skip_reason() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install selenium)"
+    if not CHROMIUM or not CHROMEDRIVER:
+        return ("headless Chromium is not installed: apt-get install -y chromium "
+                "chromium-driver (needs both the browser and chromedriver on PATH)")
+    return None
+
+
+pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+
+
+@pytest.fixture(scope="module")
+def app(model_repo):
+    from serving.app import BackgroundServer
+    from serving.client import EmotionClient, InProcessBackend
+
+    backend = InProcessBackend(str(model_repo))
+    backend.warm_up()
+    with BackgroundServer(EmotionClient(backend)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1200,900",
+                # A fake microphone (a beep) that needs no permission prompt: lets the test
+                # exercise MediaRecorder -> 16 kHz WAV conversion in the page.
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, timeout: float = 20):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _open(browser, app):
+    from selenium.webdriver.common.by import By
+
+    browser.get(app.url + "/")
+    _wait(browser, lambda d: "Models:" in d.find_element(By.ID, "status").text)
+
+
+def _rows(browser, task: str) -> list:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_elements(By.CSS_SELECTOR, f"#result-{task} .row")
+
+
+def _submit_and_wait(browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.ID, "submit").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "submit").is_enabled()
+          and (_rows(d, "ter") or _rows(d, "ser") or d.find_element(By.ID, "error").is_displayed()))
+
+
+def test_text_and_wav_upload_show_three_results(browser, app, tmp_path, make_wav):
+    from selenium.webdriver.common.by import By
+
+    wav = tmp_path / "loud.wav"
+    wav.write_bytes(make_wav(seconds=1.0, amplitude=0.9, rate=48000, channels=2))
+    _open(browser, app)
+    assert "TER v2" in browser.find_element(By.ID, "status").text
+    browser.find_element(By.ID, "text").send_keys("What a wonderful day, I am so happy")
+    browser.find_element(By.ID, "audio-file").send_keys(str(wav))
+    _submit_and_wait(browser)
+    assert not browser.find_element(By.ID, "error").is_displayed()
+    ter, ser, mer = (_rows(browser, t) for t in ("ter", "ser", "mer"))
+    assert len(ter) == len(ser) == len(mer) == 3
+    assert ter[0].get_attribute("data-emotion") == "happy"
+    assert "😊" in ter[0].text and "%" in ter[0].text
+    assert ser[0].get_attribute("data-emotion") == "angry"
+    assert "😊" in browser.find_element(By.CSS_SELECTOR, "#result-ter .top").text
+
+
+def test_bad_file_shows_the_servers_reason(browser, app, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEthis is not audio")
+    _open(browser, app)
+    browser.find_element(By.ID, "audio-file").send_keys(str(bad))
+    _submit_and_wait(browser)
+    error = browser.find_element(By.ID, "error")
+    assert error.is_displayed()
+    assert "could not decode the audio" in error.text
+    assert not _rows(browser, "ser")
+
+
+def test_typed_markup_is_shown_as_text(browser, app):
+    from selenium.webdriver.common.by import By
+
+    attack = '<img src=x onerror="window.__xss=1"><b>bold</b> I hate this'
+    _open(browser, app)
+    browser.find_element(By.ID, "text").send_keys(attack)
+    _submit_and_wait(browser)
+    transcript = browser.find_element(By.ID, "transcript")
+    assert attack in transcript.text
+    assert browser.find_elements(By.CSS_SELECTOR, "#transcript *") == []
+    assert browser.execute_script("return window.__xss === undefined")
+    assert _rows(browser, "ter")[0].get_attribute("data-emotion") == "angry"
+
+
+@pytest.mark.skipif(os.environ.get("MER_SKIP_RECORDING_TEST") == "1",
+                    reason="MER_SKIP_RECORDING_TEST=1")
+def test_recording_is_converted_to_wav_and_predicted(browser, app):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, app)
+    browser.find_element(By.ID, "record").click()
+    _wait(browser, lambda d: "Recording" in d.find_element(By.ID, "record-status").text)
+    import time
+
+    time.sleep(1.2)
+    browser.find_element(By.ID, "record").click()
+    _wait(browser, lambda d: "Recorded" in d.find_element(By.ID, "record-status").text
+          or d.find_element(By.ID, "error").is_displayed())
+    assert not browser.find_element(By.ID, "error").is_displayed(), \
+        browser.find_element(By.ID, "error").text
+    assert "16 kHz WAV" in browser.find_element(By.ID, "record-status").text
+    _submit_and_wait(browser)
+    assert not browser.find_element(By.ID, "error").is_displayed(), \
+        browser.find_element(By.ID, "error").text
+    assert len(_rows(browser, "ser")) == 3
