@@ -21,7 +21,7 @@ from pipeline.configs import Preset
 class BaselineResults(artifact.Artifact):
     """metrics.json (train/eval accuracy, per-class metrics) and <model>.joblib files."""
 
-    TYPE_NAME = "BaselineResults"
+    TYPE_NAME = "mer.BaselineResults"  # namespaced: KFP v2 requires <ns>.<Name>
 
 
 class BaselinesSpec(component_spec.ComponentSpec):

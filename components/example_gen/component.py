@@ -18,7 +18,7 @@ from pipeline.configs import Preset
 class IngestReport(artifact.Artifact):
     """ingest_report.json (counts), quarantine.csv (each rejected record), splits.csv."""
 
-    TYPE_NAME = "IngestReport"
+    TYPE_NAME = "mer.IngestReport"  # namespaced: KFP v2 requires <ns>.<Name>
 
 
 class EmotionExampleGenSpec(component_spec.ComponentSpec):
