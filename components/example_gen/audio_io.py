@@ -2,7 +2,9 @@
 
 Every later stage (Transform, serving) decodes exactly this format in the TF
 graph, so ingestion converts whatever a dataset ships (48 kHz stereo WAV,
-FLAC, ...) once, here, and refuses files it cannot trust.
+FLAC, ...) once, here, and refuses files it cannot trust. Every refusal is a
+`contract.InvalidInput` whose detail names the file and says what to do, so
+it lands in the quarantine report instead of crashing a Beam worker.
 """
 
 from __future__ import annotations
@@ -18,71 +20,99 @@ import soundfile as sf
 from components.example_gen import contract
 
 SAMPLE_RATE = contract.SAMPLE_RATE
-_FIX = "re-export it as WAV or FLAC (e.g. `sox in.wav -r 16000 -c 1 -b 16 out.wav`) or drop it"
+_FIX = (
+    "re-export the file as WAV or FLAC (e.g. `sox in.wav -r 16000 -c 1 -b 16 out.wav`) "
+    "or drop it"
+)
+# Streaming writers (ffmpeg to a pipe, some recorders) cannot seek back to fill in
+# the sizes and leave these placeholders; libsndfile then reads to the end of file.
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+
+AudioInput = Union[str, os.PathLike, bytes]
 
 
-def check_wav_header(path: str) -> None:
-    """Raises TRUNCATED_AUDIO when a RIFF/WAVE file holds less than its header declares.
+def check_wav_header(data: AudioInput, name: str = "") -> None:
+    """Raises TRUNCATED_AUDIO when a RIFF/WAVE file holds less audio than its header declares.
 
     libsndfile quietly reads a truncated WAV up to where it ends; a clip cut
-    mid-write would then train as a shorter, different utterance.
+    mid-copy or mid-write would then train as a shorter, different utterance.
+    Only the `data` chunk is checked: a file cut inside trailing metadata
+    (LIST, id3) still holds all its audio. Non-RIFF input is left to soundfile.
     """
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
+    if isinstance(data, bytes):
+        f: io.IOBase = io.BytesIO(data)
+        size = len(data)
+        name = name or "<bytes>"
+    else:
+        f = open(data, "rb")  # closed by the `with` below
+        size = os.path.getsize(data)
+        name = name or os.fspath(data)
+    with f:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return  # not RIFF/WAVE: soundfile decides
+            return
         while True:
             chunk = f.read(8)
             if len(chunk) < 8:
                 raise contract.InvalidInput(
-                    contract.TRUNCATED_AUDIO, f"{path}: WAV has no data chunk; {_FIX}")
+                    contract.TRUNCATED_AUDIO,
+                    f"{name}: WAV file ends before its data chunk (file holds {size} bytes); "
+                    f"the file was cut short, {_FIX}")
             cid, clen = chunk[:4], struct.unpack("<I", chunk[4:])[0]
             if cid == b"data":
-                if f.tell() + clen > size:
+                held = size - f.tell()
+                if clen not in _UNKNOWN_SIZES and clen > held:
                     raise contract.InvalidInput(
                         contract.TRUNCATED_AUDIO,
-                        f"{path}: header declares {clen} data bytes but the file holds "
-                        f"{size - f.tell()}; the file was cut short, {_FIX}")
+                        f"{name}: WAV header declares {clen} data bytes but the file holds "
+                        f"{held}; the file was cut short, {_FIX}")
                 return
-            f.seek(clen + (clen & 1), os.SEEK_CUR)
+            f.seek(clen + (clen & 1), os.SEEK_CUR)  # chunks are word-aligned
 
 
 def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mixes channels by their mean and resamples to 16 kHz (soxr, via librosa)."""
+    """Mixes channels down by their mean and resamples to 16 kHz (soxr, via librosa).
+
+    `samples` is (frames,) or (frames, channels), as soundfile returns them.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
-    samples = samples.astype(np.float32)
     if sample_rate != SAMPLE_RATE and samples.size:
-        import librosa
+        import librosa  # heavy import, only when a file actually needs resampling
 
         samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
-    return samples.astype(np.float32)
+    return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def decode_audio(source: Union[str, bytes]) -> np.ndarray:
+def decode_audio(source: AudioInput) -> np.ndarray:
     """A file path or encoded bytes -> float32 mono samples at 16 kHz.
 
-    Raises InvalidInput (missing_file, truncated_audio, unreadable_audio,
-    empty_audio) with the file named and the fix.
+    Raises InvalidInput with reason missing_file, truncated_audio,
+    unreadable_audio or empty_audio (zero samples); the detail names the file
+    and the fix. A silent (all-zero) clip is valid audio and is kept.
     """
-    name = source if isinstance(source, str) else "<bytes>"
-    if isinstance(source, str):
-        if not os.path.exists(source):
+    if isinstance(source, (bytes, bytearray)):
+        name, handle = "<bytes>", io.BytesIO(bytes(source))
+        check_wav_header(bytes(source), name)
+    else:
+        name = os.fspath(source)
+        if not os.path.isfile(name):
             raise contract.InvalidInput(
                 contract.MISSING_FILE,
-                f"{source} does not exist; fix the path in the dataset or manifest")
-        check_wav_header(source)
-        handle = source
-    else:
-        handle = io.BytesIO(source)
+                f"{name} does not exist (or is not a file); fix the path in the dataset "
+                f"or manifest, or restore the file")
+        check_wav_header(name)
+        handle = name
     try:
         samples, sr = sf.read(handle, dtype="float32", always_2d=False)
     except Exception as e:  # noqa: BLE001 - libsndfile raises several types
         raise contract.InvalidInput(
-            contract.UNREADABLE_AUDIO, f"{name}: cannot decode audio ({e}); {_FIX}") from None
+            contract.UNREADABLE_AUDIO,
+            f"{name}: cannot decode audio ({type(e).__name__}: {e}); {_FIX}") from None
     if samples.size == 0:
-        raise contract.InvalidInput(contract.EMPTY_AUDIO, f"{name}: no audio samples; {_FIX}")
+        raise contract.InvalidInput(
+            contract.EMPTY_AUDIO, f"{name}: the file holds no audio samples; {_FIX}")
     samples = to_mono_16k(samples, sr)
     if not np.all(np.isfinite(samples)):
         raise contract.InvalidInput(
@@ -91,17 +121,34 @@ def decode_audio(source: Union[str, bytes]) -> np.ndarray:
 
 
 def encode_wav(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """float samples in [-1, 1] -> mono 16-bit PCM WAV file bytes."""
+    """Float samples in [-1, 1] -> mono 16-bit PCM WAV file bytes (the contract's audio).
+
+    Values outside [-1, 1] (resampling overshoot) are clipped rather than
+    wrapped around by the integer conversion.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(
+            f"encode_wav takes mono samples of shape (frames,), got {samples.shape}; "
+            f"mix down first with to_mono_16k")
     buf = io.BytesIO()
     sf.write(buf, np.clip(samples, -1.0, 1.0), sample_rate, format="WAV", subtype="PCM_16")
     return buf.getvalue()
 
 
 def decode_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
-    samples, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
-    return samples, sr
+    """WAV (or any soundfile-readable) bytes -> (float32 samples, sample rate), no resampling.
+
+    Raises InvalidInput(unreadable_audio) when the bytes are not audio.
+    """
+    try:
+        samples, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    except Exception as e:  # noqa: BLE001 - libsndfile raises several types
+        raise contract.InvalidInput(
+            contract.UNREADABLE_AUDIO, f"<bytes>: cannot decode audio ({e}); {_FIX}") from None
+    return samples, int(sr)
 
 
-def file_to_wav_bytes(source: Union[str, bytes]) -> bytes:
+def file_to_wav_bytes(source: AudioInput) -> bytes:
     """Any soundfile-readable file or bytes -> the contract's WAV bytes (what models take)."""
     return encode_wav(decode_audio(source))

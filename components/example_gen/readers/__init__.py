@@ -1,7 +1,10 @@
 """Dataset readers: each lists a dataset's records as contract Sources.
 
 A reader only lists metadata (no audio decoding), so listing a whole dataset
-is cheap and the expensive decoding can run on Beam workers.
+is cheap and the expensive decoding can run on Beam workers. Every reader is
+`read(data_root: Path, **options) -> Iterator[Source | Rejected]`; options
+come from the preset's `reader_options`, and unknown ones are ignored so a
+preset can carry options for another stage.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ READERS: dict[str, Reader] = {
 
 
 def get_reader(name: str) -> Reader:
+    """The reader registered as `name`; a ValueError lists the known names otherwise."""
     try:
         return READERS[name]
     except KeyError:

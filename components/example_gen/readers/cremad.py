@@ -1,44 +1,89 @@
-"""CREMA-D: `AudioWAV/1001_DFA_ANG_XX.wav` + `VideoDemographics.csv` for gender."""
+"""CREMA-D: `AudioWAV/1001_DFA_ANG_XX.wav` (or `audio/`, `.flac`) + `VideoDemographics.csv`.
+
+The file name is ACTOR_SENTENCE_EMOTION_LEVEL. Audio files are found
+anywhere below the root; a name that does not parse is Rejected(bad_row).
+Gender comes from `VideoDemographics.csv` (ActorID, Age, Sex, ...), found
+anywhere below the root (the release keeps it at the top, copies often in
+`metadata/`); without it gender is "". The text is the sentence the code
+stands for (12 fixed sentences, spoken in every emotion, so it carries no
+emotion).
+"""
 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Iterator, Union
 
 from components.example_gen.contract import BAD_ROW, Rejected, Source
 
+DATASET = "cremad"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy",
             "NEU": "neutral", "SAD": "sad"}
 SENTENCES = {
-    "IEO": "It's eleven o'clock", "TIE": "That is exactly what happened",
-    "IOM": "I'm on my way to the meeting", "IWW": "I wonder what this is about",
-    "TAI": "The airplane is almost full", "MTI": "Maybe tomorrow it will be cold",
-    "IWL": "I would like a new alarm clock", "ITH": "I think I have a doctor's appointment",
-    "DFA": "Don't forget a jacket", "ITS": "I think I've seen this before",
-    "TSI": "The surface is slick", "WSI": "We'll stop in a couple of minutes",
+    "IEO": "It's eleven o'clock",
+    "TIE": "That is exactly what happened",
+    "IOM": "I'm on my way to the meeting",
+    "IWW": "I wonder what this is about",
+    "TAI": "The airplane is almost full",
+    "MTI": "Maybe tomorrow it will be cold",
+    "IWL": "I would like a new alarm clock",
+    "ITH": "I think I have a doctor's appointment",
+    "DFA": "Don't forget a jacket",
+    "ITS": "I think I've seen this before",
+    "TSI": "The surface is slick",
+    "WSI": "We'll stop in a couple of minutes",
 }
+LEVELS = ("LO", "MD", "HI", "XX")
+AUDIO_SUFFIXES = (".wav", ".flac")
+_NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
+_FIX = "CREMA-D names are ACTOR_SENTENCE_EMOTION_LEVEL (e.g. 1001_DFA_ANG_XX); rename or remove it"
 
 
 def _genders(root: Path) -> dict[str, str]:
+    """ActorID -> "female"/"male" from the first VideoDemographics.csv below the root."""
     for path in sorted(root.rglob("VideoDemographics.csv")):
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            return {row["ActorID"].strip(): row["Sex"].strip().lower()
+            return {(row.get("ActorID") or "").strip(): (row.get("Sex") or "").strip().lower()
                     for row in csv.DictReader(f)}
     return {}
 
 
 def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
+    """Lists every CREMA-D clip below the root."""
     root = Path(data_root)
+    files = sorted(p for p in root.rglob("*")
+                   if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise FileNotFoundError(
+            f"No .wav or .flac files under {root}; point --data-root at the CREMA-D folder "
+            f"holding AudioWAV/.")
     genders = _genders(root)
-    files = sorted(p for p in root.rglob("*_*_*_*.*") if p.suffix.lower() in (".wav", ".flac"))
     for path in files:
-        parts = path.stem.split("_")
-        if len(parts) != 4 or parts[2] not in EMOTIONS:
-            yield Rejected(path.stem, BAD_ROW, str(path),
-                           "file name is not CREMA-D's ACTOR_SENTENCE_EMOTION_LEVEL pattern")
+        origin = str(path)
+        m = _NAME.match(path.stem)
+        problem = "file name does not parse"
+        if m:
+            actor, sentence, emotion, level = m.groups()
+            problem = "; ".join(
+                msg for bad, msg in (
+                    (sentence not in SENTENCES, f"sentence code {sentence} is unknown"),
+                    (emotion not in EMOTIONS, f"emotion code {emotion} is not one of "
+                                              f"{', '.join(EMOTIONS)}"),
+                    (level not in LEVELS, f"level {level} is not one of {', '.join(LEVELS)}"),
+                ) if bad)
+        if problem:
+            yield Rejected(path.stem, BAD_ROW, origin, f"{path.name}: {problem}; {_FIX}")
             continue
-        actor, sentence, emotion, _level = parts
-        yield Source(id=path.stem, dataset="cremad", emotion=EMOTIONS[emotion],
-                     speaker=actor, gender=genders.get(actor, ""),
-                     text=SENTENCES.get(sentence, ""), audio_path=str(path), origin=str(path))
+        sex = genders.get(actor, "")
+        yield Source(
+            id=path.stem,
+            dataset=DATASET,
+            emotion=EMOTIONS[emotion],
+            speaker=actor,
+            gender=sex if sex in ("female", "male") else "",
+            text=SENTENCES[sentence],
+            audio_path=origin,
+            origin=origin,
+        )

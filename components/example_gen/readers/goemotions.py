@@ -1,13 +1,24 @@
 """GoEmotions Reddit comments mapped to Ekman's 6 emotions + neutral.
 
-Reads the original 28-label TSVs (text, comma-separated label ids, id) with
-`emotions.txt`, or an already Ekman-mapped folder (`labels.txt` holding the
-7 Ekman names). Multi-label rows (`multi_label` option):
-- "first" (default): kept when all their labels map to the same Ekman class;
-  rows whose labels map to different classes are rejected as bad_row
-  ("ambiguous multi-label"), so they are counted, not guessed.
-- "drop": every multi-label row is rejected as bad_row.
-All files (train/dev/test) are listed; the preset's split decides.
+Reads the original 28-label TSVs (text<TAB>comma-separated label ids<TAB>id,
+no header) named by `emotions.txt`, from `data_root/original/` or
+`data_root` itself. A folder already mapped to Ekman (`labels.txt` holding
+the 7 Ekman names, as monologg's `ekman/`) reads the same way, the names
+passing through the mapping unchanged. Text only: no audio, no speaker.
+
+The mapping is the published one (`ekman_mapping.json` in the GoEmotions
+repository); the shared copy's `ekman_monologg/` holds mapped TSVs, not the
+mapping itself, and the tests check this mapping against it.
+
+Multi-label rows (`multi_label` option):
+- "first" (default): a row is kept, as the Ekman class of its first label,
+  when all its labels map to that same Ekman class; a row whose labels map to
+  different classes is Rejected(bad_row, "ambiguous multi-label ..."), so it
+  is counted in the report, not guessed.
+- "drop": every multi-label row is Rejected(bad_row).
+
+All files (train/dev/test) are listed: the preset's split decides, so the
+published split is not used.
 """
 
 from __future__ import annotations
@@ -18,7 +29,8 @@ from typing import Iterator, Union
 
 from components.example_gen.contract import BAD_ROW, Rejected, Source
 
-# The published GoEmotions -> Ekman mapping (ekman_mapping.json in the GoEmotions repo).
+DATASET = "goemotions"
+MULTI_LABEL_POLICIES = ("first", "drop")
 EKMAN = {
     "anger": ("anger", "annoyance", "disapproval"),
     "disgust": ("disgust",),
@@ -32,44 +44,55 @@ EKMAN = {
 TO_EKMAN = {fine: ekman for ekman, fines in EKMAN.items() for fine in fines}
 
 
+def _folder(root: Path) -> Path:
+    return root / "original" if (root / "original").is_dir() else root
+
+
 def _label_names(folder: Path) -> list[str]:
     for name in ("emotions.txt", "labels.txt"):
-        if (folder / name).exists():
-            return [ln.strip() for ln in (folder / name).read_text().splitlines() if ln.strip()]
-    raise FileNotFoundError(f"{folder} has no emotions.txt or labels.txt naming the label ids.")
-
-
-def _folder(root: Path) -> Path:
-    if (root / "original").is_dir():
-        return root / "original"
-    return root
+        path = folder / name
+        if path.is_file():
+            return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
+                    if ln.strip()]
+    raise FileNotFoundError(
+        f"{folder} has no emotions.txt (or labels.txt) naming the label ids; point --data-root "
+        f"at the GoEmotions data folder holding train.tsv, dev.tsv, test.tsv and emotions.txt.")
 
 
 def read(
     data_root: Path, multi_label: str = "first", **options
 ) -> Iterator[Union[Source, Rejected]]:
-    if multi_label not in ("first", "drop"):
-        raise ValueError(f"multi_label must be 'first' or 'drop', got {multi_label!r}")
+    """Lists every row of every TSV, mapped to Ekman + neutral."""
+    if multi_label not in MULTI_LABEL_POLICIES:
+        raise ValueError(
+            f"multi_label must be one of {MULTI_LABEL_POLICIES}, got {multi_label!r}.")
     folder = _folder(Path(data_root))
     names = _label_names(folder)
-    for tsv in sorted(folder.glob("*.tsv")):
-        with open(tsv, newline="", encoding="utf-8") as f:
+    tsvs = sorted(folder.glob("*.tsv"))
+    if not tsvs:
+        raise FileNotFoundError(f"No .tsv files in {folder}; expected train/dev/test.tsv.")
+    for tsv in tsvs:
+        with open(tsv, newline="", encoding="utf-8", errors="replace") as f:
             for n, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
                 origin = f"{tsv}:{n}"
                 if len(row) < 3:
                     yield Rejected(f"{tsv.stem}_{n}", BAD_ROW, origin,
-                                   "expected text<TAB>label ids<TAB>id")
+                                   "expected text<TAB>label ids<TAB>id; fix or drop the line")
                     continue
-                text, ids, rid = row[0], row[1], row[2]
+                text, ids, rid = row[0], row[1], row[2].strip() or f"{tsv.stem}_{n}"
                 try:
                     fine = [names[int(i)] for i in ids.split(",")]
                 except (ValueError, IndexError):
-                    yield Rejected(rid, BAD_ROW, origin, f"label ids {ids!r} are not valid")
-                    continue
-                ekman = {TO_EKMAN.get(x, x) for x in fine}
-                if len(fine) > 1 and (multi_label == "drop" or len(ekman) > 1):
                     yield Rejected(rid, BAD_ROW, origin,
-                                   f"ambiguous multi-label row {fine} -> {sorted(ekman)}")
+                                   f"label ids {ids!r} are not indices into the {len(names)} "
+                                   f"names of emotions.txt; fix or drop the line")
                     continue
-                yield Source(id=rid, dataset="goemotions", emotion=ekman.pop(),
-                             text=text.strip(), origin=origin)
+                ekman = [TO_EKMAN.get(x, x) for x in fine]
+                if len(fine) > 1 and (multi_label == "drop" or len(set(ekman)) > 1):
+                    why = ("multi-label row dropped (multi_label='drop')" if multi_label == "drop"
+                           else "ambiguous multi-label row")
+                    yield Rejected(rid, BAD_ROW, origin,
+                                   f"{why}: {fine} -> {sorted(set(ekman))}; nothing to fix")
+                    continue
+                yield Source(id=rid, dataset=DATASET, emotion=ekman[0], text=text.strip(),
+                             origin=origin)

@@ -1,10 +1,19 @@
-"""IEMOCAP release layout, 4 classes (excited merged into happy).
+"""IEMOCAP release layout, the usual 4 classes (excited merged into happy).
 
-`SessionN/dialog/EmoEvaluation/*.txt` holds the labels,
-`SessionN/dialog/transcriptions/*.txt` the text and
-`SessionN/sentences/wav/<dialog>/<utterance>.wav` the audio. Other labels
-(frustration, surprise, xxx, ...) are listed as unknown_label rejections so
-they are counted, as the reference dropped them.
+Layout under the root (the `IEMOCAP_full_release` folder):
+- `SessionN/dialog/EmoEvaluation/<dialog>.txt`: one line per utterance,
+  `[6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5000]`;
+- `SessionN/dialog/transcriptions/<dialog>.txt`:
+  `Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.`;
+- `SessionN/sentences/wav/<dialog>/<utterance>.wav`.
+
+Labels: neu -> neutral, hap and exc -> happy, sad, ang -> angry. Every other
+label (fru, sur, fea, dis, oth, xxx) is listed as Rejected(unknown_label) so
+the report counts what the 4-class protocol leaves out instead of hiding it.
+
+The speaker is the session plus the gender letter of the utterance (the
+letter before its 3-digit index: `..._F000` -> `Ses01F`): each session has
+one female and one male actor, so a speaker split holds out whole actors.
 """
 
 from __future__ import annotations
@@ -15,45 +24,65 @@ from typing import Iterator, Union
 
 from components.example_gen.contract import MISSING_FILE, UNKNOWN_LABEL, Rejected, Source
 
+DATASET = "iemocap"
 LABELS = {"neu": "neutral", "hap": "happy", "exc": "happy", "sad": "sad", "ang": "angry"}
-_EVAL_LINE = re.compile(r"^\[[\d.]+ - [\d.]+\]\t(\S+)\t(\S+)\t")
-_TRANS_LINE = re.compile(r"^(\S+) \[[\d.]+-[\d.]+\]: ?(.*)$")
+GENDERS = {"F": "female", "M": "male"}
+_EVAL_LINE = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\S+)")
+_TRANS_LINE = re.compile(r"^(\S+)\s+\[[\d.]+\s*-\s*[\d.]+\]:\s?(.*)$")
+_GENDER = re.compile(r"_([FM])\d{3}$")
 
 
-def _gender(utt_id: str) -> str:
-    m = re.search(r"_([FM])\d+$", utt_id)
-    return {"F": "female", "M": "male"}.get(m.group(1), "") if m else ""
+def _transcripts(session: Path) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for path in sorted(session.glob("dialog/transcriptions/*.txt")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            m = _TRANS_LINE.match(line.strip())
+            if m:
+                texts[m.group(1)] = m.group(2).strip()
+    return texts
 
 
 def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
+    """Lists every evaluated utterance of every session found under the root."""
     root = Path(data_root)
-    for session in sorted(root.glob("Session*")):
-        texts: dict[str, str] = {}
-        for t in sorted(session.glob("dialog/transcriptions/*.txt")):
-            for line in t.read_text(errors="replace").splitlines():
-                m = _TRANS_LINE.match(line.strip())
-                if m:
-                    texts[m.group(1)] = m.group(2).strip()
+    sessions = sorted(p for p in root.glob("Session*") if p.is_dir())
+    if not sessions:
+        raise FileNotFoundError(
+            f"No Session1..Session5 folders under {root}; point --data-root at "
+            f"IEMOCAP_full_release (the folder holding Session1/dialog/EmoEvaluation).")
+    for session in sessions:
+        number = int(re.sub(r"\D", "", session.name) or 0)
+        texts = _transcripts(session)
         for ev in sorted(session.glob("dialog/EmoEvaluation/*.txt")):
-            for n, line in enumerate(ev.read_text(errors="replace").splitlines(), 1):
+            for n, line in enumerate(ev.read_text(encoding="utf-8", errors="replace")
+                                     .splitlines(), 1):
                 m = _EVAL_LINE.match(line)
                 if not m:
-                    continue
+                    continue  # headers, per-evaluator lines (C-E1:, A-E2:, ...), blanks
                 utt, code = m.groups()
                 origin = f"{ev}:{n}"
                 if code not in LABELS:
                     yield Rejected(utt, UNKNOWN_LABEL, origin,
                                    f"label {code!r} is outside the 4-class set (neu, hap+exc, "
-                                   f"sad, ang)")
+                                   f"sad, ang); expected for IEMOCAP, nothing to fix")
                     continue
-                dialog = utt.rsplit("_", 1)[0]
-                wav = session / "sentences" / "wav" / dialog / f"{utt}.wav"
-                if not wav.exists():
-                    yield Rejected(utt, MISSING_FILE, origin, f"{wav} is missing")
+                wav_dir = session / "sentences" / "wav"
+                wav = wav_dir / ev.stem / f"{utt}.wav"
+                if not wav.is_file():  # evaluation file renamed: the dialog is in the id
+                    wav = wav_dir / utt.rsplit("_", 1)[0] / f"{utt}.wav"
+                if not wav.is_file():
+                    yield Rejected(utt, MISSING_FILE, origin,
+                                   f"{wav} is missing; restore it from the IEMOCAP release")
                     continue
-                gender = _gender(utt)
-                number = int(re.sub(r"\D", "", session.name) or 0)
-                speaker = f"Ses{number:02d}{gender[:1].upper()}"
-                yield Source(id=utt, dataset="iemocap", emotion=LABELS[code],
-                             speaker=speaker, gender=gender, text=texts.get(utt, ""),
-                             audio_path=str(wav), origin=origin)
+                g = _GENDER.search(utt)
+                letter = g.group(1) if g else ""
+                yield Source(
+                    id=utt,
+                    dataset=DATASET,
+                    emotion=LABELS[code],
+                    speaker=f"Ses{number:02d}{letter}",
+                    gender=GENDERS.get(letter, ""),
+                    text=texts.get(utt, ""),
+                    audio_path=str(wav),
+                    origin=origin,
+                )

@@ -1,36 +1,84 @@
-"""MELD (Friends) CSVs: text always; audio when `dia{D}_utt{U}.wav|flac` is present."""
+"""MELD (Friends dialogues): `*_sent_emo.csv` text, audio when a readable clip is present.
+
+Every row of `train_sent_emo.csv`, `dev_sent_emo.csv` and `test_sent_emo.csv`
+found below the root is listed (columns Sr No., Utterance, Speaker, Emotion,
+Sentiment, Dialogue_ID, Utterance_ID, ...); ids are `<split>_dia{D}_utt{U}`
+because dialogue numbering restarts in each split file.
+
+Audio: a file `dia{D}_utt{U}.wav` or `.flac` (formats soundfile reads) below
+the root is used when one is there. MELD ships `.mp4` video, which soundfile
+cannot read: extract the audio to WAV first (e.g. `ffmpeg -i x.mp4 -ac 1
+-ar 16000 x.wav`), or the record stays text-only (`audio_path` None). When
+the root holds more than one split file, a clip counts only if its folder
+path names the split (`train_splits/`, `dev_splits_complete/`,
+`output_repeated_splits_test/`), so dev's dia0_utt0 never gets train's audio.
+"""
 
 from __future__ import annotations
 
+import collections
 import csv
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 from components.example_gen.contract import BAD_ROW, Rejected, Source
 
+DATASET = "meld"
 AUDIO_SUFFIXES = (".wav", ".flac")
+COLUMNS = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID")
+
+
+def _audio_index(root: Path) -> dict[str, list[Path]]:
+    index: dict[str, list[Path]] = collections.defaultdict(list)
+    for p in root.rglob("dia*_utt*.*"):
+        if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file():
+            index[p.stem].append(p)
+    return index
+
+
+def _pick_audio(candidates: list[Path], root: Path, split: str, single_split: bool
+                ) -> Optional[Path]:
+    if single_split:
+        return sorted(candidates)[0] if candidates else None
+    named = [p for p in candidates if split in str(p.parent.relative_to(root)).lower()]
+    return sorted(named)[0] if named else None
 
 
 def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
+    """Lists every utterance of every MELD split CSV below the root."""
     root = Path(data_root)
-    audio = {p.stem: p for p in root.rglob("dia*_utt*.*") if p.suffix.lower() in AUDIO_SUFFIXES}
-    for path in sorted(root.rglob("*_sent_emo*.csv")):
-        split = path.stem.split("_")[0]
+    csvs = sorted(root.rglob("*_sent_emo*.csv"))
+    if not csvs:
+        raise FileNotFoundError(
+            f"No *_sent_emo.csv under {root}; point --data-root at the MELD folder holding "
+            f"train_sent_emo.csv, dev_sent_emo.csv and test_sent_emo.csv.")
+    audio = _audio_index(root)
+    for path in csvs:
+        split = path.stem.split("_")[0].lower()
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            for n, row in enumerate(csv.DictReader(f), 2):
-                origin = f"{path}:{n}"
-                try:
-                    dia, utt = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
-                    text, emotion = row["Utterance"].strip(), row["Emotion"].strip().lower()
-                except KeyError as e:
-                    raise ValueError(f"{path} lacks column {e}; MELD CSVs have Utterance, "
-                                     f"Speaker, Emotion, Dialogue_ID, Utterance_ID") from None
-                if not dia or not utt:
+            reader = csv.DictReader(f)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise ValueError(f"{path} lacks column(s) {missing}; found {reader.fieldnames}. "
+                                 f"MELD CSVs have {', '.join(COLUMNS)}.")
+            for n, row in enumerate(reader, 1):
+                origin = f"{path}:row {n}"
+                dia = (row["Dialogue_ID"] or "").strip()
+                utt = (row["Utterance_ID"] or "").strip()
+                emotion = (row["Emotion"] or "").strip().lower()
+                if not dia.isdigit() or not utt.isdigit() or not emotion:
                     yield Rejected(f"{split}_row{n}", BAD_ROW, origin,
-                                   "empty dialogue/utterance id")
+                                   "empty or non-numeric Dialogue_ID/Utterance_ID or empty "
+                                   "Emotion; fix or drop the row")
                     continue
-                key = f"dia{dia}_utt{utt}"
-                wav = audio.get(key)
-                yield Source(id=f"{split}_{key}", dataset="meld", emotion=emotion,
-                             speaker=row.get("Speaker", "").strip(), text=text,
-                             audio_path=str(wav) if wav else None, origin=origin)
+                key = f"dia{int(dia)}_utt{int(utt)}"
+                wav = _pick_audio(audio.get(key, []), root, split, len(csvs) == 1)
+                yield Source(
+                    id=f"{split}_{key}",
+                    dataset=DATASET,
+                    emotion=emotion,
+                    speaker=(row["Speaker"] or "").strip(),
+                    text=(row["Utterance"] or "").strip(),
+                    audio_path=str(wav) if wav else None,
+                    origin=origin,
+                )

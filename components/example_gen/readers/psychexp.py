@@ -1,8 +1,15 @@
 """PsychExp (ISEAR) as published with DeepMoji: `raw.pickle`, or `psychexp.csv`.
 
-Text only. The pickle's `info[i]['label']` is a one-hot over the 7 classes
-in DeepMoji's order; DeepMoji's own split indices are ignored (the reference
-used a random 80/20 split; choose the split in the preset).
+Text only: `audio_path` is None and there is no speaker. The pickle is read
+first because it is the published artifact; `psychexp.csv` (columns text,
+label) is the fallback for users without it. Both list the 7480 texts in the
+same order, so ids (`psychexp_00000` ...) agree whichever file is read.
+
+The pickle holds Python 2 strings, hence `encoding='latin1'`; texts that
+come out as bytes are decoded as UTF-8 with replacement. `info[i]['label']`
+is a one-hot over the 7 classes in DeepMoji's order. DeepMoji's own
+train/val/test indices are ignored on purpose: the reference system used a
+random 80/20 split, and the preset chooses the split.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 
 from components.example_gen.contract import BAD_ROW, Rejected, Source
 
+DATASET = "psychexp"
 LABELS = ("joy", "fear", "anger", "sadness", "disgust", "shame", "guilt")
 
 
@@ -23,27 +31,57 @@ def _text(value) -> str:
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
-    root = Path(data_root)
-    pickle_path = root if root.suffix == ".pickle" else root / "raw.pickle"
-    if pickle_path.exists():
-        with open(pickle_path, "rb") as f:
-            data = pickle.load(f, encoding="latin1")
-        for i, (text, info) in enumerate(zip(data["texts"], data["info"], strict=True)):
-            onehot = np.asarray(info["label"]).reshape(-1)
-            origin = f"{pickle_path}:{i}"
-            if onehot.size != len(LABELS) or onehot.sum() != 1:
-                yield Rejected(f"psychexp_{i:05d}", BAD_ROW, origin,
-                               f"label {onehot.tolist()} is not a one-hot of 7")
+def _id(i: int) -> str:
+    return f"psychexp_{i:05d}"
+
+
+def _from_pickle(path: Path) -> Iterator[Union[Source, Rejected]]:
+    with open(path, "rb") as f:
+        data = pickle.load(f, encoding="latin1")
+    texts, info = data["texts"], data["info"]
+    if len(texts) != len(info):
+        raise ValueError(f"{path}: {len(texts)} texts but {len(info)} labels; the pickle is "
+                         f"damaged, download it again or use psychexp.csv.")
+    for i, (text, meta) in enumerate(zip(texts, info, strict=True)):
+        onehot = np.asarray(meta.get("label", []), dtype=float).reshape(-1)
+        origin = f"{path}:{i}"
+        if onehot.size != len(LABELS) or onehot.sum() != 1 or onehot.max() != 1:
+            yield Rejected(_id(i), BAD_ROW, origin,
+                           f"label {onehot.tolist()} is not a one-hot over {LABELS}; "
+                           f"fix or drop the record")
+            continue
+        yield Source(id=_id(i), dataset=DATASET, emotion=LABELS[int(onehot.argmax())],
+                     text=_text(text).strip(), origin=origin)
+
+
+def _from_csv(path: Path) -> Iterator[Union[Source, Rejected]]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.DictReader(f)
+        missing = {"text", "label"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; found "
+                             f"{reader.fieldnames}. The CSV needs text and label columns.")
+        for i, row in enumerate(reader):
+            origin = f"{path}:row {i + 1}"
+            label = (row["label"] or "").strip().lower()
+            if not label:
+                yield Rejected(_id(i), BAD_ROW, origin, "empty label; fix or drop the row")
                 continue
-            yield Source(id=f"psychexp_{i:05d}", dataset="psychexp",
-                         emotion=LABELS[int(onehot.argmax())], text=_text(text).strip(),
-                         origin=origin)
+            yield Source(id=_id(i), dataset=DATASET, emotion=label,
+                         text=(row["text"] or "").strip(), origin=origin)
+
+
+def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
+    """Lists the texts from `raw.pickle`, else `psychexp.csv` (root may be either file)."""
+    root = Path(data_root)
+    if root.is_file():
+        yield from (_from_pickle(root) if root.suffix == ".pickle" else _from_csv(root))
         return
-    csv_path = root if root.suffix == ".csv" else root / "psychexp.csv"
-    if not csv_path.exists():
-        raise FileNotFoundError(f"Neither raw.pickle nor psychexp.csv under {root}.")
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        for i, row in enumerate(csv.DictReader(f)):
-            yield Source(id=f"psychexp_{i:05d}", dataset="psychexp", emotion=row["label"],
-                         text=row["text"].strip(), origin=f"{csv_path}:{i + 2}")
+    if (root / "raw.pickle").is_file():
+        yield from _from_pickle(root / "raw.pickle")
+    elif (root / "psychexp.csv").is_file():
+        yield from _from_csv(root / "psychexp.csv")
+    else:
+        raise FileNotFoundError(
+            f"Neither raw.pickle nor psychexp.csv under {root}; point --data-root at the "
+            f"PsychExp folder from DeepMoji's data release.")

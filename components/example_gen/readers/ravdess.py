@@ -1,42 +1,74 @@
-"""RAVDESS speech: `03-01-EE-II-SS-RR-AA.(wav|flac)` under `Actor_XX/`.
+"""RAVDESS speech: `Actor_XX/03-01-EE-II-SS-RR-AA.(wav|flac)`.
 
-Fields come from the file name: modality 03 (audio only), vocal channel 01
-(speech; 02 = song, not listed), emotion, intensity, statement, repetition,
-actor. Odd actors are male, even actors female. Takes the 48 kHz WAV
-originals and 16 kHz FLAC copies alike.
+Every field comes from the file name: modality (03 = audio only), vocal
+channel (01 = speech, 02 = song), emotion, intensity, statement, repetition,
+actor. Only the speech set is listed: song files (vocal channel 02) and
+video-derived files (modality 01/02) are skipped silently because they are a
+different task, not bad data. Files are found anywhere below the root, so
+both the per-actor zip layout and a flat folder work, and the 48 kHz WAV
+originals and 16 kHz FLAC copies are both accepted.
+
+Odd actors are male, even actors female. The text is the statement actually
+spoken; it is the transcript and carries no emotion (each statement is said
+in every emotion), which is why RAVDESS is a speech-only preset.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator, Union
 
 from components.example_gen.contract import BAD_ROW, Rejected, Source
 
+DATASET = "ravdess"
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
             "06": "fearful", "07": "disgust", "08": "surprised"}
 STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
 AUDIO_SUFFIXES = (".wav", ".flac")
+_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
+_FIX = "RAVDESS names are MM-VV-EE-II-SS-RR-AA (e.g. 03-01-05-01-01-01-01); rename or remove it"
 
 
 def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
-    files = sorted(p for p in Path(data_root).rglob("*")
-                   if p.suffix.lower() in AUDIO_SUFFIXES and p.name[:2] in ("01", "02", "03"))
+    """Lists the speech clips; names that do not parse are Rejected(bad_row)."""
+    root = Path(data_root)
+    files = sorted(p for p in root.rglob("*")
+                   if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise FileNotFoundError(
+            f"No .wav or .flac files under {root}; point --data-root at the RAVDESS folder "
+            f"holding Actor_01 .. Actor_24.")
     for path in files:
-        parts = path.stem.split("-")
-        if len(parts) != 7 or not all(p.isdigit() for p in parts):
-            yield Rejected(path.stem, BAD_ROW, str(path),
-                           "file name is not RAVDESS's MM-VV-EE-II-SS-RR-AA pattern; rename it")
+        origin = str(path)
+        m = _NAME.match(path.stem)
+        if not m:
+            yield Rejected(path.stem, BAD_ROW, origin,
+                           f"{path.name}: file name does not parse; {_FIX}")
             continue
-        modality, channel, emotion, _intensity, statement, _rep, actor = parts
+        modality, channel, emotion, intensity, statement, _rep, actor = m.groups()
         if modality != "03" or channel != "01":
-            continue  # video or song files: not part of the speech set
+            continue  # video-derived or song file: not part of the speech set
+        problems = []
         if emotion not in EMOTIONS:
-            yield Rejected(path.stem, BAD_ROW, str(path),
-                           f"emotion code {emotion} is not 01..08")
+            problems.append(f"emotion code {emotion} is not 01..08")
+        if intensity not in ("01", "02") or (intensity == "02" and emotion == "01"):
+            problems.append(f"intensity code {intensity} is not valid for emotion {emotion}")
+        if statement not in STATEMENTS:
+            problems.append(f"statement code {statement} is not 01 or 02")
+        if not 1 <= int(actor) <= 24:
+            problems.append(f"actor {actor} is not 01..24")
+        if problems:
+            yield Rejected(path.stem, BAD_ROW, origin,
+                           f"{path.name}: {'; '.join(problems)}; {_FIX}")
             continue
         yield Source(
-            id=path.stem, dataset="ravdess", emotion=EMOTIONS[emotion],
-            speaker=f"actor_{actor}", gender="male" if int(actor) % 2 else "female",
-            text=STATEMENTS.get(statement, ""), audio_path=str(path), origin=str(path),
+            id=path.stem,
+            dataset=DATASET,
+            emotion=EMOTIONS[emotion],
+            speaker=f"actor_{actor}",
+            gender="male" if int(actor) % 2 else "female",
+            text=STATEMENTS[statement],
+            audio_path=origin,
+            origin=origin,
         )
