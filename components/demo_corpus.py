@@ -77,7 +77,7 @@ class DemoCorpusConfig:
     """
 
     n_speakers: int = 8
-    utterances_per_class_per_speaker: int = 8
+    utterances_per_class_per_speaker: int = 16  # 512 clips: ~100 eval examples
     duration_s: tuple[float, float] = (1.5, 3.0)
     sample_rate: int = 16000
     seed: int = 0

@@ -135,8 +135,8 @@ PRESETS: dict[str, Preset] = {
             require_audio=True,
             split=SplitConfig(method="random"),
             features=FeatureConfig(duration_s=3.0, tfidf_vocab_size=500),
-            # ~200 train / ~55 eval examples: no validation carve-out, and a small
-            # margin because one eval example moves accuracy by ~2 points.
+            # ~400 train / ~100 eval examples: no validation carve-out, and a small
+            # margin because one eval example moves accuracy by 1 point.
             train=TrainConfig(
                 models={"ter": "tfidf_dense", "ser": "cnn1d", "mer": "tfidf+dense"},
                 dropout=0.3, validation_fraction=0.0),

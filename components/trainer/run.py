@@ -102,6 +102,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             tft_output.transformed_feature_spec(), hparams(preset),
         )
     model.summary(print_fn=lambda line: print(line))
+    # The transformed examples hold every task's features; feed only this model's.
+    names_in = list(model.input_names)
+    train_ds = train_ds.map(lambda x, y: ({k: x[k] for k in names_in}, y))
+    if val_ds is not None:
+        val_ds = val_ds.map(lambda x, y: ({k: x[k] for k in names_in}, y))
     epochs = cfg.epochs
     if fn_args.train_steps:
         train_ds = train_ds.repeat()
