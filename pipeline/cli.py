@@ -35,6 +35,10 @@ def _run_config(args) -> RunConfig:
         import dataclasses
 
         overrides["train"] = dataclasses.replace(preset.train, epochs=args.epochs)
+    if getattr(args, "duration", None):
+        import dataclasses
+
+        overrides["features"] = dataclasses.replace(preset.features, duration_s=args.duration)
     if overrides:
         preset = preset.replace(**overrides)
     return RunConfig(
@@ -228,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(run)
     run.add_argument("--tasks", help=f"comma-separated subset of {','.join(TASKS)}")
     run.add_argument("--epochs", type=int)
+    run.add_argument("--duration", metavar="SECONDS|auto",
+                     help="clip length the Transform pads/trims to (default: the preset's); "
+                          "auto: the length covering 95%% of the train clips")
     run.set_defaults(fn=cmd_run)
 
     ing = sub.add_parser("ingest", help="read a dataset into contract TFRecords")

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 TASKS = ("ter", "ser", "mer")
 SPLIT_METHODS = ("random", "speaker", "kfold", "loso")
 BEAM_MODES = ("in_memory", "multi_processing", "multi_threading")
+AUTO = "auto"  # features.duration_s value: chosen by the Transform from the clip lengths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,13 +35,51 @@ class SplitConfig:
 class FeatureConfig:
     """What the Transform computes from raw text and WAV bytes."""
 
-    duration_s: float = 3.0  # clips are padded with zeros or trimmed to this
+    # Clips are padded with zeros or trimmed to this many seconds. "auto": the Transform picks
+    # the length covering `duration_coverage` of the train clips with a tf.Transform quantiles
+    # analyzer (the reference chose IEMOCAP's 11 s because it covered 95.74% of the clips),
+    # decoding at most `max_duration_s`. Auto suits the utterance features only: frame features
+    # (log-mel, waveform) need a length known before analysis, so they ask for a number.
+    duration_s: float | str = 3.0
+    duration_coverage: float = 0.95
+    max_duration_s: float = 30.0
     audio_kinds: tuple[str, ...] = ("mfcc", "mel", "chroma")
     with_log_mel: bool = False  # frame features for 2D CNNs (bigger examples)
     tfidf_vocab_size: int = 2200
     tfidf_min_count: int = 2
     tfidf_ngrams: tuple[int, int] = (1, 2)
     stop_words: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.duration_s, str):
+            if self.duration_s != AUTO:
+                try:
+                    object.__setattr__(self, "duration_s", float(self.duration_s))
+                except ValueError:
+                    raise ValueError(f"features.duration_s must be seconds or {AUTO!r}, got "
+                                     f"{self.duration_s!r}") from None
+        if not isinstance(self.duration_s, str) and not 0 < self.duration_s <= 600:
+            raise ValueError(f"features.duration_s must be in (0, 600] seconds or {AUTO!r}, "
+                             f"got {self.duration_s}")
+        if not 0 < self.duration_coverage <= 1:
+            raise ValueError(f"features.duration_coverage is a share of clips in (0, 1], got "
+                             f"{self.duration_coverage}")
+        if not 0 < self.max_duration_s <= 600:
+            raise ValueError(f"features.max_duration_s must be in (0, 600], got "
+                             f"{self.max_duration_s}")
+
+    @property
+    def auto_duration(self) -> bool:
+        return self.duration_s == AUTO
+
+    def fixed_duration_s(self, purpose: str) -> float:
+        """The clip length in seconds, or a clear error where `auto` cannot apply."""
+        if self.auto_duration:
+            raise ValueError(
+                f"{purpose} needs a fixed clip length, but features.duration_s is {AUTO!r} "
+                f"(decided by the Transform's analysis). Set a number of seconds, e.g. the "
+                f"value a pipeline run's summary reports as the auto duration.")
+        return float(self.duration_s)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from components.experiments import model_study
 from pipeline.configs import PRESETS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def cmd_experiment_features(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `experiment features` to the `mer` parser's subcommands."""
+    """Add `experiment features` and `experiment models` to the `mer` parser's subcommands."""
     exp = subparsers.add_parser("experiment", help="offline studies behind pipeline defaults")
     studies = exp.add_subparsers(dest="experiment", required=True)
 
@@ -87,3 +88,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="where CSV + Markdown go (default: "
                             "artifacts/experiments/feature_study/<preset>-<split>)")
     feats.set_defaults(fn=cmd_experiment_features)
+
+    models = studies.add_parser(
+        "models",
+        help="N seeded runs per model: mean ± std, confusion matrices, curves, HTML report",
+        description="Trains each named model (baselines and/or Keras models) on N seeded splits "
+                    "and writes runs/summary CSV, Markdown and an HTML report beside the "
+                    "reference's results where dataset and protocol match.")
+    model_study.add_arguments(models)
+    models.set_defaults(fn=model_study.main)

@@ -62,10 +62,13 @@ class TaskSummary:
 class RunSummary:
     tasks: list[TaskSummary]
     ingest: dict
+    auto_duration_s: Optional[float] = None  # the clip length `duration_s: auto` chose
 
     def lines(self) -> list[str]:
         out = []
         ing = self.ingest
+        if self.auto_duration_s is not None:
+            out.append(f"transform: duration_s auto chose {self.auto_duration_s:.2f} s clips")
         if ing:
             out.append(
                 f"ingest: {ing['written']} examples written "
@@ -120,4 +123,15 @@ def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSum
             pushed_version=newest, pushed_this_run=this_run,
             serving_dir=serving,
         ))
-    return RunSummary(tasks=out, ingest=ing)
+    return RunSummary(tasks=out, ingest=ing, auto_duration_s=_auto_duration(config))
+
+
+def _auto_duration(config: RunConfig) -> Optional[float]:
+    if not config.preset.features.auto_duration:
+        return None
+    import tensorflow_transform as tft
+
+    from components.transform.preprocessing import auto_duration_s
+
+    graph_dir = latest_output(config.pipeline_root, "Transform", "transform_graph")
+    return auto_duration_s(tft.TFTransformOutput(graph_dir)) if graph_dir else None

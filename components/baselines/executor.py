@@ -9,6 +9,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 import tensorflow_transform as tft
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, classification_report
 from sklearn.model_selection import GridSearchCV
@@ -24,13 +25,20 @@ from pipeline.configs import Preset
 METRICS_FILE = "metrics.json"
 
 
+def _non_negative(x):
+    """Negatives set to 0; a SciPy sparse matrix stays sparse (np.clip would fail on it)."""
+    if sp.issparse(x):
+        return x.maximum(0)
+    return np.clip(x, 0, None)
+
+
 def fit_and_score(
     name: str, task: str, x_train, y_train, x_eval, y_eval, labels: list[str],
     seed: int = 42, grid_search: bool = False,
 ) -> tuple[Any, dict]:
     model = make_baseline(name, task, seed=seed)
     if name == "mnb":  # MultinomialNB needs non-negative inputs; min-max scaled values can dip
-        x_train, x_eval = np.clip(x_train, 0, None), np.clip(x_eval, 0, None)
+        x_train, x_eval = _non_negative(x_train), _non_negative(x_eval)
     started = time.time()
     if grid_search:
         search = GridSearchCV(model, GRIDS[name], cv=5, n_jobs=-1)

@@ -556,7 +556,8 @@ def run_feature_study(
         raise ValueError("runs and epochs must be >= 1")
 
     cfg = _resolve_preset(preset)
-    duration_s = float(duration_s or (cfg.features.duration_s if cfg else 3.0))
+    duration_s = float(duration_s or (cfg.features.fixed_duration_s("the feature study")
+                                      if cfg else 3.0))
     hp = {"hidden_units": cfg.train.hidden_units if cfg else 128,
           "dropout": cfg.train.dropout if cfg else 0.3,
           "learning_rate": cfg.train.learning_rate if cfg else 1e-3}

@@ -31,6 +31,11 @@ OPTIONAL_FEATURES = (LOG_MEL, TEXT_RAW, WAVEFORM)
 # Vocabulary of "id:emotion" pairs seen in training: how label names travel
 # with the transform graph even when a preset infers its label set from data.
 LABEL_NAMES_VOCAB = "label_names"
+# `duration_s: auto`: the chosen clip length in seconds, kept as a one-entry vocabulary.
+AUTO_DURATION_VOCAB = "auto_duration_s"
+# Quantile resolution for `duration_s: auto` (coverage is rounded to 1/_QUANTILE_BUCKETS).
+_QUANTILE_BUCKETS = 200
+_QUANTILE_EPSILON = 0.001
 
 
 def _dense_1d(x, default):
@@ -67,9 +72,23 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
         )
     if uses_audio(tasks):
         params = audio_features.AudioFeatureParams()
-        num_samples = int(round(feats.duration_s * params.sample_rate))
         wav = _dense_1d(inputs[contract.AUDIO], "")
-        waveforms, _ = audio_features.decode_wav(wav, num_samples)
+        if feats.auto_duration:
+            frame_features = sorted({f for f in (LOG_MEL, WAVEFORM) if f in extra}
+                                    | ({LOG_MEL} if feats.with_log_mel else set()))
+            if frame_features:
+                raise ValueError(
+                    f"features.duration_s 'auto' is decided by the analysis, but {frame_features}"
+                    f" need a clip length known before it (their shape). Set duration_s to a "
+                    f"number of seconds for models reading them.")
+            max_samples = int(round(feats.max_duration_s * params.sample_rate))
+            decoded, lengths = audio_features.decode_wav(wav, max_samples)
+            num_samples = auto_num_samples(lengths, feats.duration_coverage, max_samples,
+                                           min_samples=params.n_fft)
+            waveforms = decoded[:, :num_samples]
+        else:
+            num_samples = int(round(feats.duration_s * params.sample_rate))
+            waveforms, _ = audio_features.decode_wav(wav, num_samples)
         utt = audio_features.utterance_features(waveforms, params, tuple(feats.audio_kinds))
         # Min-max scaling as in the reference, with statistics from the train split.
         outputs[AUDIO_FEATURES] = tft.scale_to_0_1(utt, elementwise=True)
@@ -80,6 +99,43 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
         if WAVEFORM in extra:
             outputs[WAVEFORM] = waveforms
     return outputs
+
+
+def auto_num_samples(lengths: tf.Tensor, coverage: float, max_samples: int,
+                     min_samples: int = 1, sample_rate: int = 16000) -> tf.Tensor:
+    """Clip length (samples) covering `coverage` of the analysed clips: a tft.quantiles analyzer.
+
+    Why an analyzer: the length is then fixed by the train split once, written into the
+    transform graph as a constant, and serving pads/trims exactly as training did. Clips
+    without audio (length 0) are left out of the statistic. The chosen value is also stored
+    as the vocabulary ``AUTO_DURATION_VOCAB`` (one entry, seconds) so run summaries can say it.
+    """
+    lengths = tf.cast(tf.reshape(lengths, [-1]), tf.float32)
+    lengths = tf.boolean_mask(lengths, lengths > 0)
+    if coverage >= 1.0:
+        chosen = tft.max(lengths, reduce_instance_dims=True)
+    else:
+        boundaries = tf.reshape(
+            tft.quantiles(lengths, num_buckets=_QUANTILE_BUCKETS, epsilon=_QUANTILE_EPSILON), [-1])
+        index = min(max(int(round(coverage * _QUANTILE_BUCKETS)) - 1, 0), _QUANTILE_BUCKETS - 2)
+        chosen = boundaries[index]
+    samples = tf.clip_by_value(tf.math.ceil(chosen), float(min_samples), float(max_samples))
+    samples = tf.cast(samples, tf.int32)
+    seconds = tf.strings.as_string(tf.cast(samples, tf.float64) / sample_rate, precision=4)
+    tft.vocabulary(tf.reshape(seconds, [1]), vocab_filename=AUTO_DURATION_VOCAB)
+    return samples
+
+
+def auto_duration_s(tft_output: tft.TFTransformOutput) -> float | None:
+    """The clip length `duration_s: auto` chose in this Transform output (None: fixed length)."""
+    try:
+        entries = tft_output.vocabulary_by_name(AUTO_DURATION_VOCAB)
+    except (ValueError, OSError, tf.errors.NotFoundError):
+        return None
+    if not entries:
+        return None
+    entry = entries[0]
+    return float(entry.decode() if isinstance(entry, bytes) else entry)
 
 
 def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:

@@ -47,3 +47,16 @@ def test_labels_shuffled_gives_chance_accuracy():
 def test_unknown_baseline_is_a_clear_error():
     with pytest.raises(ValueError, match="linsvm"):
         make_baseline("xgboost", "ter")
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_sparse_tfidf_inputs_are_accepted(name):
+    """TF-IDF from scikit-learn is a sparse matrix; every baseline (mnb included) takes it."""
+    import scipy.sparse as sp
+
+    x, y = _blobs()
+    x[x < 0.5] = 0.0
+    x_sparse = sp.csr_matrix(x)
+    _, metrics = fit_and_score(name, "ter", x_sparse[:180], y[:180], x_sparse[180:], y[180:],
+                               ["a", "b", "c"])
+    assert metrics["accuracy"] > 0.6

