@@ -56,6 +56,7 @@ class TaskSummary:
     pushed_version: Optional[str]
     pushed_this_run: bool
     serving_dir: str
+    notes: list[str] = dataclasses.field(default_factory=list)  # e.g. blessed within a margin
 
 
 @dataclasses.dataclass
@@ -77,6 +78,8 @@ class RunSummary:
         for t in self.tasks:
             acc = "n/a" if t.accuracy is None else f"{100 * t.accuracy:.1f}%"
             state = "blessed" if t.blessed else "NOT blessed (" + "; ".join(t.reasons) + ")"
+            if t.blessed and t.notes:
+                state += " (" + "; ".join(t.notes) + ")"
             if t.best_baseline:
                 acc += f" (best baseline {t.best_baseline}: {100 * t.best_baseline_accuracy:.1f}%)"
             if t.pushed_this_run:
@@ -121,7 +124,7 @@ def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSum
             best_baseline=verdict.get("best_baseline"),
             best_baseline_accuracy=verdict.get("best_baseline_accuracy"),
             pushed_version=newest, pushed_this_run=this_run,
-            serving_dir=serving,
+            serving_dir=serving, notes=verdict.get("notes", []),
         ))
     return RunSummary(tasks=out, ingest=ing, auto_duration_s=_auto_duration(config))
 

@@ -35,6 +35,18 @@ def decide(
     return not reasons, reasons
 
 
+def margin_notes(blessed: bool, accuracy: float | None, baselines: dict,
+                 margin: float) -> list[str]:
+    """What a user should know about a blessing: a model that trails a baseline is blessed
+    only because of the configured margin, and the run summary says so."""
+    best = baselines["best"]
+    best_acc = baselines["models"][best]["accuracy"]
+    if not blessed or accuracy is None or accuracy >= best_acc:
+        return []
+    return [f"trails the best baseline {best} ({best_acc:.4f}) by {best_acc - accuracy:.4f}, "
+            f"within the configured baseline margin {margin:g}"]
+
+
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict: dict[str, list[types.Artifact]],
            output_dict: dict[str, list[types.Artifact]], exec_properties: dict[str, Any]) -> None:
@@ -47,8 +59,10 @@ class Executor(base_executor.BaseExecutor):
         failures = tfma_results.validation_failures(evaluation.uri)
         blessed, reasons = decide(accuracy, failures, baselines,
                                   float(exec_properties.get("baseline_margin") or 0.0))
+        notes = margin_notes(blessed, accuracy, baselines,
+                             float(exec_properties.get("baseline_margin") or 0.0))
         verdict = {
-            "blessed": blessed, "reasons": reasons, "accuracy": accuracy,
+            "blessed": blessed, "reasons": reasons, "notes": notes, "accuracy": accuracy,
             "best_baseline": baselines["best"],
             "best_baseline_accuracy": baselines["models"][baselines["best"]]["accuracy"],
             "baselines": {k: v["accuracy"] for k, v in baselines["models"].items()},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.gate.executor import decide
+from components.gate.executor import decide, margin_notes
 
 BASELINES = {"best": "linsvm", "models": {"linsvm": {"accuracy": 0.60}, "mnb": {"accuracy": 0.5}}}
 
@@ -30,3 +30,17 @@ def test_tfma_failures_are_kept_as_reasons():
 def test_missing_accuracy_refuses():
     blessed, reasons = decide(None, [], BASELINES, margin=0.0)
     assert not blessed and "no overall accuracy" in reasons[0]
+
+
+def test_summary_says_when_a_blessed_model_trails_a_baseline_within_the_margin():
+    from pipeline.local_runner import RunSummary, TaskSummary
+
+    blessed, _ = decide(0.58, [], BASELINES, margin=0.03)
+    notes = margin_notes(blessed, 0.58, BASELINES, margin=0.03)
+    task = TaskSummary(task="ser", accuracy=0.58, blessed=blessed, reasons=[],
+                       best_baseline="linsvm", best_baseline_accuracy=0.60, pushed_version="1",
+                       pushed_this_run=True, serving_dir="/s/ser", notes=notes)
+    line = RunSummary([task], {}).lines()[0]
+    assert "blessed (trails the best baseline linsvm (0.6000) by 0.0200" in line
+    assert "margin 0.03" in line
+    assert margin_notes(True, 0.61, BASELINES, margin=0.03) == []
