@@ -22,6 +22,9 @@ Models:
   statistics (SER), on TF-IDF unigrams+bigrams fitted on the train split (TER).
 * ``svc_rbf`` (SER, not in the reference): an RBF SVM on standardised 180 features + mean/std of
   the log-mel frames; a cheap, strong classical model to anchor the neural numbers.
+* ``svc_enrolled`` (SER, speaker protocol only, not in the reference): ``svc_rbf`` on features
+  z-scored per speaker with that speaker's own clips. For held-out speakers that uses their
+  unlabelled clips (enrolment), so it is transductive: shown in the table, never the headline.
 * ``cnn1d`` / ``cnn2d`` (SER) built by ``components.trainer.models.build.build_model``; ``cnn2d``
   trains on log-mel [frames, 64] with augmentation (gain, time shift, noise, SpecAugment masks).
 * ``tfidf_dense`` (TER) built by ``build_model`` over a capped TF-IDF vocabulary.
@@ -67,6 +70,7 @@ DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "thesis-results.csv"
 CACHE_DIR = ROOT / "artifacts" / "benchmarks" / "quality"
 SPEAKER_TEST_ACTORS = (19, 20, 21, 22, 23, 24)
 BASELINES = ("linsvm", "rf", "mnb", "lr")
+KIND_ORDER = ("baseline", "extra", "neural", "ensemble", "transductive")
 NEURAL = ("cnn1d", "cnn2d", "tfidf_dense", "minilm_dense", "minilm_lr")
 
 # Goals from issue 4 (test accuracy %, best model per protocol) and the baseline tolerance.
@@ -102,7 +106,8 @@ class Outcome:
 
     protocol: str
     model: str
-    kind: str  # "baseline", "neural", "extra", "ensemble"
+    # "transductive": uses the test speakers' unlabelled clips; shown, never the headline.
+    kind: str  # "baseline", "neural", "extra", "ensemble", "transductive"
     test: list[float] = dataclasses.field(default_factory=list)
     train: list[float] = dataclasses.field(default_factory=list)
     seconds: list[float] = dataclasses.field(default_factory=list)
@@ -290,6 +295,20 @@ def run_svc_rbf(x_train, y_train, x_test, y_test, seed: int) -> tuple[float, flo
     a, b = scaler.transform(x_train), scaler.transform(x_test)
     m = SVC(C=10.0, gamma="scale", probability=True, random_state=seed).fit(a, y_train)
     return 100 * m.score(a, y_train), 100 * m.score(b, y_test), m.predict_proba(b)
+
+
+def speaker_normalise(x: np.ndarray, speakers: np.ndarray) -> np.ndarray:
+    """Each speaker's features z-scored with that speaker's own mean and std (all their clips).
+
+    Speaker normalisation is a standard SER technique: it removes voice (pitch range, timbre,
+    loudness) and keeps the emotional deviation from it. For held-out speakers it needs their
+    unlabelled clips (enrolment), so results using it are transductive and marked as such.
+    """
+    out = np.empty_like(x, dtype=np.float64)
+    for spk in np.unique(speakers):
+        m = speakers == spk
+        out[m] = (x[m] - x[m].mean(axis=0)) / (x[m].std(axis=0) + 1e-6)
+    return out
 
 
 def run_minilm_lr(x_train, y_train, x_test, y_test) -> tuple[float, float, np.ndarray]:
@@ -507,6 +526,12 @@ def bench_ravdess(root: Path, protocol: str, s: Settings, say: Say, models: set[
             res, sec = _timed(run_svc_rbf, both[tr], y_tr, both[te], y_te, seed)
             _record(outcomes, name, "svc_rbf", "extra", res, sec, say,
                     note="not in the reference: RBF SVM, 180 feats + log-mel mean/std")
+        if "svc_enrolled" in models and protocol == "speaker":
+            both = speaker_normalise(np.concatenate([features, stats], axis=1), actors)
+            res, sec = _timed(run_svc_rbf, both[tr], y_tr, both[te], y_te, seed)
+            _record(outcomes, name, "svc_enrolled", "transductive", res, sec, say,
+                    note="svc_rbf on per-speaker z-scored features; needs each test speaker's "
+                         "unlabelled clips (enrolment): transductive, not the headline")
         if "cnn1d" in models:
             e = s.epochs["cnn1d"]
             res, sec = _timed(run_cnn1d, x_tr, y_tr, x_te, y_te, len(labels), e,
@@ -609,8 +634,7 @@ def table_lines(results: dict[str, dict[str, Outcome]], ref: list[dict],
             f"{'diff':>6} {'check':<11} {'epochs':>6} {'s/run':>7}  note")
     lines = [head, "-" * len(head)]
     for protocol, outcomes in results.items():
-        for o in sorted(outcomes.values(), key=lambda o: ("baseline extra neural ensemble".split()
-                                                          .index(o.kind), -o.mean)):
+        for o in sorted(outcomes.values(), key=lambda o: (KIND_ORDER.index(o.kind), -o.mean)):
             row = _ref_row(ref, protocol, o.model)
             ref_txt, diff_txt, check = "-", "", ""
             if row is not None:
@@ -624,7 +648,7 @@ def table_lines(results: dict[str, dict[str, Outcome]], ref: list[dict],
                 f"{protocol:<16} {o.model:<13} {o.mean:>6.2f}±{o.std:<5.2f} {train:>8} "
                 f"{ref_txt:>13} {diff_txt:>6} {check:<11} {o.epochs or '-':>6} "
                 f"{np.mean(o.seconds):>7.1f}  {o.note}")
-        best = max(outcomes.values(), key=lambda o: o.mean)
+        best = max(_headline(outcomes), key=lambda o: o.mean)
         goal = GOALS[protocol]
         lines.append(f"{protocol:<16} best = {best.model} {best.mean:.2f}%  goal >= {goal:.0f}%: "
                      f"{'MET' if best.mean >= goal else 'MISSED'}")
@@ -640,8 +664,13 @@ def table_lines(results: dict[str, dict[str, Outcome]], ref: list[dict],
     return lines
 
 
+def _headline(outcomes: dict[str, Outcome]) -> list[Outcome]:
+    """Models eligible for the headline: everything that never sees test speakers' clips."""
+    return [o for o in outcomes.values() if o.kind != "transductive"]
+
+
 def _best(outcomes: dict[str, Outcome]) -> float:
-    return max(o.mean for o in outcomes.values())
+    return max(o.mean for o in _headline(outcomes))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -659,7 +688,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--mel-pool", type=int, default=None,
                    help="average cnn2d log-mel frames in groups of N (default 2; quick 3)")
     p.add_argument("--protocols", default="ravdess-random,ravdess-speaker,psychexp-random")
-    p.add_argument("--models", default=",".join(BASELINES + ("svc_rbf",) + NEURAL))
+    p.add_argument("--models", default=",".join(BASELINES + ("svc_rbf", "svc_enrolled") + NEURAL))
     args = p.parse_args(argv)
 
     def say(line: str) -> None:
