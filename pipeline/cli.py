@@ -38,7 +38,11 @@ def _run_config(args) -> RunConfig:
     if getattr(args, "duration", None):
         import dataclasses
 
-        overrides["features"] = dataclasses.replace(preset.features, duration_s=args.duration)
+        try:
+            overrides["features"] = dataclasses.replace(preset.features,
+                                                        duration_s=args.duration)
+        except ValueError as err:
+            raise SystemExit(f"--duration: {err}") from None
     if overrides:
         preset = preset.replace(**overrides)
     return RunConfig(

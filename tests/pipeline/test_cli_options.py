@@ -1,0 +1,27 @@
+"""`mer run` options that change the preset: they reach the run's preset or fail clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import cli
+
+
+def _config(*extra: str):
+    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/data",
+                                          *extra])
+    return cli._run_config(args)
+
+
+def test_duration_auto_split_and_epochs_reach_the_preset():
+    config = _config("--duration", "auto", "--split", "speaker", "--epochs", "7")
+    assert config.preset.features.auto_duration
+    assert config.preset.split.method == "speaker"
+    assert config.preset.train.epochs == 7
+    assert _config("--duration", "4.5").preset.features.duration_s == 4.5
+    assert _config().preset.features.duration_s == 3.0  # the preset's own value
+
+
+def test_bad_duration_names_the_option_and_the_accepted_values():
+    with pytest.raises(SystemExit, match="--duration: .*seconds or 'auto'"):
+        _config("--duration", "soon")
