@@ -87,71 +87,16 @@ def _reusable_root(module: tf.Module, call, trainable: bool = True) -> tf.train.
 # ------------------------------------------------------------------------------------------------
 
 
-class _Preprocessor(tf.Module):
-    def __init__(self, vocab_path: str, seq_length: int):
-        super().__init__(name="standin_preprocess")
-        import tensorflow_text as text
-
-        vocab = Path(vocab_path).read_text("utf-8").splitlines()
-        self.seq_length = seq_length
-        self.cls_id, self.sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
-        self.table = tf.lookup.StaticVocabularyTable(
-            tf.lookup.TextFileInitializer(
-                vocab_path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
-            num_oov_buckets=1)
-        self.tokenizer = text.BertTokenizer(self.table, token_out_type=tf.int32,
-                                            lower_case=True, unknown_token="[UNK]")
-
-    def tokenize(self, sentences: tf.Tensor) -> tf.RaggedTensor:
-        return self.tokenizer.tokenize(tf.reshape(sentences, [-1]))
-
-    def pack(self, segments) -> dict:
-        import tensorflow_text as text
-
-        seq_length = self.seq_length
-        flat = [tf.cast(s.merge_dims(-2, -1), tf.int32) for s in segments]
-        trimmed = text.RoundRobinTrimmer(max_seq_length=seq_length - len(flat) - 1).trim(flat)
-        ids, type_ids = text.combine_segments(trimmed, start_of_sequence_id=self.cls_id,
-                                              end_of_segment_id=self.sep_id)
-        word_ids, mask = text.pad_model_inputs(ids, max_seq_length=seq_length)
-        type_ids, _ = text.pad_model_inputs(type_ids, max_seq_length=seq_length)
-        return {"input_word_ids": tf.cast(word_ids, tf.int32),
-                "input_mask": tf.cast(mask, tf.int32),
-                "input_type_ids": tf.cast(type_ids, tf.int32)}
-
-
 def save_bert_preprocess_standin(path: str, seq_length: int = 128,
                                  vocab: tuple[str, ...] = DEFAULT_VOCAB) -> str:
     """``bert_en_uncased_preprocess``-like SavedModel (strings -> BERT inputs) at ``path``."""
+    from components.trainer.models.minilm_convert import save_bert_preprocessor
+
     path = str(path)
     os.makedirs(path, exist_ok=True)
     vocab_path = os.path.join(path, "vocab_source.txt")
     Path(vocab_path).write_text("\n".join(vocab) + "\n", "utf-8")
-    pre = _Preprocessor(vocab_path, seq_length)
-    ragged = tf.RaggedTensorSpec([None, None, None], tf.int32, ragged_rank=2)
-
-    @tf.function
-    def call(sentences):
-        return pre.pack([pre.tokenize(sentences)])
-
-    @tf.function
-    def tokenize(sentences):
-        return pre.tokenize(sentences)
-
-    @tf.function
-    def bert_pack_inputs(segments):
-        return pre.pack(segments)
-
-    call.get_concrete_function(tf.TensorSpec(None, tf.string))
-    tokenize.get_concrete_function(tf.TensorSpec(None, tf.string))
-    for n_segments in (1, 2):
-        bert_pack_inputs.get_concrete_function([ragged] * n_segments)
-
-    root = _reusable_root(pre, call, trainable=False)
-    root.tokenize = tokenize
-    root.bert_pack_inputs = bert_pack_inputs
-    tf.saved_model.save(root, path)
+    save_bert_preprocessor(vocab_path, seq_length, path)
     return path
 
 

@@ -380,8 +380,11 @@ class _Preprocessor(tf.Module):
                 "input_type_ids": tf.cast(type_ids, tf.int32)}
 
 
-def _save_preprocessor(vocab_path: str, seq_length: int, path: str) -> None:
+def save_bert_preprocessor(vocab_path: str, seq_length: int, path: str) -> None:
     """Saves ``__call__`` (strings -> BERT inputs), ``tokenize`` and ``bert_pack_inputs``.
+
+    TF Hub's ``bert_en_uncased_preprocess`` interface for any WordPiece vocabulary file (one
+    token per line): MiniLM's here, the small stand-in vocabularies in ``hub_standins``.
 
     ``__call__`` accepts any string shape and flattens it to [B], so a [B, 1] column from
     tf.Transform works as well as a [B] vector.
@@ -471,7 +474,7 @@ def convert_minilm(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
     staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=out))
     try:
         _save_encoder(weights, str(staging / ENCODER_DIR))
-        _save_preprocessor(vocab_path, seq_length, str(staging / PREPROCESS_DIR))
+        save_bert_preprocessor(vocab_path, seq_length, str(staging / PREPROCESS_DIR))
         (out / MARKER_FILE).unlink(missing_ok=True)
         for name in (ENCODER_DIR, PREPROCESS_DIR):
             shutil.rmtree(out / name, ignore_errors=True)
