@@ -268,24 +268,16 @@ def run_baseline(name: str, task: str, x_train, y_train, x_test, y_test, labels:
     """(train %, test %, test probabilities) of one reference-hyperparameter baseline."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from components.baselines.executor import fit_and_score
-    from components.baselines.models import make_baseline
+    from components.baselines.executor import baseline_inputs, fit_and_score
 
     with warnings.catch_warnings():
         # The reference's max_iter leaves some solvers short of convergence; reproducing it.
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        if name == "mnb" and hasattr(x_train, "tocsr"):
-            # fit_and_score's np.clip fails on sparse TF-IDF, which is non-negative anyway:
-            # fit the same reference-hyperparameter model directly.
-            model = make_baseline(name, task, seed=seed).fit(x_train, y_train)
-            return (100 * model.score(x_train, y_train), 100 * model.score(x_test, y_test),
-                    model.predict_proba(x_test))
         model, metrics = fit_and_score(name, task, x_train, y_train, x_test, y_test, labels,
                                        seed=seed)
-    if name == "mnb":
-        x_test = np.clip(x_test, 0, None)
-    return 100 * metrics["train_accuracy"], 100 * metrics["accuracy"], _proba(model, x_test)
+    return (100 * metrics["train_accuracy"], 100 * metrics["accuracy"],
+            _proba(model, baseline_inputs(name, x_test)))
 
 
 def run_svc_rbf(x_train, y_train, x_test, y_test, seed: int) -> tuple[float, float, np.ndarray]:

@@ -25,8 +25,12 @@ from pipeline.configs import Preset
 METRICS_FILE = "metrics.json"
 
 
-def _non_negative(x):
-    """Negatives set to 0; a SciPy sparse matrix stays sparse (np.clip would fail on it)."""
+def baseline_inputs(name: str, x):
+    """What baseline ``name`` is fed: MultinomialNB needs non-negative inputs (min-max scaled
+    values can dip below 0 on the eval split), so negatives become 0; a SciPy sparse matrix
+    stays sparse. Callers that predict with a fitted baseline use it too."""
+    if name != "mnb":
+        return x
     if sp.issparse(x):
         return x.maximum(0)
     return np.clip(x, 0, None)
@@ -37,8 +41,7 @@ def fit_and_score(
     seed: int = 42, grid_search: bool = False,
 ) -> tuple[Any, dict]:
     model = make_baseline(name, task, seed=seed)
-    if name == "mnb":  # MultinomialNB needs non-negative inputs; min-max scaled values can dip
-        x_train, x_eval = _non_negative(x_train), _non_negative(x_eval)
+    x_train, x_eval = baseline_inputs(name, x_train), baseline_inputs(name, x_eval)
     started = time.time()
     if grid_search:
         search = GridSearchCV(model, GRIDS[name], cv=5, n_jobs=-1)

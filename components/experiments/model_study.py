@@ -550,7 +550,7 @@ def fit_model(task: str, name: str, labels: Sequence[str], x_train: dict, y_trai
     if is_baseline(name):
         from sklearn.exceptions import ConvergenceWarning
 
-        from components.baselines.executor import fit_and_score
+        from components.baselines.executor import baseline_inputs, fit_and_score
 
         xtr, xte = baseline_matrix(task, x_train), baseline_matrix(task, x_test)
         with warnings.catch_warnings():
@@ -559,8 +559,7 @@ def fit_model(task: str, name: str, labels: Sequence[str], x_train: dict, y_trai
             warnings.simplefilter("ignore", ConvergenceWarning)
             model, _ = fit_and_score(name, task, xtr, y_train, xte, y_test, list(labels),
                                      seed=seed)
-        if name == "mnb":  # as fit_and_score fed it
-            xtr, xte = np.clip(xtr, 0, None), np.clip(xte, 0, None)
+        xtr, xte = baseline_inputs(name, xtr), baseline_inputs(name, xte)  # as fitted
         return Fit(model.predict(xtr), model.predict(xte), {}, 0, time.time() - started)
     return train_keras(task, name, len(labels), x_train, y_train, x_test, y_test,
                        keras_hparams(train_config),
