@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from components import demo_corpus
@@ -106,3 +107,52 @@ def test_run_writes_training_curves(demo_run):
     meta = json.loads(runs[0].read_text())
     assert meta["labels"] == list(get_preset("demo").labels)
     assert (runs[0].parent / "history.csv").exists()
+
+
+def _librosa_utterance_features(path: str, duration_s: float) -> np.ndarray:
+    """The 180 features the reference computed with librosa (16 kHz, our STFT parameters,
+    chroma tuning fixed at 0.0, the one documented deviation), padded/trimmed as the preset."""
+    import librosa
+    import soundfile as sf
+
+    y, sr = sf.read(path, dtype="float32")
+    n = int(round(duration_s * sr))
+    y = np.pad(y[:n], (0, max(0, n - len(y))))
+    kw = {"sr": sr, "n_fft": 2048, "hop_length": 512}
+    return np.concatenate([
+        librosa.feature.mfcc(y=y, n_mfcc=40, n_mels=128, **kw).mean(axis=1),
+        librosa.feature.melspectrogram(y=y, n_mels=128, **kw).mean(axis=1),
+        librosa.feature.chroma_stft(y=y, tuning=0.0, **kw).mean(axis=1)])
+
+
+def test_served_model_equals_librosa_features_through_the_trained_head(demo_run):
+    """No training/serving skew: WAV bytes through the pushed model's raw signature give the
+    same probabilities as librosa's features, min-max scaled over the train split as the
+    Transform's analyzer does, fed to the trained Keras head."""
+    import tensorflow as tf
+
+    from serving.inprocess import resolve_version_dir
+
+    config, _, _ = demo_run
+    data_root = Path(config.data_root)
+    paths = {r["id"]: str(data_root / r["audio_path"])
+             for r in csv.DictReader(open(data_root / "manifest.csv"))}
+    report = local_runner.latest_output(config.pipeline_root, "EmotionExampleGen", "report")
+    splits = {r["id"]: r["split"] for r in csv.DictReader(open(Path(report) / "splits.csv"))}
+    duration = config.preset.features.duration_s
+    train = np.stack([_librosa_utterance_features(paths[i], duration)
+                      for i, s in splits.items() if s == "train"])
+    lo, span = train.min(axis=0), train.max(axis=0) - train.min(axis=0)
+    span = np.where(span > 0, span, 1.0)
+
+    model_dir = resolve_version_dir(os.path.join(config.serving_dir, "ser"))
+    served = tf.saved_model.load(model_dir).signatures["predict_raw"]
+    head = tf.keras.models.load_model(model_dir)  # the trained Keras model: transformed inputs
+    eval_ids = sorted(i for i, s in splits.items() if s == "eval")[:6]
+    assert eval_ids
+    for clip_id in eval_ids:
+        wav = Path(paths[clip_id]).read_bytes()
+        raw = served(audio=tf.constant([wav]))["probabilities"].numpy()
+        x = ((_librosa_utterance_features(paths[clip_id], duration) - lo) / span)[None]
+        ref = head({"audio_features": tf.constant(x.astype(np.float32))}).numpy()
+        np.testing.assert_allclose(raw, ref, atol=1e-4, err_msg=clip_id)
