@@ -50,9 +50,9 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from components.experiments import model_study as ms  # noqa: E402
 from components.experiments.report import mean_std, pm  # noqa: E402
+from pipeline.configs import SHARED_DATASETS  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared" / "datasets"
 #: RAVDESS emotion -> PsychExp emotion, the five classes the two datasets share.
 PAIRS: dict[str, str] = {"happy": "joy", "sad": "sadness", "angry": "anger",
                          "fearful": "fear", "disgust": "disgust"}
@@ -219,8 +219,10 @@ def _write(result: dict, out: Path) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ravdess", default=str(SHARED / "ravdess"), help="RAVDESS folder")
-    parser.add_argument("--psychexp", default=str(SHARED / "psychexp"), help="PsychExp folder")
+    parser.add_argument("--ravdess", default=str(SHARED_DATASETS / "ravdess"),
+                        help="RAVDESS folder")
+    parser.add_argument("--psychexp", default=str(SHARED_DATASETS / "psychexp"),
+                        help="PsychExp folder")
     parser.add_argument("--runs", type=int, default=3, help="speaker-independent splits")
     parser.add_argument("--seed", type=int, default=0, help="pairing seed and first split seed")
     parser.add_argument("--epochs", type=int,

@@ -68,7 +68,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_DATA = ROOT.parent / "shared" / "datasets"
+from components.transform.feature_names import TEXT_RAW  # noqa: E402
+from pipeline.configs import SHARED_DATASETS  # noqa: E402
+
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "thesis-results.csv"
 CACHE_DIR = ROOT / "artifacts" / "benchmarks" / "quality"
 SPEAKER_TEST_ACTORS = (19, 20, 21, 22, 23, 24)
@@ -340,10 +342,9 @@ def _fit_keras(model, x_train, y_train, x_test, y_test, epochs: int, batch_size:
 
 
 def _hp(preset_name: str) -> dict:
-    from components.trainer.run import hparams
     from pipeline.configs import get_preset
 
-    return hparams(get_preset(preset_name))
+    return get_preset(preset_name).train.model_hparams()
 
 
 def run_minilm_finetune(texts_train, y_train, texts_test, y_test, n_classes: int, epochs: int,
@@ -363,9 +364,9 @@ def run_minilm_finetune(texts_train, y_train, texts_test, y_test, n_classes: int
     hp.update(fine_tune_encoders=True, learning_rate=5e-5, dropout=0.1, seq_length=64)
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
-    spec = {"text_raw": tf.io.FixedLenFeature([], tf.string)}
+    spec = {TEXT_RAW: tf.io.FixedLenFeature([], tf.string)}
     model = build_model("ter", "minilm_dense", n_classes, spec, hp)
-    return _fit_keras(model, {"text_raw": texts_train}, y_train, {"text_raw": texts_test},
+    return _fit_keras(model, {TEXT_RAW: texts_train}, y_train, {TEXT_RAW: texts_test},
                       y_test, epochs, batch_size)
 
 
@@ -710,7 +711,7 @@ def _best(outcomes: dict[str, Outcome]) -> float:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI entry point; returns the exit status (0 also when the datasets are absent)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--data-root", type=Path, default=SHARED_DATASETS)
     p.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
     p.add_argument("--quick", action="store_true",
                    help="1 run, fewer epochs (~10 min on 2 shared cores once cached)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -28,16 +29,10 @@ def _run_config(args) -> RunConfig:
         raise SystemExit(f"--data-root is required for preset {preset.name!r}.")
     overrides = {}
     if getattr(args, "split", None):
-        import dataclasses
-
         overrides["split"] = dataclasses.replace(preset.split, method=args.split)
     if getattr(args, "epochs", None):
-        import dataclasses
-
         overrides["train"] = dataclasses.replace(preset.train, epochs=args.epochs)
     if getattr(args, "duration", None):
-        import dataclasses
-
         try:
             overrides["features"] = dataclasses.replace(preset.features,
                                                         duration_s=args.duration)

@@ -16,6 +16,8 @@ from typing import Any, Optional, Sequence
 TASKS = ("ter", "ser", "mer")
 SPLIT_METHODS = ("random", "speaker", "kfold", "loso")
 BEAM_MODES = ("in_memory", "multi_processing", "multi_threading")
+# The team's real datasets sit beside a checkout (CI has them); a user's clone has none.
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 AUTO = "auto"  # features.duration_s value: chosen by the Transform from the clip lengths
 
 
@@ -106,6 +108,17 @@ class TrainConfig:
     fine_tune_encoders: bool = False
     seq_length: int = 128
     lstm_units: int = 64
+
+    def model_hparams(self) -> dict:
+        """What the model builders read (layer sizes, dropout, learning rate, hub settings).
+
+        One definition for the Trainer, the experiments and the benchmarks, here rather than
+        in the Trainer module so callers need not import TFX to get it.
+        """
+        return {"hidden_units": self.hidden_units, "dropout": self.dropout,
+                "learning_rate": self.learning_rate, "hub_handles": dict(self.hub_handles),
+                "fine_tune_encoders": self.fine_tune_encoders, "seq_length": self.seq_length,
+                "lstm_units": self.lstm_units}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +265,12 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
+
+
+def shared_dataset_root(preset: str) -> Optional[str]:
+    """../shared/datasets/<preset> beside the repo when it exists, else None."""
+    path = SHARED_DATASETS / preset
+    return str(path) if path.is_dir() else None
 
 
 def get_preset(name: str) -> Preset:

@@ -10,20 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Optional
 
 from components.experiments import model_study
-from pipeline.configs import PRESETS
+from pipeline.configs import PRESETS, SHARED_DATASETS, shared_dataset_root
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 MODEL_CHOICES = ("linsvm", "rf", "mnb", "lr", "cnn1d")
-
-
-def default_data_root(preset: str) -> Optional[str]:
-    """../shared/datasets/<preset> beside the repo when it exists (the team's checkouts)."""
-    path = SHARED_DATASETS / preset
-    return str(path) if path.is_dir() else None
 
 
 def _models(value: str) -> tuple[str, ...]:
@@ -40,7 +32,7 @@ def cmd_experiment_features(args: argparse.Namespace) -> int:
     """Run the feature study and print the reference's two tables."""
     from components.experiments.feature_study import run_feature_study
 
-    data_root = args.data_root or default_data_root(args.preset)
+    data_root = args.data_root or shared_dataset_root(args.preset)
     if not data_root:
         raise SystemExit(f"--data-root is required for preset {args.preset!r} (no "
                          f"{SHARED_DATASETS / args.preset} beside the repo).")

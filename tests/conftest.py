@@ -10,8 +10,9 @@ import pytest
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pipeline.configs import SHARED_DATASETS  # noqa: E402, F401  (one definition, re-exported)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 
 
 def shared_dataset(name: str) -> Path:

@@ -61,6 +61,13 @@ import numpy as np
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from components.experiments import report as rep  # noqa: E402
+from components.transform.feature_names import (  # noqa: E402
+    AUDIO_FEATURES,
+    LOG_MEL,
+    TEXT_RAW,
+    TEXT_TFIDF,
+    WAVEFORM,
+)
 
 Progress = Callable[[str], None]
 
@@ -70,13 +77,6 @@ TASKS: tuple[str, ...] = ("ter", "ser", "mer")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT_ROOT = REPO_ROOT / "artifacts" / "experiments" / "model_study"
 
-# Transformed feature names (the same strings as components.transform.preprocessing, which is
-# not imported at module level because it pulls in tf.Transform).
-AUDIO_FEATURES = "audio_features"
-LOG_MEL = "log_mel"
-WAVEFORM = "waveform"
-TEXT_TFIDF = "text_tfidf"
-TEXT_RAW = "text_raw"
 AUDIO_ARRAYS = (AUDIO_FEATURES, LOG_MEL, WAVEFORM)
 #: Bump when what is cached for a clip changes for unchanged parameters.
 CACHE_VERSION = 1
@@ -154,18 +154,6 @@ def needed_features(task: str, models: Sequence[str]) -> set[str]:
         else:
             feats.update(required_features(task, m))
     return feats
-
-
-def keras_hparams(train_config) -> dict:
-    """A preset's model hyperparameters as the Trainer passes them (``trainer.run.hparams``).
-
-    Restated rather than imported because ``trainer.run`` imports TFX.
-    """
-    t = train_config
-    return {"hidden_units": t.hidden_units, "dropout": t.dropout,
-            "learning_rate": t.learning_rate, "hub_handles": dict(t.hub_handles),
-            "fine_tune_encoders": t.fine_tune_encoders, "seq_length": t.seq_length,
-            "lstm_units": t.lstm_units}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,7 +550,7 @@ def fit_model(task: str, name: str, labels: Sequence[str], x_train: dict, y_trai
         xtr, xte = baseline_inputs(name, xtr), baseline_inputs(name, xte)  # as fitted
         return Fit(model.predict(xtr), model.predict(xte), {}, 0, time.time() - started)
     return train_keras(task, name, len(labels), x_train, y_train, x_test, y_test,
-                       keras_hparams(train_config),
+                       train_config.model_hparams(),
                        epochs or train_config.epochs, train_config.batch_size,
                        train_config.validation_fraction, train_config.early_stopping_patience,
                        seed)
@@ -927,10 +915,9 @@ def _command(args: argparse.Namespace) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Runs the study from parsed arguments; prints the table and where the report is."""
-    data_root = args.data_root
-    if not data_root:
-        candidate = REPO_ROOT.parent / "shared" / "datasets" / args.preset
-        data_root = str(candidate) if candidate.is_dir() else None
+    from pipeline.configs import shared_dataset_root
+
+    data_root = args.data_root or shared_dataset_root(args.preset)
     if not data_root:
         print(f"error: --data-root is required for preset {args.preset!r}", file=sys.stderr)
         return 2

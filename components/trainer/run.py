@@ -46,15 +46,6 @@ def _split_train(ds, batch_size: int, validation_fraction: float, seed: int):
             val.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE))
 
 
-def hparams(preset: Preset) -> dict:
-    """What model builders read: layer sizes, dropout, learning rate, hub settings."""
-    t = preset.train
-    return {"hidden_units": t.hidden_units, "dropout": t.dropout,
-            "learning_rate": t.learning_rate, "hub_handles": dict(t.hub_handles),
-            "fine_tune_encoders": t.fine_tune_encoders, "seq_length": t.seq_length,
-            "lstm_units": t.lstm_units}
-
-
 def _save_history(history, run_dir: str) -> None:
     """Training curves as CSV (and PNG when matplotlib is there) next to the run."""
     os.makedirs(run_dir, exist_ok=True)
@@ -99,7 +90,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     with distribution_strategy().scope():
         model = build_model(
             task, model_name, len(names),
-            tft_output.transformed_feature_spec(), hparams(preset),
+            tft_output.transformed_feature_spec(), preset.train.model_hparams(),
         )
     model.summary(print_fn=lambda line: print(line))
     # The transformed examples hold every task's features; feed only this model's.

@@ -16,15 +16,18 @@ import tensorflow_transform as tft  # noqa: E402
 
 from components.example_gen import contract  # noqa: E402
 from components.transform import audio_features, text_features  # noqa: E402
+
+# Transformed feature names (re-exported: `pp.AUDIO_FEATURES` etc. across the project).
+from components.transform.feature_names import (  # noqa: E402, F401
+    AUDIO_FEATURES,
+    LABEL,
+    LOG_MEL,
+    TEXT_RAW,
+    TEXT_TFIDF,
+    WAVEFORM,
+)
 from pipeline.configs import Preset  # noqa: E402
 
-# Transformed feature names: the interface between Transform and Trainer.
-TEXT_TFIDF = "text_tfidf"
-AUDIO_FEATURES = "audio_features"
-LOG_MEL = "log_mel"
-TEXT_RAW = "text_raw"  # the raw string, for pretrained text encoders (tokenised in-model)
-WAVEFORM = "waveform"  # padded 16 kHz float waveform, for pretrained audio encoders
-LABEL = "label"
 # Always computed for the tasks that need them (the baselines train on them);
 # the others only when a configured model asks for them (they are large).
 OPTIONAL_FEATURES = (LOG_MEL, TEXT_RAW, WAVEFORM)
@@ -84,7 +87,8 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
             max_samples = int(round(feats.max_duration_s * params.sample_rate))
             decoded, lengths = audio_features.decode_wav(wav, max_samples)
             num_samples = auto_num_samples(lengths, feats.duration_coverage, max_samples,
-                                           min_samples=params.n_fft)
+                                           min_samples=params.n_fft,
+                                           sample_rate=params.sample_rate)
             waveforms = decoded[:, :num_samples]
         else:
             num_samples = int(round(feats.duration_s * params.sample_rate))
@@ -102,7 +106,7 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
 
 
 def auto_num_samples(lengths: tf.Tensor, coverage: float, max_samples: int,
-                     min_samples: int = 1, sample_rate: int = 16000) -> tf.Tensor:
+                     min_samples: int, sample_rate: int) -> tf.Tensor:
     """Clip length (samples) covering `coverage` of the analysed clips: a tft.quantiles analyzer.
 
     Why an analyzer: the length is then fixed by the train split once, written into the

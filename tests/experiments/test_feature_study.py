@@ -16,9 +16,10 @@ import pytest
 import soundfile as sf
 
 from components.experiments import feature_study as fs
+from pipeline.configs import SHARED_DATASETS
 
 SR = 16000
-RAVDESS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ravdess"
+RAVDESS = SHARED_DATASETS / "ravdess"
 CLASSES = ("neutral", "happy", "sad", "angry")
 
 

@@ -115,8 +115,6 @@ def _skip_autograph_of_tf_keras_internals():
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     """Stand-in hub models, hyperparameters as run_fn builds them, a Transform output, a batch."""
-    from components.trainer.run import hparams
-
     root = tmp_path_factory.mktemp("zoo")
     with pytest.MonkeyPatch.context() as mp:
         # MiniLM converts into a private cache; no user-level handle mapping leaks in.
@@ -132,7 +130,7 @@ def zoo(tmp_path_factory):
             k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.numpy()[i]]))
             for k, v in raw.items()})).SerializeToString() for i in range(4)]
         yield types.SimpleNamespace(
-            root=root, hp=hparams(preset), tft_output=tft_output,
+            root=root, hp=preset.train.model_hparams(), tft_output=tft_output,
             feature_spec=tft_output.transformed_feature_spec(), raw=raw,
             features=features, labels=np.array([0, 1, 2, 3]), examples=tf.constant(examples))
 

@@ -20,12 +20,13 @@ import soundfile as sf
 import tensorflow as tf
 
 from components.transform import audio_features as af
+from pipeline.configs import SHARED_DATASETS
 
 SR = 16000
 TOL = 1e-5
 PARAMS = af.AudioFeatureParams()
 NUM_SAMPLES = 48000  # 3 s, the pipeline's default clip duration
-RAVDESS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ravdess"
+RAVDESS = SHARED_DATASETS / "ravdess"
 FEATURES = ("mfcc", "mel", "chroma", "log_mel")
 
 
