@@ -24,9 +24,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from components import demo_corpus  # noqa: E402
+from pipeline import demo_corpus  # noqa: E402
 
 
 def audio_features(paths: Sequence[Path], sr: int = 16000) -> np.ndarray:

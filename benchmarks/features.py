@@ -43,7 +43,6 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 
 DEFAULT_DATA_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "ravdess"
 DURATION_S = 3.0
@@ -115,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
     tf.config.set_visible_devices([], "GPU")  # the comparison is on CPU
 
-    from components.experiments.feature_study import (
+    from pipeline.experiments.feature_study import (
         file_to_wav_bytes,
         list_clips,
         make_feature_fn,

@@ -22,7 +22,7 @@ How:
   most once, so train and test never share a text;
 * split: speaker-independent, RAVDESS actors held out (``assign_splits(..., "speaker")``, ~20% of
   the pairs), seeds ``seed .. seed + runs - 1``; the paired texts follow their clips;
-* features and models: those of ``components.experiments.model_study`` (in-graph 180 audio values
+* features and models: those of ``pipeline.experiments.model_study`` (in-graph 180 audio values
   min-max scaled on train, from its per-clip cache; scikit-learn TF-IDF with the psychexp preset's
   settings fitted on train; baselines with the reference's per-task hyperparameters; Keras
   ``tfidf_dense`` / ``cnn1d`` / ``tfidf+cnn1d`` trained as the Trainer trains, early stopping on a
@@ -45,12 +45,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from components.experiments import model_study as ms  # noqa: E402
-from components.experiments.report import mean_std, pm  # noqa: E402
 from pipeline.configs import SHARED_DATASETS  # noqa: E402
+from pipeline.experiments import model_study as ms  # noqa: E402
+from pipeline.experiments.report import mean_std, pm  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: RAVDESS emotion -> PsychExp emotion, the five classes the two datasets share.
@@ -204,7 +203,7 @@ def _table(result: dict) -> list[str]:
 
 
 def _write(result: dict, out: Path) -> None:
-    from components.experiments.report import write_csv
+    from pipeline.experiments.report import write_csv
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "fusion_runs.csv", result["records"],

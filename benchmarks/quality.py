@@ -65,16 +65,14 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from components.transform.feature_names import TEXT_RAW  # noqa: E402
+from components.core.features import TEXT_RAW  # noqa: E402
+from components.core.model_names import BASELINES  # noqa: E402
 from pipeline.configs import SHARED_DATASETS  # noqa: E402
 
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "thesis-results.csv"
 CACHE_DIR = ROOT / "artifacts" / "benchmarks" / "quality"
 SPEAKER_TEST_ACTORS = (19, 20, 21, 22, 23, 24)
-BASELINES = ("linsvm", "rf", "mnb", "lr")
 KIND_ORDER = ("baseline", "extra", "neural", "ensemble", "transductive")
 NEURAL = ("cnn1d", "cnn2d", "tfidf_dense", "minilm_dense", "minilm_lr")
 SVC_C_GRID = (3.0, 10.0, 30.0, 100.0)  # svc_rbf: C picked by 5-fold CV on the train split
@@ -151,8 +149,8 @@ def load_ravdess(root: Path, say: Say) -> tuple[np.ndarray, np.ndarray, np.ndarr
     (``decode_wav`` + ``utterance_features`` / ``log_mel_frames``) on contract WAV bytes, so the
     benchmark measures the features we ship, not a librosa re-implementation.
     """
-    from components.experiments.feature_study import _load_wavs, compute_features, list_clips
     from pipeline.configs import get_preset
+    from pipeline.experiments.feature_study import _load_wavs, compute_features, list_clips
 
     preset = get_preset("ravdess")
     labels = list(preset.labels)
@@ -185,7 +183,7 @@ def _log_mel(wavs: Sequence[bytes], duration_s: float, batch_size: int = 64) -> 
 
     from components.transform import audio_features as af
 
-    params = af.AudioFeatureParams(sample_rate=16_000)
+    params = af.AudioFeatureParams()
     num_samples = int(round(duration_s * params.sample_rate))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
@@ -200,7 +198,7 @@ def _log_mel(wavs: Sequence[bytes], duration_s: float, batch_size: int = 64) -> 
 
 def load_psychexp(root: Path, say: Say) -> tuple[list[str], np.ndarray, list[str]]:
     """Texts and labels through the ingest reader, so the benchmark sees what ingestion writes."""
-    from components.example_gen.contract import Rejected
+    from components.core.contract import Rejected
     from components.example_gen.readers import get_reader
     from pipeline.configs import get_preset
 
@@ -375,8 +373,8 @@ def run_cnn1d(x_train, y_train, x_test, y_test, n_classes: int, epochs: int, bat
     """The pipeline's ``cnn1d`` on min-max scaled 180 features."""
     import tensorflow as tf
 
+    from components.core.features import AUDIO_FEATURES
     from components.trainer.models.build import build_model
-    from components.transform.preprocessing import AUDIO_FEATURES
 
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
@@ -429,8 +427,8 @@ def run_cnn2d(x_train, y_train, x_test, y_test, n_classes: int, epochs: int, bat
     """The pipeline's ``cnn2d`` on log-mel, standardised with train statistics, augmented."""
     import tensorflow as tf
 
+    from components.core.features import LOG_MEL
     from components.trainer.models.build import build_model
-    from components.transform.preprocessing import LOG_MEL
 
     mean, scale = float(x_train.mean()), float(x_train.std() or 1.0)
     x_train = ((x_train - mean) / scale).astype(np.float32)
@@ -453,8 +451,8 @@ def run_tfidf_dense(x_train, y_train, x_test, y_test, n_classes: int, epochs: in
     """The pipeline's ``tfidf_dense`` on a dense TF-IDF matrix (vocabulary capped to fit memory)."""
     import tensorflow as tf
 
+    from components.core.features import TEXT_TFIDF
     from components.trainer.models.build import build_model
-    from components.transform.preprocessing import TEXT_TFIDF
 
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
@@ -527,7 +525,7 @@ def bench_ravdess(root: Path, protocol: str, s: Settings, say: Say, models: set[
     """All SER models on one RAVDESS protocol ("random" or "speaker"), ``s.runs`` runs each."""
     from sklearn.model_selection import train_test_split
 
-    from components.experiments.feature_study import minmax_scale
+    from pipeline.experiments.feature_study import minmax_scale
 
     features, logmel, y, actors, labels = data
     name = f"ravdess-{protocol}"

@@ -44,7 +44,6 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 TASKS = ("ter", "ser", "mer")
 CLIP_S = 3.0
@@ -80,7 +79,7 @@ def load_samples(data_root: Path, n: int) -> list[Sample]:
     from components.example_gen.audio_io import encode_wav
 
     if not (data_root / "manifest.csv").exists():
-        from components import demo_corpus
+        from pipeline import demo_corpus
 
         demo_corpus.generate(str(data_root))
     with open(data_root / "manifest.csv") as f:

@@ -12,10 +12,16 @@ from typing import Optional, Sequence
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pipeline.configs import BEAM_MODES, PRESETS, TASKS, RunConfig, get_preset  # noqa: E402
+from components.core.tasks import TASKS  # noqa: E402
+from pipeline.configs import (  # noqa: E402
+    BEAM_MODES,
+    DEFAULT_OUTPUT_DIR,
+    PRESETS,
+    RunConfig,
+    get_preset,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT = str(REPO_ROOT / "artifacts")
+DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
 
 
 def _run_config(args) -> RunConfig:
@@ -63,7 +69,7 @@ def cmd_run(args) -> int:
 def _demo_prediction(config: RunConfig, summary) -> None:
     """One prediction from raw text + WAV bytes through the pushed MER model."""
 
-    from serving.inprocess import InProcessModel
+    from serving.backends.inprocess import InProcessModel
 
     task = "mer" if any(t.task == "mer" and t.pushed_version for t in summary.tasks) else None
     if task is None:
@@ -83,14 +89,14 @@ def _held_out_row(config: RunConfig) -> dict:
     """A manifest row from the eval split, so the demo predicts on data it did not train on."""
     import csv
 
-    from components.example_gen import ingest
+    from components import artifacts
     from pipeline.local_runner import latest_output
 
     with open(os.path.join(config.data_root, "manifest.csv")) as f:
         rows = {r["id"]: r for r in csv.DictReader(f)}
     report_dir = latest_output(config.pipeline_root, "EmotionExampleGen", "report")
     if report_dir:
-        with open(os.path.join(report_dir, ingest.SPLITS_FILE)) as f:
+        with open(os.path.join(report_dir, artifacts.SPLITS_FILE)) as f:
             for r in csv.DictReader(f):
                 if r["split"] == "eval" and r["id"] in rows:
                     return rows[r["id"]]
@@ -98,6 +104,7 @@ def _held_out_row(config: RunConfig) -> dict:
 
 
 def cmd_ingest(args) -> int:
+    from components import artifacts
     from components.example_gen import ingest
 
     config = _run_config(args)
@@ -107,7 +114,7 @@ def cmd_ingest(args) -> int:
     )
     for line in report.summary_lines():
         print(line)
-    print(f"report: {os.path.join(os.path.abspath(args.out), ingest.REPORT_FILE)}")
+    print(f"report: {os.path.join(os.path.abspath(args.out), artifacts.REPORT_FILE)}")
     return 0
 
 
@@ -123,15 +130,11 @@ def _is_single_model(path: str) -> bool:
 
 def cmd_predict(args) -> int:
     """Top emotions per task, through TF Serving (--server) or the pushed models in-process."""
+    from components.core.tasks import TASK_INPUTS, TASKS
     from serving.audio import file_to_wav16k
-    from serving.client import (
-        TASK_INPUTS,
-        TASKS,
-        EmotionClient,
-        InProcessBackend,
-        ServingError,
-        backend_from_url,
-    )
+    from serving.backends.inprocess import InProcessBackend
+    from serving.client import EmotionClient, backend_from_url
+    from serving.errors import ServingError
 
     if not args.text and not args.audio:
         raise SystemExit("Give --text and/or --audio.")
@@ -189,7 +192,7 @@ def _transcribe(audio: bytes, disabled: bool) -> Optional[str]:
 
 def _predict_single_model(args, audio: Optional[bytes]) -> int:
     """--model-dir names one model (e.g. artifacts/serving/mer): the original behaviour."""
-    from serving.inprocess import InProcessModel
+    from serving.backends.inprocess import InProcessModel
 
     model = InProcessModel(args.model_dir)
     if args.task == "all":
@@ -268,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--model-dir", default=DEFAULT_SERVING_DIR,
                      help="model repository for the in-process backend")
     srv.set_defaults(fn=cmd_serve)
-    from pipeline import experiments_cli
+    from pipeline.experiments import cli as experiments_cli
 
     experiments_cli.register(sub)
     return parser

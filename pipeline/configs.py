@@ -1,174 +1,27 @@
-"""Typed pipeline configuration: one place for every knob, with named presets.
+"""The named presets and where a run reads and writes: one place for every knob.
 
-Presets bundle what differs between datasets (reader, label set, tasks that
-make sense, clip duration, models). Everything else has one default here, so
-a user changes a run by picking a preset and overriding a few fields, never by
-editing constants spread over the code.
+Presets bundle what differs between datasets (reader, label set, tasks that make sense, clip
+duration, models). Everything else has one default in the schema
+(`components/core/config.py`), so a user changes a run by picking a preset and overriding a few
+fields, never by editing constants spread over the code.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional
 
-TASKS = ("ter", "ser", "mer")
-SPLIT_METHODS = ("random", "speaker", "kfold", "loso")
+from components.core.config import FeatureConfig, GateConfig, Preset, SplitConfig, TrainConfig
+from components.core.tasks import TASKS
+
 BEAM_MODES = ("in_memory", "multi_processing", "multi_threading")
-# The team's real datasets sit beside a checkout (CI has them); a user's clone has none.
-SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-AUTO = "auto"  # features.duration_s value: chosen by the Transform from the clip lengths
-
-
-@dataclasses.dataclass(frozen=True)
-class SplitConfig:
-    """How utterances are assigned to the train and eval splits."""
-
-    method: str = "random"  # random | speaker | kfold | loso
-    seed: int = 42
-    test_fraction: float = 0.2
-    n_folds: int = 5
-    fold: int = 0
-    eval_speakers: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureConfig:
-    """What the Transform computes from raw text and WAV bytes."""
-
-    # Clips are padded with zeros or trimmed to this many seconds. "auto": the Transform picks
-    # the length covering `duration_coverage` of the train clips with a tf.Transform quantiles
-    # analyzer (the reference chose IEMOCAP's 11 s because it covered 95.74% of the clips),
-    # decoding at most `max_duration_s`. Auto suits the utterance features only: frame features
-    # (log-mel, waveform) need a length known before analysis, so they ask for a number.
-    duration_s: float | str = 3.0
-    duration_coverage: float = 0.95
-    max_duration_s: float = 30.0
-    audio_kinds: tuple[str, ...] = ("mfcc", "mel", "chroma")
-    with_log_mel: bool = False  # frame features for 2D CNNs (bigger examples)
-    tfidf_vocab_size: int = 2200
-    tfidf_min_count: int = 2
-    tfidf_ngrams: tuple[int, int] = (1, 2)
-    stop_words: bool = False
-
-    def __post_init__(self) -> None:
-        if isinstance(self.duration_s, str):
-            if self.duration_s != AUTO:
-                try:
-                    object.__setattr__(self, "duration_s", float(self.duration_s))
-                except ValueError:
-                    raise ValueError(f"features.duration_s must be seconds or {AUTO!r}, got "
-                                     f"{self.duration_s!r}") from None
-        if not isinstance(self.duration_s, str) and not 0 < self.duration_s <= 600:
-            raise ValueError(f"features.duration_s must be in (0, 600] seconds or {AUTO!r}, "
-                             f"got {self.duration_s}")
-        if not 0 < self.duration_coverage <= 1:
-            raise ValueError(f"features.duration_coverage is a share of clips in (0, 1], got "
-                             f"{self.duration_coverage}")
-        if not 0 < self.max_duration_s <= 600:
-            raise ValueError(f"features.max_duration_s must be in (0, 600], got "
-                             f"{self.max_duration_s}")
-
-    @property
-    def auto_duration(self) -> bool:
-        return self.duration_s == AUTO
-
-    def fixed_duration_s(self, purpose: str) -> float:
-        """The clip length in seconds, or a clear error where `auto` cannot apply."""
-        if self.auto_duration:
-            raise ValueError(
-                f"{purpose} needs a fixed clip length, but features.duration_s is {AUTO!r} "
-                f"(decided by the Transform's analysis). Set a number of seconds, e.g. the "
-                f"value a pipeline run's summary reports as the auto duration.")
-        return float(self.duration_s)
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Model choice and hyperparameters per task."""
-
-    models: dict = dataclasses.field(
-        default_factory=lambda: {"ter": "tfidf_dense", "ser": "dense", "mer": "tfidf+dense"}
-    )
-    epochs: int = 100
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    hidden_units: int = 128
-    dropout: float = 0.5
-    train_steps: Optional[int] = None  # None: epochs over the train split
-    seed: int = 42
-    # Early stopping watches a slice of the train split, never the eval split
-    # (the eval split is what the gate and the reports measure).
-    validation_fraction: float = 0.1
-    early_stopping_patience: int = 15
-    # Pretrained encoders: handle overrides (name -> URL or local path), see
-    # components/trainer/models/hub_handles.py; `minilm` works offline.
-    hub_handles: dict = dataclasses.field(default_factory=dict)
-    fine_tune_encoders: bool = False
-    seq_length: int = 128
-    lstm_units: int = 64
-
-    def model_hparams(self) -> dict:
-        """What the model builders read (layer sizes, dropout, learning rate, hub settings).
-
-        One definition for the Trainer, the experiments and the benchmarks, here rather than
-        in the Trainer module so callers need not import TFX to get it.
-        """
-        return {"hidden_units": self.hidden_units, "dropout": self.dropout,
-                "learning_rate": self.learning_rate, "hub_handles": dict(self.hub_handles),
-                "fine_tune_encoders": self.fine_tune_encoders, "seq_length": self.seq_length,
-                "lstm_units": self.lstm_units}
-
-
-@dataclasses.dataclass(frozen=True)
-class GateConfig:
-    """When the Evaluator blesses a model."""
-
-    min_accuracy: float = 0.0  # absolute floor on the overall slice
-    max_regression: float = 0.01  # allowed drop versus the last blessed model
-    baseline_margin: float = 0.0  # model may trail the best baseline by this much
-    baselines: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr")
-
-
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    name: str
-    reader: str
-    labels: tuple[str, ...]  # empty: inferred from the data (manifest preset)
-    tasks: tuple[str, ...]
-    description: str = ""
-    reader_options: dict = dataclasses.field(default_factory=dict)
-    require_text: bool = False
-    require_audio: bool = False
-    split: SplitConfig = SplitConfig()
-    features: FeatureConfig = FeatureConfig()
-    train: TrainConfig = TrainConfig()
-    gate: GateConfig = GateConfig()
-
-    def replace(self, **changes: Any) -> Preset:
-        return dataclasses.replace(self, **changes)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @staticmethod
-    def from_json(text: str) -> Preset:
-        raw = json.loads(text)
-        raw["labels"] = tuple(raw["labels"])
-        raw["tasks"] = tuple(raw["tasks"])
-        split = raw["split"]
-        split["eval_speakers"] = tuple(split["eval_speakers"])
-        raw["split"] = SplitConfig(**split)
-        feats = raw["features"]
-        feats["audio_kinds"] = tuple(feats["audio_kinds"])
-        feats["tfidf_ngrams"] = tuple(feats["tfidf_ngrams"])
-        raw["features"] = FeatureConfig(**feats)
-        raw["train"] = TrainConfig(**raw["train"])
-        gate = raw["gate"]
-        gate["baselines"] = tuple(gate["baselines"])
-        raw["gate"] = GateConfig(**gate)
-        return Preset(**raw)
+# A checkout's folders: runs write under artifacts/ by default; the team's real datasets and the
+# reference's result tables sit beside the checkout in ../shared (CI has it; a user's clone not).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT_DIR = REPO_ROOT / "artifacts"
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+REFERENCE_RESULTS = REPO_ROOT.parent / "shared" / "reference" / "thesis-results.csv"
 
 
 RAVDESS_LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -319,9 +172,3 @@ class RunConfig:
             args.append(f"--direct_num_workers={self.beam_workers}")
         return args
 
-
-def validate_tasks(preset: Preset, tasks: Sequence[str]) -> tuple[str, ...]:
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        raise ValueError(f"Unknown task(s) {unknown}; tasks are {TASKS}.")
-    return tuple(tasks)

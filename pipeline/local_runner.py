@@ -24,7 +24,7 @@ def default_data_root(config_output_dir: str, preset_name: str) -> str:
 def prepare_data(config: RunConfig) -> RunConfig:
     """The demo preset generates its corpus (deterministic, idempotent) if needed."""
     if config.preset.name == "demo":
-        from components import demo_corpus
+        from pipeline import demo_corpus
 
         demo_corpus.generate(config.data_root)
     return config
@@ -100,13 +100,12 @@ def latest_output(pipeline_root: str, component: str, key: str) -> Optional[str]
 
 
 def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSummary:
-    from components.example_gen import ingest
-    from components.gate.executor import read_verdict
+    from components.artifacts import read_ingest_report, read_verdict
     from components.gate.tfma_results import overall_metric
 
     root = config.pipeline_root
     report_dir = latest_output(root, "EmotionExampleGen", "report")
-    ing = ingest.read_report(report_dir) if report_dir else {}
+    ing = read_ingest_report(report_dir) if report_dir else {}
     out = []
     for task in tasks:
         eval_dir = latest_output(root, pipeline_def.component_id("Evaluator", task), "evaluation")

@@ -16,10 +16,16 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
 from components.baselines.component import Baselines  # noqa: E402
+from components.core import contract  # noqa: E402
+from components.core.config import GateConfig  # noqa: E402
+from components.core.features import OPTIONAL_FEATURES  # noqa: E402
+from components.core.signatures import PROBABILITIES, SERVING_DEFAULT  # noqa: E402
+from components.core.tasks import validate_tasks  # noqa: E402
 from components.example_gen.component import EmotionExampleGen  # noqa: E402
 from components.gate.component import Gate  # noqa: E402
 from components.gate.tfma_results import ACCURACY  # noqa: E402
-from pipeline.configs import GateConfig, RunConfig, validate_tasks  # noqa: E402
+from components.trainer.models.build import required_features  # noqa: E402
+from pipeline.configs import RunConfig  # noqa: E402
 
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run.run_fn"
@@ -31,9 +37,6 @@ def component_id(kind: str, task: str) -> str:
 
 def optional_features(preset, tasks) -> list[str]:
     """Large features (log-mel, waveform, raw text) only when a configured model reads them."""
-    from components.trainer.models.build import required_features
-    from components.transform.preprocessing import OPTIONAL_FEATURES
-
     needed = {f for t in tasks for f in required_features(t, preset.train.models[t])}
     return sorted(needed & set(OPTIONAL_FEATURES))
 
@@ -80,10 +83,11 @@ def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
         ))
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
-            label_key="label", signature_name="serving_default",
-            prediction_key="probabilities")],
+            label_key=contract.LABEL, signature_name=SERVING_DEFAULT,
+            prediction_key=PROBABILITIES)],
         slicing_specs=[overall] + [
-            tfma.SlicingSpec(feature_keys=[k]) for k in ("emotion", "speaker", "gender", "dataset")
+            tfma.SlicingSpec(feature_keys=[k])
+            for k in (contract.EMOTION, contract.SPEAKER, contract.GENDER, contract.DATASET)
         ],
         metrics_specs=specs,
     )
@@ -96,7 +100,7 @@ def create_pipeline(
     metadata_connection_config=None,
 ) -> tfx.dsl.Pipeline:
     preset = config.preset
-    tasks = validate_tasks(preset, tasks or preset.tasks)
+    tasks = validate_tasks(tasks or preset.tasks)
 
     example_gen = EmotionExampleGen(
         preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint)

@@ -4,7 +4,7 @@ Every exported model decodes its `audio` input with `tf.audio.decode_wav`, which
 16-bit PCM WAV and does not resample. Browsers and phones produce 44.1/48 kHz stereo WAV,
 FLAC or Ogg, so the web app and the CLI normalise uploads here, once, before prediction.
 
-The downmix, resampler and encoder are ingestion's (components/example_gen/audio_io.py):
+The downmix, resampler and encoder are the ones ingestion uses (components/core/wav.py):
 serving audio must go through the same conversion as the training data did, or the model
 sees slightly different features at serving time (training/serving skew). What this module
 adds is what a server needs on top: a duration limit checked from the header before
@@ -20,9 +20,7 @@ from typing import Optional
 import numpy as np
 import soundfile as sf
 
-from components.example_gen import audio_io
-
-SAMPLE_RATE = audio_io.SAMPLE_RATE
+from components.core.wav import encode_wav, to_mono_16k, tone_wav
 
 
 class AudioError(ValueError):
@@ -71,10 +69,10 @@ def to_wav16k(data: bytes, max_duration_s: Optional[float] = None) -> ConvertedA
     if max_duration_s is not None and duration > max_duration_s:  # headers may omit frames
         raise AudioTooLongError(
             f"the audio is {duration:.1f} s long; the limit is {max_duration_s:g} s")
-    mono = audio_io.to_mono_16k(samples, rate)
+    mono = to_mono_16k(samples, rate)
     if not np.all(np.isfinite(mono)):
         raise AudioError("the audio holds NaN/Inf samples")
-    return ConvertedAudio(audio_io.encode_wav(mono), duration, rate, channels, fmt)
+    return ConvertedAudio(encode_wav(mono), duration, rate, channels, fmt)
 
 
 def file_to_wav16k(path: str, max_duration_s: Optional[float] = None) -> bytes:
@@ -85,13 +83,6 @@ def file_to_wav16k(path: str, max_duration_s: Optional[float] = None) -> bytes:
         return to_wav16k(data, max_duration_s).wav_bytes
     except AudioError as e:
         raise type(e)(f"{path}: {e}") from e
-
-
-def tone_wav(seconds: float = 1.0, freq: float = 220.0, amplitude: float = 0.3,
-             sample_rate: int = SAMPLE_RATE) -> bytes:
-    """A sine tone as WAV bytes: warm-up requests, docs examples and tests need real audio."""
-    t = np.arange(int(seconds * sample_rate)) / sample_rate
-    return audio_io.encode_wav(amplitude * np.sin(2 * np.pi * freq * t), sample_rate)
 
 
 def warm_up() -> None:

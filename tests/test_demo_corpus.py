@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from components import demo_corpus
-from components.demo_corpus import EMOTIONS, DemoCorpusConfig
+from pipeline import demo_corpus
+from pipeline.demo_corpus import EMOTIONS, DemoCorpusConfig
 
 TINY = DemoCorpusConfig(n_speakers=2, utterances_per_class_per_speaker=3)
 # The default corpus, i.e. exactly what `make demo` trains on: ~2 s to generate, ~2 s to

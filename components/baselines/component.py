@@ -11,17 +11,12 @@ from typing import Sequence
 
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
-from tfx.types import artifact, component_spec, standard_artifacts
+from tfx.types import component_spec, standard_artifacts
 
+from components.artifacts import BaselineResults
 from components.baselines.executor import Executor
-from components.baselines.models import BASELINES
-from pipeline.configs import Preset
-
-
-class BaselineResults(artifact.Artifact):
-    """metrics.json (train/eval accuracy, per-class metrics) and <model>.joblib files."""
-
-    TYPE_NAME = "mer.BaselineResults"  # namespaced: KFP v2 requires <ns>.<Name>
+from components.core.config import Preset
+from components.core.model_names import BASELINES
 
 
 class BaselinesSpec(component_spec.ComponentSpec):

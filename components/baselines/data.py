@@ -12,12 +12,12 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from components.transform import preprocessing as pp
+from components.core import features as ft
 
 TASK_FEATURES = {
-    "ter": (pp.TEXT_TFIDF,),
-    "ser": (pp.AUDIO_FEATURES,),
-    "mer": (pp.TEXT_TFIDF, pp.AUDIO_FEATURES),
+    "ter": (ft.TEXT_TFIDF,),
+    "ser": (ft.AUDIO_FEATURES,),
+    "mer": (ft.TEXT_TFIDF, ft.AUDIO_FEATURES),
 }
 
 
@@ -29,12 +29,12 @@ def load_split(
     if not files:
         raise FileNotFoundError(f"No transformed examples for split {split!r} in {examples_uri}.")
     names = TASK_FEATURES[task]
-    spec = {k: feature_spec[k] for k in names + (pp.LABEL,)}
+    spec = {k: feature_spec[k] for k in names + (ft.LABEL,)}
     ds = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size)
     xs, ys = [], []
     for batch in ds:
         parsed = tf.io.parse_example(batch, spec)
         xs.append(np.concatenate([parsed[k].numpy().reshape(len(batch), -1) for k in names],
                                  axis=1))
-        ys.append(parsed[pp.LABEL].numpy().reshape(-1))
+        ys.append(parsed[ft.LABEL].numpy().reshape(-1))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int64)

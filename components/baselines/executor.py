@@ -17,12 +17,11 @@ from tfx import types
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from components.artifacts import write_baseline_metrics
 from components.baselines.data import load_split
 from components.baselines.models import GRIDS, make_baseline
+from components.core.config import Preset
 from components.transform import preprocessing as pp
-from pipeline.configs import Preset
-
-METRICS_FILE = "metrics.json"
 
 
 def baseline_inputs(name: str, x):
@@ -90,12 +89,6 @@ class Executor(base_executor.BaseExecutor):
         best = max(results, key=lambda n: results[n]["accuracy"])
         summary = {"task": task, "labels": labels, "n_train": int(len(y_train)),
                    "n_eval": int(len(y_eval)), "best": best, "models": results}
-        with open(os.path.join(out.uri, METRICS_FILE), "w") as f:
-            json.dump(summary, f, indent=2, sort_keys=True)
+        write_baseline_metrics(out.uri, summary)
         out.set_string_custom_property("best_model", best)
         out.set_float_custom_property("best_accuracy", results[best]["accuracy"])
-
-
-def read_metrics(uri: str) -> dict:
-    with open(os.path.join(uri, METRICS_FILE)) as f:
-        return json.load(f)

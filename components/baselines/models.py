@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
-BASELINES = ("linsvm", "rf", "mnb", "lr")
+from components.core.model_names import BASELINES
 
 REFERENCE_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "ter": {

@@ -17,9 +17,9 @@ from typing import Union
 import numpy as np
 import soundfile as sf
 
-from components.example_gen import contract
+from components.core import contract
+from components.core.wav import encode_wav, to_mono_16k
 
-SAMPLE_RATE = contract.SAMPLE_RATE
 _FIX = (
     "re-export the file as WAV or FLAC (e.g. `sox in.wav -r 16000 -c 1 -b 16 out.wav`) "
     "or drop it"
@@ -70,21 +70,6 @@ def check_wav_header(data: AudioInput, name: str = "") -> None:
             f.seek(clen + (clen & 1), os.SEEK_CUR)  # chunks are word-aligned
 
 
-def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mixes channels down by their mean and resamples to 16 kHz (soxr, via librosa).
-
-    `samples` is (frames,) or (frames, channels), as soundfile returns them.
-    """
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if sample_rate != SAMPLE_RATE and samples.size:
-        import librosa  # heavy import, only when a file actually needs resampling
-
-        samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
-    return np.ascontiguousarray(samples, dtype=np.float32)
-
-
 def decode_audio(source: AudioInput) -> np.ndarray:
     """A file path or encoded bytes -> float32 mono samples at 16 kHz.
 
@@ -118,22 +103,6 @@ def decode_audio(source: AudioInput) -> np.ndarray:
         raise contract.InvalidInput(
             contract.UNREADABLE_AUDIO, f"{name}: audio holds NaN/Inf samples; {_FIX}")
     return samples
-
-
-def encode_wav(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """Float samples in [-1, 1] -> mono 16-bit PCM WAV file bytes (the contract's audio).
-
-    Values outside [-1, 1] (resampling overshoot) are clipped rather than
-    wrapped around by the integer conversion.
-    """
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim != 1:
-        raise ValueError(
-            f"encode_wav takes mono samples of shape (frames,), got {samples.shape}; "
-            f"mix down first with to_mono_16k")
-    buf = io.BytesIO()
-    sf.write(buf, np.clip(samples, -1.0, 1.0), sample_rate, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
 
 
 def decode_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:

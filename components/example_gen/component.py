@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.types import artifact, component_spec, standard_artifacts
+from tfx.types import component_spec, standard_artifacts
 
+from components.artifacts import IngestReport
+from components.core.config import Preset
 from components.example_gen.executor import Executor
-from pipeline.configs import Preset
-
-
-class IngestReport(artifact.Artifact):
-    """ingest_report.json (counts), quarantine.csv (each rejected record), splits.csv."""
-
-    TYPE_NAME = "mer.IngestReport"  # namespaced: KFP v2 requires <ns>.<Name>
 
 
 class EmotionExampleGenSpec(component_spec.ComponentSpec):

@@ -10,8 +10,8 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
+from components.core.config import Preset
 from components.example_gen import ingest
-from pipeline.configs import Preset
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):

@@ -19,17 +19,15 @@ from typing import Iterable, Optional, Sequence
 
 import apache_beam as beam
 
-from components.example_gen import contract
+from components.artifacts import QUARANTINE_FILE, REPORT_FILE, SPLITS_FILE
+from components.core import contract
+from components.core.config import Preset
 from components.example_gen.loading import load_or_reject
 from components.example_gen.readers import get_reader
 from components.example_gen.splits import SplitKey, assign_splits
 from components.example_gen.tf_example import to_example
-from pipeline.configs import Preset
 
 SPLITS = ("train", "eval")
-REPORT_FILE = "ingest_report.json"
-QUARANTINE_FILE = "quarantine.csv"
-SPLITS_FILE = "splits.csv"
 _COUNTS = "_counts.jsonl"
 _REJECTED = "_rejected.jsonl"
 
@@ -153,7 +151,7 @@ def read_scratch(scratch_dir: str):
 
 
 @dataclasses.dataclass
-class IngestReport:
+class IngestSummary:
     preset: str
     data_root: str
     labels: list[str]
@@ -188,7 +186,7 @@ def write_report(
     listing: Listing,
     counts: Iterable[tuple[tuple[str, str], int]],
     load_rejected: Iterable[contract.Rejected],
-) -> IngestReport:
+) -> IngestSummary:
     """Writes ingest_report.json, quarantine.csv and splits.csv; returns the report."""
     os.makedirs(report_dir, exist_ok=True)
     quarantined = list(listing.rejected) + list(load_rejected)
@@ -200,7 +198,7 @@ def write_report(
         by_split[split] += n
     written = sum(by_split.values())
     reasons = collections.Counter(r.reason for r in quarantined)
-    report = IngestReport(
+    report = IngestSummary(
         preset=preset.name, data_root=str(data_root), labels=list(listing.labels),
         listed=len(listing.sources) + len(listing.rejected), written=written,
         quarantined=len(quarantined), by_split=dict(by_split),
@@ -226,17 +224,12 @@ def write_report(
 
 def finish_ingest(
     report_dir: str, preset: Preset, data_root: str, listing: Listing
-) -> IngestReport:
+) -> IngestSummary:
     """Turns what the Beam job left in report_dir into the final report files."""
     counts, rejected = read_scratch(report_dir)
     for name in (_COUNTS, _REJECTED):
         os.remove(os.path.join(report_dir, name))
     return write_report(report_dir, preset, data_root, listing, counts, rejected)
-
-
-def read_report(report_dir: str) -> dict:
-    with open(os.path.join(report_dir, REPORT_FILE)) as f:
-        return json.load(f)
 
 
 def run_ingest(
@@ -246,7 +239,7 @@ def run_ingest(
     report_dir: Optional[str] = None,
     beam_args: Optional[list[str]] = None,
     pipeline: Optional[beam.Pipeline] = None,
-) -> IngestReport:
+) -> IngestSummary:
     """Runs ingestion end to end (used by `mer ingest` and the ExampleGen executor)."""
     listing = list_dataset(preset, data_root)
     report_dir = report_dir or examples_uri
@@ -260,7 +253,7 @@ def run_ingest(
     return report
 
 
-def nothing_valid_message(report: IngestReport, report_dir: str) -> str:
+def nothing_valid_message(report: IngestSummary, report_dir: str) -> str:
     return (
         f"Nothing valid left after ingesting {report.data_root} with preset "
         f"{report.preset!r}: {report.quarantined} records quarantined "

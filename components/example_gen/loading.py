@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from components.example_gen import audio_io, contract
+from components.core import contract
+from components.core.wav import encode_wav
+from components.example_gen import audio_io
 
 
 def load_source(
@@ -45,7 +47,7 @@ def load_source(
         audio, duration = b"", 0.0
     else:
         samples = audio_io.decode_audio(source.audio_path)
-        audio = audio_io.encode_wav(samples)
+        audio = encode_wav(samples)
         duration = len(samples) / contract.SAMPLE_RATE
     return contract.Utterance(
         id=source.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from components.example_gen import contract
+from components.core import contract
 
 
 def _bytes(values: list[bytes]) -> tf.train.Feature:

@@ -12,7 +12,7 @@ from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import component_spec, standard_artifacts
 
-from components.baselines.component import BaselineResults
+from components.artifacts import BaselineResults
 from components.gate.executor import Executor
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -12,10 +11,8 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components.baselines.executor import read_metrics
+from components.artifacts import read_baseline_metrics, write_verdict
 from components.gate import tfma_results
-
-VERDICT_FILE = "gate.json"
 
 
 def decide(
@@ -52,7 +49,8 @@ class Executor(base_executor.BaseExecutor):
            output_dict: dict[str, list[types.Artifact]], exec_properties: dict[str, Any]) -> None:
         model = artifact_utils.get_single_instance(input_dict["model"])
         evaluation = artifact_utils.get_single_instance(input_dict["evaluation"])
-        baselines = read_metrics(artifact_utils.get_single_instance(input_dict["baselines"]).uri)
+        baselines = read_baseline_metrics(
+            artifact_utils.get_single_instance(input_dict["baselines"]).uri)
         blessing = artifact_utils.get_single_instance(output_dict["blessing"])
 
         accuracy = tfma_results.overall_metric(evaluation.uri)
@@ -67,8 +65,7 @@ class Executor(base_executor.BaseExecutor):
             "best_baseline_accuracy": baselines["models"][baselines["best"]]["accuracy"],
             "baselines": {k: v["accuracy"] for k, v in baselines["models"].items()},
         }
-        io_utils.write_string_file(os.path.join(blessing.uri, VERDICT_FILE),
-                                   json.dumps(verdict, indent=2))
+        write_verdict(blessing.uri, verdict)
         io_utils.write_string_file(
             os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "")
         blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY, int(blessed))
@@ -78,8 +75,3 @@ class Executor(base_executor.BaseExecutor):
             constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)
         print(f"gate: {'BLESSED' if blessed else 'NOT blessed'}" +
               ("" if blessed else ": " + "; ".join(reasons)))
-
-
-def read_verdict(blessing_uri: str) -> dict:
-    with open(os.path.join(blessing_uri, VERDICT_FILE)) as f:
-        return json.load(f)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.example_gen import contract
-
-RAW_SIGNATURE = "predict_raw"
-PROBABILITIES = "probabilities"
-EMOTIONS = "emotions"
-
-
-def raw_inputs_for(task: str) -> tuple[str, ...]:
-    return {"ter": (contract.TEXT,), "ser": (contract.AUDIO,),
-            "mer": (contract.TEXT, contract.AUDIO)}[task]
+from components.core.signatures import (
+    EMOTIONS,
+    EXAMPLES_INPUT,
+    PROBABILITIES,
+    RAW_SIGNATURE,
+    SERVING_DEFAULT,
+)
+from components.core.tasks import TASK_INPUTS
 
 
 def _outputs(model, transformed: dict, names: list[str]) -> dict:
@@ -33,10 +31,10 @@ def make_signatures(
     model, tft_output: tft.TFTransformOutput, task: str, names: list[str]
 ) -> dict:
     model.tft_layer = tft_output.transform_features_layer()
-    needed = raw_inputs_for(task)
+    needed = TASK_INPUTS[task]
     raw_spec = {k: v for k, v in tft_output.raw_feature_spec().items() if k in needed}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
     def serve_examples(serialized):
         parsed = tf.io.parse_example(serialized, raw_spec)
         return _outputs(model, model.tft_layer(parsed), names)
@@ -56,6 +54,6 @@ def make_signatures(
             input_signature=[spec["text"], spec["audio"]],
         )
     return {
-        "serving_default": serve_examples.get_concrete_function(),
+        SERVING_DEFAULT: serve_examples.get_concrete_function(),
         RAW_SIGNATURE: serve_raw.get_concrete_function(),
     }

@@ -17,18 +17,20 @@ import tensorflow_transform as tft  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
+from components.core.config import Preset  # noqa: E402
+from components.core.features import LABEL  # noqa: E402
+from components.core.warmup import write_warmup_requests  # noqa: E402
 from components.trainer import export  # noqa: E402
 from components.trainer.models.build import build_model  # noqa: E402
 from components.trainer.strategy import distribution_strategy  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
-from pipeline.configs import Preset  # noqa: E402
 
 
 def _dataset(fn_args, tft_output, files, batch_size):
     return fn_args.data_accessor.tf_dataset_factory(
         files,
         tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=pp.LABEL, shuffle=False, num_epochs=1),
+            batch_size=batch_size, label_key=LABEL, shuffle=False, num_epochs=1),
         tft_output.transformed_metadata.schema,
     )
 
@@ -120,6 +122,4 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     signatures = export.make_signatures(model, tft_output, task, names)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
     # TF Serving replays these at load time, so the first real request is not slow.
-    from serving.warmup import write_warmup_requests
-
     write_warmup_requests(fn_args.serving_model_dir, task)

@@ -36,6 +36,8 @@ from typing import Iterable, Optional
 import numpy as np
 import tensorflow as tf
 
+from components.core.contract import SAMPLE_RATE
+
 #: Utterance-level feature kinds, in the fixed order they are concatenated.
 FEATURE_KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
 
@@ -64,7 +66,7 @@ class AudioFeatureParams:
     usual speech framing: 32 ms windows (512 samples) every 10 ms (160 samples) at 16 kHz.
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     n_fft: int = 2048
     hop_length: int = 512
     n_mels: int = 128

@@ -14,23 +14,20 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
-from components.example_gen import contract  # noqa: E402
-from components.transform import audio_features, text_features  # noqa: E402
-
-# Transformed feature names (re-exported: `pp.AUDIO_FEATURES` etc. across the project).
-from components.transform.feature_names import (  # noqa: E402, F401
+from components.core import contract  # noqa: E402
+from components.core.config import Preset  # noqa: E402
+from components.core.features import (  # noqa: E402
     AUDIO_FEATURES,
     LABEL,
     LOG_MEL,
+    OPTIONAL_FEATURES,
     TEXT_RAW,
     TEXT_TFIDF,
     WAVEFORM,
 )
-from pipeline.configs import Preset  # noqa: E402
+from components.core.tasks import uses_audio, uses_text  # noqa: E402
+from components.transform import audio_features, text_features  # noqa: E402
 
-# Always computed for the tasks that need them (the baselines train on them);
-# the others only when a configured model asks for them (they are large).
-OPTIONAL_FEATURES = (LOG_MEL, TEXT_RAW, WAVEFORM)
 # Vocabulary of "id:emotion" pairs seen in training: how label names travel
 # with the transform graph even when a preset infers its label set from data.
 LABEL_NAMES_VOCAB = "label_names"
@@ -48,14 +45,6 @@ def _dense_1d(x, default):
         x = tf.pad(x, [[0, 0], [0, 1]], constant_values=default)
         return x[:, 0]
     return tf.reshape(x, [-1])
-
-
-def uses_text(tasks) -> bool:
-    return "ter" in tasks or "mer" in tasks
-
-
-def uses_audio(tasks) -> bool:
-    return "ser" in tasks or "mer" in tasks
 
 
 def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:

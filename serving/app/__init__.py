@@ -21,7 +21,8 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
     """Run the app until interrupted. Backend: TF Serving at `server` if given, else the
     newest pushed models in `model_dir`, loaded here (what works right after `make demo`)."""
     from serving import audio
-    from serving.client import EmotionClient, InProcessBackend, backend_from_url
+    from serving.backends.inprocess import InProcessBackend
+    from serving.client import EmotionClient, backend_from_url
 
     backend = backend_from_url(server) if server else InProcessBackend(model_dir)
     audio.warm_up()

@@ -5,8 +5,8 @@ Generated from the same `Limits` the server enforces, so the document cannot dri
 
 from __future__ import annotations
 
+from components.core.tasks import TASKS
 from serving.app.service import AUDIO_CONTENT_TYPES, Limits
-from serving.client import TASKS
 
 
 def openapi_document(limits: Limits = Limits(), version: str = "1.0.0") -> dict:

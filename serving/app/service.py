@@ -13,16 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Sequence
 
+from components.core.tasks import TASK_INPUTS, TASKS
 from serving import asr
 from serving.audio import AudioError, AudioTooLongError, to_wav16k
-from serving.client import (
-    TASK_INPUTS,
-    TASKS,
-    EmotionClient,
-    ModelNotFoundError,
-    ServerUnavailableError,
-    ServingError,
-)
+from serving.client import EmotionClient
+from serving.errors import ModelNotFoundError, ServerUnavailableError, ServingError
 
 EMOJI = {
     "neutral": "😐", "happy": "😊", "happiness": "😊", "joy": "😂", "excited": "🤩",

@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import soundfile as sf
 
-from components.example_gen import contract
+from components.core import contract
 
 
 def tone(seconds: float = 0.5, sr: int = 16000, freq: float = 220.0, channels: int = 1):

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from components.example_gen import audio_io, contract
+from components.core import contract
+from components.core.wav import encode_wav
+from components.example_gen import audio_io
 from components.example_gen.loading import load_or_reject, load_source
 from tests.example_gen.conftest import tone, truncate, write_wav
 
@@ -32,7 +34,7 @@ def test_48k_stereo_wav_becomes_16k_mono_with_same_duration(tmp_path):
     assert abs(len(samples) - 16000) <= 2
     # Channels are averaged: a 0.3 sine on one channel and silence on the other -> 0.15.
     assert np.max(np.abs(samples[1000:-1000])) == pytest.approx(0.15, abs=0.01)
-    wav = audio_io.encode_wav(samples)
+    wav = encode_wav(samples)
     info = _wav_info(wav)
     assert (info.samplerate, info.channels, info.subtype, info.format) == (
         16000, 1, "PCM_16", "WAV")
@@ -62,7 +64,7 @@ def test_bytes_decode_like_the_file(tmp_path):
 
 def test_encode_decode_roundtrip_is_pcm16_exact():
     x = (np.arange(-100, 100) / 32768).astype(np.float32)
-    data = audio_io.encode_wav(x)
+    data = encode_wav(x)
     assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
     back, sr = audio_io.decode_wav_bytes(data)
     assert sr == 16000
@@ -70,10 +72,10 @@ def test_encode_decode_roundtrip_is_pcm16_exact():
 
 
 def test_encode_clips_instead_of_wrapping_and_refuses_stereo():
-    back, _ = audio_io.decode_wav_bytes(audio_io.encode_wav(np.array([1.5, -1.5, 0.5])))
+    back, _ = audio_io.decode_wav_bytes(encode_wav(np.array([1.5, -1.5, 0.5])))
     assert back[0] > 0.99 and back[1] < -0.99 and back[2] == 0.5
     with pytest.raises(ValueError, match="mono"):
-        audio_io.encode_wav(np.zeros((10, 2)))
+        encode_wav(np.zeros((10, 2)))
 
 
 def test_decode_wav_bytes_refuses_garbage():

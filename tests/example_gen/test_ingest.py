@@ -9,6 +9,7 @@ import os
 import pytest
 import tensorflow as tf
 
+from components import artifacts
 from components.example_gen import ingest, tf_example
 from pipeline.configs import get_preset
 from tests.conftest import shared_dataset
@@ -46,7 +47,7 @@ def test_bad_records_are_quarantined_and_counted(tmp_path):
     assert report.quarantine_by_reason == {
         "truncated_audio": 1, "unreadable_audio": 1, "missing_file": 1, "unknown_label": 1,
         "empty_text": 1}
-    with open(out / ingest.QUARANTINE_FILE) as f:
+    with open(out / artifacts.QUARANTINE_FILE) as f:
         quarantined = list(csv.DictReader(f))
     assert {q["id"] for q in quarantined} == {"r10", "r11", "r12", "r13", "r14"}
     assert all(q["detail"] for q in quarantined)
@@ -55,7 +56,7 @@ def test_bad_records_are_quarantined_and_counted(tmp_path):
     first = next(u for u in written if u.id == "r0")  # the 48 kHz stereo clip
     assert abs(first.duration_s - 0.3) < 0.01
     assert first.audio[:4] == b"RIFF"
-    with open(out / ingest.SPLITS_FILE) as f:
+    with open(out / artifacts.SPLITS_FILE) as f:
         assert len(list(csv.DictReader(f))) == 10
 
 

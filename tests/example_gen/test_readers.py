@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.example_gen import contract
+from components.core import contract
 from components.example_gen.loading import load_source
 from components.example_gen.readers import READERS, get_reader
 from pipeline.configs import get_preset

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from components.experiments import feature_study as fs
 from pipeline.configs import SHARED_DATASETS
+from pipeline.experiments import feature_study as fs
 
 SR = 16000
 RAVDESS = SHARED_DATASETS / "ravdess"
@@ -201,7 +201,7 @@ def test_listing_with_and_without_the_reader_and_skipping_bad_files(synthetic_ro
 
 
 def test_cli_runs_the_study(synthetic_root, tmp_path, capsys):
-    from pipeline import experiments_cli
+    from pipeline.experiments import cli as experiments_cli
 
     parser = argparse.ArgumentParser(prog="mer")
     experiments_cli.register(parser.add_subparsers(dest="command", required=True))

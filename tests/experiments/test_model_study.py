@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.demo_corpus import DemoCorpusConfig, generate
-from components.experiments import model_study as ms
-from components.experiments import report as rep
+from pipeline.demo_corpus import DemoCorpusConfig, generate
+from pipeline.experiments import model_study as ms
+from pipeline.experiments import report as rep
 
 MODELS = ["linsvm", "cnn1d"]
 

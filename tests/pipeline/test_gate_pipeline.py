@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from components import demo_corpus
-from pipeline import local_runner
+from pipeline import demo_corpus, local_runner
 from pipeline.configs import RunConfig, get_preset
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components import demo_corpus
-from pipeline import local_runner
+from pipeline import demo_corpus, local_runner
 from pipeline.configs import RunConfig, get_preset
 
 
@@ -62,7 +61,7 @@ def test_corrupt_file_is_quarantined_and_counted(demo_run):
 
 
 def test_predicts_from_raw_text_and_wav_bytes(demo_run):
-    from serving.inprocess import InProcessModel
+    from serving.backends.inprocess import InProcessModel
 
     config, _, rows = demo_run
     row = rows[0]
@@ -82,9 +81,9 @@ def test_predicts_from_raw_text_and_wav_bytes(demo_run):
 def test_serving_default_takes_serialized_examples(demo_run):
     import tensorflow as tf
 
-    from components.example_gen import contract
+    from components.core import contract
     from components.example_gen.tf_example import to_example
-    from serving.inprocess import resolve_version_dir
+    from serving.backends.inprocess import resolve_version_dir
 
     config, _, rows = demo_run
     row = rows[0]
@@ -131,7 +130,7 @@ def test_served_model_equals_librosa_features_through_the_trained_head(demo_run)
     Transform's analyzer does, fed to the trained Keras head."""
     import tensorflow as tf
 
-    from serving.inprocess import resolve_version_dir
+    from serving.backends.inprocess import resolve_version_dir
 
     config, _, _ = demo_run
     data_root = Path(config.data_root)

@@ -151,7 +151,7 @@ def quiet_wav() -> bytes:
 @pytest.fixture(scope="session")
 def tfs_server(model_repo):
     """The TF Serving test double on free 127.0.0.1 ports, shared by the session."""
-    from serving.tfs_test_server import TFServingTestServer
+    from tests.support.tfs_server import TFServingTestServer
 
     with TFServingTestServer(str(model_repo)) as server:
         yield server

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason(
 @pytest.fixture(scope="module")
 def app(model_repo):
     from serving.app import BackgroundServer
-    from serving.client import EmotionClient, InProcessBackend
+    from serving.backends.inprocess import InProcessBackend
+    from serving.client import EmotionClient
 
     backend = InProcessBackend(str(model_repo))
     backend.warm_up()

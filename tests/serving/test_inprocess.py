@@ -6,15 +6,9 @@ import shutil
 
 import pytest
 
-from serving.client import (
-    EmotionClient,
-    InProcessBackend,
-    MissingInputError,
-    ModelNotFoundError,
-    PredictionError,
-    SignatureError,
-    backend_from_url,
-)
+from serving.backends.inprocess import InProcessBackend
+from serving.client import EmotionClient, backend_from_url
+from serving.errors import MissingInputError, ModelNotFoundError, PredictionError, SignatureError
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def _free_port() -> int:
 def real_server(model_repo, tmp_path_factory):
     from pathlib import Path
 
-    from serving.warmup import write_warmup_requests
+    from components.core.warmup import write_warmup_requests
 
     root = tmp_path_factory.mktemp("real_tfs")
     repo = root / "models"
@@ -57,7 +57,8 @@ def real_server(model_repo, tmp_path_factory):
          f"--model_config_file={config}", "--enable_batching=true",
          f"--batching_parameters_file={batching}"],
         stdout=log, stderr=subprocess.STDOUT)
-    from serving.client import EmotionClient, ServingError, backend_from_url
+    from serving.client import EmotionClient, backend_from_url
+    from serving.errors import ServingError
 
     client = EmotionClient(backend_from_url(f"http://127.0.0.1:{rest_port}", retries=0))
     deadline = time.monotonic() + 90
@@ -81,12 +82,8 @@ def real_server(model_repo, tmp_path_factory):
 
 @pytest.mark.parametrize("scheme", ["http", "grpc"])
 def test_clients_against_tensorflow_model_server(real_server, scheme, loud_wav, quiet_wav):
-    from serving.client import (
-        EmotionClient,
-        ModelNotFoundError,
-        SignatureError,
-        backend_from_url,
-    )
+    from serving.client import EmotionClient, backend_from_url
+    from serving.errors import ModelNotFoundError, SignatureError
 
     grpc_port, rest_port = real_server
     port = rest_port if scheme == "http" else grpc_port

@@ -1,6 +1,6 @@
 """REST and gRPC clients over real sockets, against the TF Serving test double.
 
-The double (serving/tfs_test_server.py) speaks TF Serving's wire protocols with the
+The double (tests/support/tfs_server.py) speaks TF Serving's wire protocols with the
 tensorflow_serving protos, backed by the fixture SavedModels; the same client code runs
 against the real `tensorflow_model_server` in test_real_tf_serving.py when it is installed.
 """
@@ -14,16 +14,15 @@ import time
 
 import pytest
 
-from serving.client import (
-    EmotionClient,
-    GrpcBackend,
-    InProcessBackend,
+from serving.backends.grpc import GrpcBackend
+from serving.backends.inprocess import InProcessBackend
+from serving.backends.rest import RestBackend
+from serving.client import EmotionClient, backend_from_url
+from serving.errors import (
     ModelNotFoundError,
     PredictionError,
-    RestBackend,
     ServerUnavailableError,
     SignatureError,
-    backend_from_url,
 )
 
 
@@ -121,7 +120,7 @@ def test_retry_succeeds_when_the_server_comes_up(model_repo, free_port):
     """A refused connection is retried: the request succeeds once the server listens."""
     import threading
 
-    from serving.tfs_test_server import TFServingTestServer
+    from tests.support.tfs_server import TFServingTestServer
 
     backend = RestBackend(f"http://127.0.0.1:{free_port}", timeout=5, retries=8, backoff_s=0.2)
     started: list = []  # the server binds its port only when the timer fires

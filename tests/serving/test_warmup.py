@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from serving.warmup import read_warmup_requests, warmup_path, write_warmup_requests
+from components.core.warmup import read_warmup_requests, warmup_path, write_warmup_requests
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_records_replay_against_a_server(mer_copy, tmp_path, quiet_wav):
     import grpc
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-    from serving.tfs_test_server import TFServingTestServer
+    from tests.support.tfs_server import TFServingTestServer
 
     write_warmup_requests(str(mer_copy), "mer", ["I am sad"], [quiet_wav])
     with TFServingTestServer(str(tmp_path)) as server, \

@@ -10,7 +10,9 @@ import uuid
 import pytest
 
 from serving.app import BackgroundServer, Limits
-from serving.client import EmotionClient, InProcessBackend, RestBackend
+from serving.backends.inprocess import InProcessBackend
+from serving.backends.rest import RestBackend
+from serving.client import EmotionClient
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +218,7 @@ def test_backend_down_is_a_503(free_port):
 
 def test_web_app_over_tf_serving_grpc(tfs_server, loud_wav):
     """`mer serve --server grpc://...`: the same API, backed by the gRPC client."""
-    from serving.client import GrpcBackend
+    from serving.backends.grpc import GrpcBackend
 
     with BackgroundServer(EmotionClient(GrpcBackend(tfs_server.grpc_url))) as server:
         status, body = post_json(server, {"text": "I love it",

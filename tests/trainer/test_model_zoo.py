@@ -1,7 +1,7 @@
 """Every named model builds, trains a step, exports through the Trainer's signatures and serves.
 
 TF Hub is unreachable here, so BERT, Electra, YAMNet and TRILL are tiny stand-in SavedModels
-with the real call interfaces (components/trainer/models/hub_standins.py), reached the way a
+with the real call interfaces (tests/support/hub_standins.py), reached the way a
 user reaches a local copy: ``TrainConfig.hub_handles`` overrides. MiniLM is the real converted
 model (it is the offline default). The transformed features come from the real Transform
 (``preprocessing_fn`` analysed with tf.Transform on a handful of fake examples), and each model
@@ -22,16 +22,21 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from components.core import features as ft  # noqa: E402
+from components.core.model_names import MODEL_NAMES  # noqa: E402
+from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE  # noqa: E402
+from components.core.tasks import TASK_INPUTS, TASKS  # noqa: E402
 from components.trainer import export  # noqa: E402
-from components.trainer.models import build, hub_handles, hub_standins  # noqa: E402
+from components.trainer.models import build, hub_handles  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
+from tests.support import hub_standins  # noqa: E402
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 TEXTS = ["i am so happy today", "why am i sad", "i hate this, so angry!", "it is what it is",
          "great, i love it", "i cry and feel lonely", "furious and mad", "calm today"]
 CLIP_S = 1.0  # the Transform pads/trims every clip to this (16 000 samples; 101 log-mel frames)
 SEQ_LENGTH = 16  # tokens: short, so the text encoders (MiniLM included) stay fast
-MODELS = [(task, name) for task in ("ter", "ser", "mer") for name in build.MODEL_NAMES[task]]
+MODELS = [(task, name) for task in TASKS for name in MODEL_NAMES[task]]
 
 
 def _minilm_missing() -> str:
@@ -54,7 +59,8 @@ def _wav(seed: int, seconds: float = 0.8) -> bytes:
 
 
 def _preset(hub_overrides: dict):
-    from pipeline.configs import PRESETS, FeatureConfig, TrainConfig
+    from components.core.config import FeatureConfig, TrainConfig
+    from pipeline.configs import PRESETS
 
     demo = PRESETS["demo"]
     return demo.replace(
@@ -77,7 +83,7 @@ def _transform_output(preset, out_dir: str, tmp_dir: str):
                 "emotion": tf.io.FixedLenFeature([1], tf.string)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(raw_spec))
     config = {"preset": preset.to_json(), "tasks": ["ter", "ser", "mer"],
-              "features": list(pp.OPTIONAL_FEATURES)}
+              "features": list(ft.OPTIONAL_FEATURES)}
     rows = [{"text": [t], "audio": [_wav(i)], "label": [i % 4], "emotion": [LABELS[i % 4]]}
             for i, t in enumerate(TEXTS)]
     with tft_beam.Context(temp_dir=tmp_dir, force_tf_compat_v1=False):
@@ -180,15 +186,15 @@ def test_named_model_trains_exports_and_serves_raw_inputs(zoo, task, name, tmp_p
     signatures = export.make_signatures(model, zoo.tft_output, task, LABELS)
     model.save(str(tmp_path / "model"), save_format="tf", signatures=signatures)
     loaded = tf.saved_model.load(str(tmp_path / "model"))
-    raw = {k: zoo.raw[k] for k in export.raw_inputs_for(task)}
-    out = loaded.signatures[export.RAW_SIGNATURE](**raw)
-    probs = out[export.PROBABILITIES].numpy()
+    raw = {k: zoo.raw[k] for k in TASK_INPUTS[task]}
+    out = loaded.signatures[RAW_SIGNATURE](**raw)
+    probs = out[PROBABILITIES].numpy()
     assert probs.shape == (4, len(LABELS))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(probs, expected, atol=1e-5)
-    assert [e.decode() for e in out[export.EMOTIONS].numpy()[0]] == LABELS
+    assert [e.decode() for e in out[EMOTIONS].numpy()[0]] == LABELS
     by_example = loaded.signatures["serving_default"](examples=zoo.examples)
-    np.testing.assert_allclose(by_example[export.PROBABILITIES].numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(by_example[PROBABILITIES].numpy(), expected, atol=1e-5)
 
 
 def test_fine_tuning_under_mirrored_strategy_updates_hub_weights(zoo):
@@ -214,20 +220,20 @@ def test_fine_tuning_under_mirrored_strategy_updates_hub_weights(zoo):
 
 
 @pytest.mark.parametrize(("task", "name", "features", "handles"), [
-    ("ter", "tfidf_dense", (pp.TEXT_TFIDF,), ()),
-    ("ter", "minilm_dense", (pp.TEXT_RAW,), ("minilm_preprocess", "minilm")),
-    ("ter", "bert_bilstm", (pp.TEXT_RAW,),
+    ("ter", "tfidf_dense", (ft.TEXT_TFIDF,), ()),
+    ("ter", "minilm_dense", (ft.TEXT_RAW,), ("minilm_preprocess", "minilm")),
+    ("ter", "bert_bilstm", (ft.TEXT_RAW,),
      ("bert_en_uncased_preprocess", "bert_en_uncased_L-12_H-768_A-12")),
-    ("ter", "electra_dense", (pp.TEXT_RAW,), ("electra_small_preprocess", "electra_small")),
-    ("ser", "cnn2d", (pp.LOG_MEL,), ()),
-    ("ser", "yamnet_lstm", (pp.WAVEFORM,), ("yamnet",)),
-    ("ser", "trill_lstm", (pp.WAVEFORM,), ("trill",)),
-    ("mer", "electra+yamnet", (pp.TEXT_RAW, pp.WAVEFORM),
+    ("ter", "electra_dense", (ft.TEXT_RAW,), ("electra_small_preprocess", "electra_small")),
+    ("ser", "cnn2d", (ft.LOG_MEL,), ()),
+    ("ser", "yamnet_lstm", (ft.WAVEFORM,), ("yamnet",)),
+    ("ser", "trill_lstm", (ft.WAVEFORM,), ("trill",)),
+    ("mer", "electra+yamnet", (ft.TEXT_RAW, ft.WAVEFORM),
      ("electra_small_preprocess", "electra_small", "yamnet")),
-    ("mer", "electra_dense+trill_lstm", (pp.TEXT_RAW, pp.WAVEFORM),
+    ("mer", "electra_dense+trill_lstm", (ft.TEXT_RAW, ft.WAVEFORM),
      ("electra_small_preprocess", "electra_small", "trill")),
-    ("mer", "tfidf+cnn2d", (pp.LOG_MEL, pp.TEXT_TFIDF), ()),
-    ("mer", "bert+cnn1d", (pp.AUDIO_FEATURES, pp.TEXT_RAW),
+    ("mer", "tfidf+cnn2d", (ft.LOG_MEL, ft.TEXT_TFIDF), ()),
+    ("mer", "bert+cnn1d", (ft.AUDIO_FEATURES, ft.TEXT_RAW),
      ("bert_en_uncased_preprocess", "bert_en_uncased_L-12_H-768_A-12")),
 ])
 def test_names_map_to_features_and_handles(task, name, features, handles):
@@ -250,7 +256,7 @@ def test_unknown_names_fail_with_the_known_ones(task, name, message):
 
 
 def test_missing_transformed_feature_is_a_clear_error():
-    spec = {pp.TEXT_TFIDF: tf.io.FixedLenFeature([51], tf.float32)}
+    spec = {ft.TEXT_TFIDF: tf.io.FixedLenFeature([51], tf.float32)}
     with pytest.raises(ValueError, match=r"reads transformed features \['text_raw'\]"):
         build.build_model("ter", "electra_dense", 4, spec, {})
 

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.core import features as ft
+from components.core.config import FeatureConfig
 from components.transform import preprocessing as pp
-from pipeline.configs import PRESETS, FeatureConfig
+from pipeline.configs import PRESETS
 
 SR = 16000
 # 20 clips of 0.5 .. 2.4 s and one clip without audio (left out of the statistic).
@@ -42,7 +44,7 @@ def _transform(features: FeatureConfig, tmp_path, name: str):
         ((transformed, _), transform_fn) = ((rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
             lambda inputs: pp.preprocessing_fn(inputs, config), output_record_batches=False))
         _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
-    features_out = np.stack([row[pp.AUDIO_FEATURES] for row in transformed])
+    features_out = np.stack([row[ft.AUDIO_FEATURES] for row in transformed])
     return features_out, tft.TFTransformOutput(out_dir)
 
 
@@ -64,9 +66,9 @@ def test_auto_duration_covers_the_configured_share_and_matches_that_fixed_length
     # The exported transform graph carries the length: serving pads/trims a long clip the same.
     layer = output.transform_features_layer()
     long_clip = tf.constant([[_wav(4.0, 300)]])
-    served = layer({"audio": long_clip})[pp.AUDIO_FEATURES].numpy()
+    served = layer({"audio": long_clip})[ft.AUDIO_FEATURES].numpy()
     fixed_layer = fixed_output.transform_features_layer()
-    expected = fixed_layer({"audio": long_clip})[pp.AUDIO_FEATURES].numpy()
+    expected = fixed_layer({"audio": long_clip})[ft.AUDIO_FEATURES].numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
 
 
@@ -74,7 +76,7 @@ def test_auto_duration_with_frame_features_is_a_clear_error():
     preset = PRESETS["ravdess"].replace(features=FeatureConfig(duration_s="auto"))
     inputs = {"audio": tf.constant([[_wav(1.0, 200)]])}
     with pytest.raises(ValueError, match="log_mel.*number of seconds"):
-        pp.transform_features(inputs, preset, ("ser",), extra=(pp.LOG_MEL,))
+        pp.transform_features(inputs, preset, ("ser",), extra=(ft.LOG_MEL,))
 
 
 @pytest.mark.parametrize("value, expected", [("2.5", 2.5), (3, 3.0), ("auto", "auto")])
@@ -98,7 +100,7 @@ def test_studies_need_a_fixed_duration():
 
 
 def test_auto_survives_the_preset_json_round_trip():
-    from pipeline.configs import Preset
+    from components.core.config import Preset
 
     preset = PRESETS["ravdess"].replace(features=FeatureConfig(duration_s="auto"))
     assert Preset.from_json(preset.to_json()).features.auto_duration

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Union
 
-from components.example_gen.contract import Rejected, Source
+from components.core.contract import Rejected, Source
 from components.example_gen.readers import (
     cremad,
     goemotions,

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Union
 
-from components.example_gen.contract import BAD_ROW, Rejected, Source
+from components.core.contract import BAD_ROW, Rejected, Source
 
 DATASET = "cremad"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy",

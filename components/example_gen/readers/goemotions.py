@@ -27,7 +27,7 @@ import csv
 from pathlib import Path
 from typing import Iterator, Union
 
-from components.example_gen.contract import BAD_ROW, Rejected, Source
+from components.core.contract import BAD_ROW, Rejected, Source
 
 DATASET = "goemotions"
 MULTI_LABEL_POLICIES = ("first", "drop")

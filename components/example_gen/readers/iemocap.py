@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Union
 
-from components.example_gen.contract import MISSING_FILE, UNKNOWN_LABEL, Rejected, Source
+from components.core.contract import MISSING_FILE, UNKNOWN_LABEL, Rejected, Source
 
 DATASET = "iemocap"
 LABELS = {"neu": "neutral", "hap": "happy", "exc": "happy", "sad": "sad", "ang": "angry"}

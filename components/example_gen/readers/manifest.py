@@ -28,7 +28,7 @@ import json
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from components.example_gen.contract import BAD_ROW, MISSING_FILE, Rejected, Source
+from components.core.contract import BAD_ROW, MISSING_FILE, Rejected, Source
 
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl")
 DEFAULT_COLUMNS = {"audio_col": "audio_path", "text_col": "text", "label_col": "emotion",

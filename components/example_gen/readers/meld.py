@@ -21,7 +21,7 @@ import csv
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from components.example_gen.contract import BAD_ROW, Rejected, Source
+from components.core.contract import BAD_ROW, Rejected, Source
 
 DATASET = "meld"
 AUDIO_SUFFIXES = (".wav", ".flac")

@@ -21,7 +21,7 @@ from typing import Iterator, Union
 
 import numpy as np
 
-from components.example_gen.contract import BAD_ROW, Rejected, Source
+from components.core.contract import BAD_ROW, Rejected, Source
 
 DATASET = "psychexp"
 LABELS = ("joy", "fear", "anger", "sadness", "disgust", "shame", "guilt")

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Union
 
-from components.example_gen.contract import BAD_ROW, Rejected, Source
+from components.core.contract import BAD_ROW, Rejected, Source
 
 DATASET = "ravdess"
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",

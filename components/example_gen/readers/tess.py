@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, Union
 
-from components.example_gen.contract import BAD_ROW, UNKNOWN_LABEL, Rejected, Source
+from components.core.contract import BAD_ROW, UNKNOWN_LABEL, Rejected, Source
 
 DATASET = "tess"
 SPEAKERS = ("OAF", "YAF")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.core import features as ft
+from components.core.contract import SAMPLE_RATE  # the waveform rate YAMNet and TRILL expect
 from components.trainer.models.hub_layers import PerExample, hub_layer
-from components.transform import preprocessing as pp
 
 keras = tf.keras
 
-SAMPLE_RATE = 16000  # the Transform's waveform rate; YAMNet and TRILL both expect it
 YAMNET_EMBEDDING = 1024
 TRILL_EMBEDDING = 512
 CNN2D_FILTERS = (32, 64)  # per block
@@ -24,7 +24,7 @@ def cnn2d(inputs: dict, hp: dict) -> tf.Tensor:
     Batch normalisation after each block and global average pooling keep it small (~75 k
     weights) and independent of clip length, which matters with ~1 k training clips.
     """
-    x = inputs[pp.LOG_MEL]
+    x = inputs[ft.LOG_MEL]
     x = keras.layers.Reshape((-1, x.shape[-1], 1), name="cnn2d_channel")(x)
     for block, filters in enumerate(CNN2D_FILTERS, start=1):
         for conv in (1, 2):
@@ -52,7 +52,7 @@ def yamnet_lstm(inputs: dict, hp: dict) -> tf.Tensor:
     """waveform -> YAMNet embeddings (1024 per 0.96 s patch, 0.48 s hop) -> 4 LSTMs -> dense."""
     yamnet = hub_layer("yamnet", hp, name="yamnet")
     frames = PerExample(yamnet, output_index=1, output_dim=YAMNET_EMBEDDING,
-                        name="yamnet_frames")(inputs[pp.WAVEFORM])
+                        name="yamnet_frames")(inputs[ft.WAVEFORM])
     return lstm_stack(frames, hp, "yamnet")
 
 
@@ -65,4 +65,4 @@ def trill_lstm(inputs: dict, hp: dict) -> tf.Tensor:
     """
     trill = hub_layer("trill", hp, name="trill", arguments={"sample_rate": SAMPLE_RATE},
                       output_key="embedding", output_shape=[None, TRILL_EMBEDDING])
-    return lstm_stack(trill(inputs[pp.WAVEFORM]), hp, "trill")
+    return lstm_stack(trill(inputs[ft.WAVEFORM]), hp, "trill")

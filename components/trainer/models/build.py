@@ -15,15 +15,6 @@ _TER_ALIASES = {"tfidf_dense": "tfidf", "minilm_dense": "minilm", "bert_bilstm":
                 "electra_dense": "electra"}
 _SER_ALIASES = {"yamnet_lstm": "yamnet", "trill_lstm": "trill"}
 
-TER_MODELS = ("tfidf_dense", "minilm_dense", "bert_bilstm", "electra_dense")
-SER_MODELS = ("dense", "cnn1d", "cnn2d", "yamnet_lstm", "trill_lstm")
-# The reference's fusions, then the ones that run offline (no TF Hub download). Any other
-# TEXT+AUDIO pair of registered encoders builds too.
-MER_MODELS = ("bert+cnn1d", "electra+cnn1d", "electra+cnn2d", "electra+trill", "electra+yamnet",
-              "minilm+cnn1d", "minilm+cnn2d", "tfidf+cnn1d", "tfidf+dense")
-MODEL_NAMES: dict[str, tuple[str, ...]] = {"ter": TER_MODELS, "ser": SER_MODELS,
-                                           "mer": MER_MODELS}
-
 
 def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
     """Returns (text encoder names, audio encoder names) for a task's model name."""

@@ -15,8 +15,8 @@ from typing import Callable
 
 import tensorflow as tf
 
+from components.core import features as ft
 from components.trainer.models import audio_encoders, text_encoders
-from components.transform import preprocessing as pp
 
 keras = tf.keras
 
@@ -26,20 +26,20 @@ Encoder = Callable[[dict, dict], tf.Tensor]
 
 
 def tfidf_dense(inputs: dict, hp: dict) -> tf.Tensor:
-    x = keras.layers.Dropout(hp["dropout"], name="tfidf_dropout")(inputs[pp.TEXT_TFIDF])
+    x = keras.layers.Dropout(hp["dropout"], name="tfidf_dropout")(inputs[ft.TEXT_TFIDF])
     return keras.layers.Dense(hp["hidden_units"], activation="relu", name="tfidf_dense")(x)
 
 
 def audio_dense(inputs: dict, hp: dict) -> tf.Tensor:
     x = keras.layers.Dense(hp["hidden_units"], activation="relu", name="audio_dense_1")(
-        inputs[pp.AUDIO_FEATURES])
+        inputs[ft.AUDIO_FEATURES])
     x = keras.layers.Dropout(hp["dropout"], name="audio_dropout")(x)
     return keras.layers.Dense(hp["hidden_units"] // 2, activation="relu", name="audio_dense_2")(x)
 
 
 def cnn1d(inputs: dict, hp: dict) -> tf.Tensor:
     """Two 1D convolutions over the utterance feature vector (reference SER 1D CNN)."""
-    x = keras.layers.Reshape((-1, 1), name="cnn1d_reshape")(inputs[pp.AUDIO_FEATURES])
+    x = keras.layers.Reshape((-1, 1), name="cnn1d_reshape")(inputs[ft.AUDIO_FEATURES])
     x = keras.layers.Conv1D(64, 5, padding="same", activation="relu", name="cnn1d_conv1")(x)
     x = keras.layers.Conv1D(64, 5, padding="same", activation="relu", name="cnn1d_conv2")(x)
     x = keras.layers.MaxPooling1D(4, name="cnn1d_pool")(x)
@@ -49,17 +49,17 @@ def cnn1d(inputs: dict, hp: dict) -> tf.Tensor:
 
 
 TEXT_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
-    "tfidf": (tfidf_dense, (pp.TEXT_TFIDF,)),
-    "minilm": (text_encoders.minilm_dense, (pp.TEXT_RAW,)),
-    "bert": (text_encoders.bert_bilstm, (pp.TEXT_RAW,)),
-    "electra": (text_encoders.electra_dense, (pp.TEXT_RAW,)),
+    "tfidf": (tfidf_dense, (ft.TEXT_TFIDF,)),
+    "minilm": (text_encoders.minilm_dense, (ft.TEXT_RAW,)),
+    "bert": (text_encoders.bert_bilstm, (ft.TEXT_RAW,)),
+    "electra": (text_encoders.electra_dense, (ft.TEXT_RAW,)),
 }
 AUDIO_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
-    "dense": (audio_dense, (pp.AUDIO_FEATURES,)),
-    "cnn1d": (cnn1d, (pp.AUDIO_FEATURES,)),
-    "cnn2d": (audio_encoders.cnn2d, (pp.LOG_MEL,)),
-    "yamnet": (audio_encoders.yamnet_lstm, (pp.WAVEFORM,)),
-    "trill": (audio_encoders.trill_lstm, (pp.WAVEFORM,)),
+    "dense": (audio_dense, (ft.AUDIO_FEATURES,)),
+    "cnn1d": (cnn1d, (ft.AUDIO_FEATURES,)),
+    "cnn2d": (audio_encoders.cnn2d, (ft.LOG_MEL,)),
+    "yamnet": (audio_encoders.yamnet_lstm, (ft.WAVEFORM,)),
+    "trill": (audio_encoders.trill_lstm, (ft.WAVEFORM,)),
 }
 # Hub handle names (hub_handles.DEFAULT_HANDLES) an encoder loads; absent: none.
 ENCODER_HANDLES: dict[str, tuple[str, ...]] = {

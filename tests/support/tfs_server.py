@@ -21,7 +21,7 @@ saved_model.pb`; a request without a version gets the newest; error codes and me
 TF Serving's (NOT_FOUND -> HTTP 404 "Servable not found for request: Latest(ter)",
 INVALID_ARGUMENT -> HTTP 400 for unknown signatures or inputs).
 
-    python -m serving.tfs_test_server --model-repository artifacts/serving \\
+    python -m tests.support.tfs_server --model-repository artifacts/serving \\
         --grpc-port 8500 --rest-port 8501
 """
 
@@ -52,7 +52,7 @@ from tensorflow_serving.apis import (  # noqa: E402
     prediction_service_pb2_grpc,
 )
 
-from serving.client import tf_error_summary  # noqa: E402
+from serving.backends.inprocess import tf_error_summary  # noqa: E402
 
 DEFAULT_SIGNATURE = "serving_default"
 
@@ -508,7 +508,7 @@ class TFServingTestServer:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m serving.tfs_test_server",
+        prog="python -m tests.support.tfs_server",
         description="TEST DOUBLE of TF Serving (gRPC + REST) for tests and local development; "
                     "not for production.")
     parser.add_argument("--model-repository", default="artifacts/serving")

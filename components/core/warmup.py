@@ -7,9 +7,10 @@ server replays those requests *before* marking the version AVAILABLE, so the fir
 request is as fast as the rest. See TF Serving's "SavedModel Warmup" guide.
 
 The records call `predict_raw`, the signature clients use, with batch sizes 1 and N (batching
-may pad requests to several sizes). Call it from the Trainer right after export:
+may pad requests to several sizes). The Trainer calls it right after export; it lives in the
+core, not in serving, because the Trainer may not import the serving layer:
 
-    from serving.warmup import write_warmup_requests
+    from components.core.warmup import write_warmup_requests
     write_warmup_requests(serving_model_dir, "mer", text_samples=texts[:8],
                           audio_samples=wavs[:8])
 
@@ -22,10 +23,11 @@ import itertools
 import os
 from typing import Optional, Sequence
 
+from components.core.signatures import RAW_SIGNATURE
+from components.core.tasks import TASK_INPUTS
+
 WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
-RAW_SIGNATURE = "predict_raw"
-TASK_INPUTS = {"ter": ("text",), "ser": ("audio",), "mer": ("text", "audio")}
 MAX_RECORDS = 1000  # TF Serving reads at most this many warm-up records
 DEFAULT_TEXTS = ("I can't believe this happened.", "Okay.", "That is wonderful news!")
 
@@ -109,6 +111,6 @@ def read_warmup_requests(saved_model_dir: str) -> list:
 
 
 def _default_audio() -> bytes:
-    from serving.audio import tone_wav
+    from components.core.wav import tone_wav
 
     return tone_wav(seconds=1.0)

@@ -35,7 +35,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-SAMPLE_RATE = 16000
+from components.core.contract import SAMPLE_RATE  # noqa: E402
+
 # YAMNet framing (models/research/audioset/yamnet/params.py).
 YAMNET_PATCH_HOP = 7680  # 0.48 s
 YAMNET_MIN_SAMPLES = 15600  # 0.96 s patch + 25 ms STFT window - 10 ms hop

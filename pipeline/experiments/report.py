@@ -1,6 +1,6 @@
 """Reference-table lookup and the written outputs (CSV, Markdown, HTML, PNG) of the model study.
 
-Why separate from :mod:`components.experiments.model_study`: the study decides *what* is measured;
+Why separate from :mod:`pipeline.experiments.model_study`: the study decides *what* is measured;
 this module decides *how it is compared and shown*. Keeping the comparison rules here (which of
 the reference's rows is comparable with which of our runs) makes them one readable place, since
 they are the part most likely to be argued about: a number beside the reference's is a claim
@@ -22,8 +22,9 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_CSV = REPO_ROOT.parent / "shared" / "reference" / "thesis-results.csv"
+from pipeline.configs import REFERENCE_RESULTS
+
+REFERENCE_CSV = REFERENCE_RESULTS
 
 #: Our preset name -> the reference's dataset name.
 REFERENCE_DATASETS: dict[str, str] = {

@@ -39,6 +39,9 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from components.core.contract import SAMPLE_RATE
+from components.core.model_names import BASELINES
+
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 #: The three utterance feature kinds, in the order ``utterance_features`` concatenates them.
@@ -51,9 +54,8 @@ COMBINATIONS: tuple[tuple[str, ...], ...] = (
     ("mfcc", "mel", "chroma"),
 )
 
-DEFAULT_MODELS: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr", "cnn1d")
+DEFAULT_MODELS: tuple[str, ...] = BASELINES + ("cnn1d",)
 SPLITS: tuple[str, ...] = ("random", "speaker")
-SAMPLE_RATE = 16_000
 
 # Reference data, not a result of this code: the reference thesis' feature-combination study on
 # IEMOCAP-4 (baselines + 1D CNN, 10 runs of 5-fold validation), copied from the table in
@@ -142,7 +144,7 @@ def _list_with_reader(root: Path, preset: str, say: Optional[Progress]) -> Optio
     """Clips from the preset's ingest reader, or None when there is no usable reader."""
     cfg = _resolve_preset(preset)
     try:
-        from components.example_gen.contract import Rejected
+        from components.core.contract import Rejected
         from components.example_gen.readers import get_reader
 
         reader = get_reader(cfg.reader) if cfg is not None else None
@@ -241,7 +243,7 @@ def _load_wavs(clips: list[Clip], say: Progress) -> tuple[list[Clip], list[bytes
     """
     errors: tuple[type[BaseException], ...] = (OSError, RuntimeError, ValueError)
     try:
-        from components.example_gen.contract import InvalidInput
+        from components.core.contract import InvalidInput
 
         errors += (InvalidInput,)
     except ImportError:
@@ -339,8 +341,8 @@ def train_cnn1d(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     """
     import tensorflow as tf
 
+    from components.core.features import AUDIO_FEATURES
     from components.trainer.models.build import build_model
-    from components.transform.preprocessing import AUDIO_FEATURES
 
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)

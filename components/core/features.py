@@ -1,0 +1,16 @@
+"""Transformed feature names: the interface between the Transform and what reads its output.
+
+The Transform writes these; the Trainer's models, the Baselines and the studies read them.
+"""
+
+TEXT_TFIDF = "text_tfidf"
+AUDIO_FEATURES = "audio_features"
+LOG_MEL = "log_mel"
+TEXT_RAW = "text_raw"  # the raw string, for pretrained text encoders (tokenised in-model)
+WAVEFORM = "waveform"  # padded 16 kHz float waveform, for pretrained audio encoders
+LABEL = "label"
+
+# Always computed for the tasks that need them (the baselines train on them) ...
+BASE_FEATURES = (TEXT_TFIDF, AUDIO_FEATURES)
+# ... the others only when a configured model reads them (they are large).
+OPTIONAL_FEATURES = (LOG_MEL, TEXT_RAW, WAVEFORM)

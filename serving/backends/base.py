@@ -1,0 +1,97 @@
+"""What every serving backend shares: the interface, the prediction type, retries, and the
+decoding of the `predict_raw` outputs (`probabilities`, `emotions`) into sorted predictions.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence, TypeVar
+
+import numpy as np
+
+from components.core.signatures import RAW_SIGNATURE
+from serving.errors import PredictionError, ServingError
+
+
+@dataclass(frozen=True)
+class Prediction:
+    emotion: str
+    probability: float
+
+
+_T = TypeVar("_T")
+
+
+def with_retries(
+    call: Callable[[], _T], retries: int, backoff_s: float, is_connection_error: Callable,
+    on_give_up: Callable[[BaseException, int], ServingError],
+) -> _T:
+    """Run `call`, retrying only connection errors, with jittered exponential backoff.
+
+    Why only connection errors: a refused or reset connection means the request was not
+    processed, so re-sending is safe; anything else (a timeout, a 4xx/5xx) may have done work
+    or will fail the same way again.
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - classified just below
+            if not is_connection_error(e):
+                raise
+            if attempt >= retries:
+                raise on_give_up(e, attempt + 1) from e
+            delay = min(backoff_s * (2 ** attempt), 2.0) * (0.5 + random.random() / 2)
+            time.sleep(delay)
+            attempt += 1
+
+
+def top_k_predictions(probs: Sequence[float], names: Sequence[str], top_k: int) -> list[Prediction]:
+    """Sorted (highest first) `Prediction`s for one row of `probabilities` / `emotions`."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.shape[0] != len(names):
+        raise PredictionError(
+            f"model returned {p.shape[0]} probabilities but {len(names)} emotion names")
+    order = np.argsort(-p, kind="stable")[: max(top_k, 0)]
+    return [Prediction(str(names[i]), float(p[i])) for i in order]
+
+
+def _decode_name(x) -> str:
+    return x.decode("utf-8") if isinstance(x, bytes) else str(x)
+
+
+def rows_to_predictions(probabilities, emotions, top_k: int) -> list[list[Prediction]]:
+    return [top_k_predictions(p, [_decode_name(n) for n in names], top_k)
+            for p, names in zip(probabilities, emotions, strict=True)]
+
+
+class Backend:
+    """What `EmotionClient` needs from a serving backend."""
+
+    #: A short description with the URL or path, used in messages and the web app.
+    description: str = ""
+
+    def predict_batch(self, task: str, inputs: Mapping[str, Sequence[bytes]], top_k: int,
+                      version: Optional[int] = None) -> list[list[Prediction]]:
+        """Predict for N rows; `inputs` maps each input name of the task to N byte strings."""
+        raise NotImplementedError
+
+    def model_version(self, task: str) -> str:
+        """The version that serves `task` now; raises ModelNotFoundError if none."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; the backend must not be used afterwards."""
+
+
+SIGNATURE_FIX = (
+    f"The model must have a {RAW_SIGNATURE!r} signature taking `text` (ter), `audio` (ser) or "
+    f"both (mer); re-export it with this project's Trainer (components/trainer/export.py).")
+
+
+def looks_like_signature_error(message: str) -> bool:
+    m = message.lower()
+    return any(s in m for s in ("signature", "input tensor alias", "input size does not match",
+                                "missing but required", "expected to be in the set"))
