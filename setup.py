@@ -24,7 +24,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipeline*", "components*", "serving*", "kubeflow*"]),
-    package_data={"serving": ["*.config", "*.yaml", "app/static/*", "app/templates/*"]},
+    package_data={"serving": ["*.config", "*.yml", "*.yaml", "app/static/*", "app/templates/*"]},
     install_requires=_requirements(),
     entry_points={"console_scripts": ["mer=pipeline.cli:main"]},
     license="Apache-2.0",

@@ -19,7 +19,7 @@ slaney mel filters, ``power_to_db(ref=1.0, amin=1e-10, top_db=80)``, ortho DCT-I
 chroma) is tested in ``tests/transform/test_audio_features.py``; measured errors are listed in
 ``docs/features.md``. Internally everything is computed in float64 (float32 misses the 1e-5
 relative-error budget for log-mel, see ``_COMPUTE_DTYPE``); outputs have the input's dtype, i.e.
-float32 for what ``decode_wav`` returns.
+float32 for what ``wav_decode.decode_wav`` returns.
 
 One deliberate deviation: chroma uses ``tuning=0.0`` instead of librosa's default per-clip
 tuning estimate (``estimate_tuning`` via ``piptrack``). That estimate is a data-dependent,
@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.core.contract import SAMPLE_RATE
+from components.transform import filterbanks
 
 #: Utterance-level feature kinds, in the fixed order they are concatenated.
 FEATURE_KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
@@ -102,48 +103,6 @@ class AudioFeatureParams:
 
 
 # --------------------------------------------------------------------------------------------
-# Trace-time constants (numpy only; cached so repeated tracing does not rebuild them)
-# --------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: Optional[float]) -> np.ndarray:
-    """Slaney mel filterbank [n_mels, 1 + n_fft // 2], exactly librosa's (built by librosa)."""
-    import librosa  # trace time only; imported lazily so decode_wav works without librosa
-
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,
-                                htk=False, norm="slaney", dtype=np.float64)
-    basis.setflags(write=False)
-    return basis
-
-
-@functools.cache
-def _chroma_basis(sr: int, n_fft: int, n_chroma: int) -> np.ndarray:
-    """librosa chroma filterbank [n_chroma, 1 + n_fft // 2] with tuning fixed at 0.0."""
-    import librosa
-
-    basis = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=0.0,
-                                   dtype=np.float64)
-    basis.setflags(write=False)
-    return basis
-
-
-@functools.cache
-def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Orthonormal DCT-II matrix [n_out, n_in]: ``D @ x == scipy.fft.dct(x, 2, norm='ortho')``.
-
-    A constant matmul instead of tf.signal.dct keeps the transform on the mel axis without
-    transposes and lets us keep only the first ``n_out`` rows (librosa's ``[:n_mfcc]``).
-    """
-    k = np.arange(n_out, dtype=np.float64)[:, None]
-    n = np.arange(n_in, dtype=np.float64)[None, :]
-    mat = np.sqrt(2.0 / n_in) * np.cos(np.pi * k * (2.0 * n + 1.0) / (2.0 * n_in))
-    mat[0, :] /= np.sqrt(2.0)
-    mat.setflags(write=False)
-    return mat
-
-
-# --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
 
@@ -197,68 +156,6 @@ def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
     if x.shape.rank is not None and x.shape.rank != 2:
         raise ValueError(f"waveforms must have shape [batch, samples], got {x.shape}")
     return x
-
-
-# --------------------------------------------------------------------------------------------
-# Decoding
-# --------------------------------------------------------------------------------------------
-
-
-def decode_wav(wav_bytes: tf.Tensor, num_samples: int,
-               expected_sample_rate: Optional[int] = None) -> tuple[tf.Tensor, tf.Tensor]:
-    """Decode a batch of 16-bit PCM WAV files into fixed-length float32 waveforms.
-
-    Fixed length (zero-padded at the end or trimmed) because the downstream features and the
-    models need static shapes; the original lengths are returned so callers can still mask or
-    weight by real duration. Empty strings mean "no audio" (e.g. a text-only example) and give
-    all-zero waveforms with length 0 instead of a decode error, so one missing clip cannot fail
-    a whole Transform/serving batch. Multi-channel audio is averaged to mono.
-
-    Args:
-      wav_bytes: string tensor ``[batch]`` (``[batch, 1]`` is accepted too) of WAV file bytes.
-      num_samples: output length in samples (e.g. 3 s * 16000).
-      expected_sample_rate: if set, a WAV with a different rate fails with an
-        InvalidArgumentError instead of silently producing features on the wrong time/frequency
-        scale. None (default) skips the check.
-
-    Returns:
-      ``(waveforms, lengths)``: float32 ``[batch, num_samples]`` in [-1, 1) (samples / 32768)
-      and int64 ``[batch]`` original sample counts (0 for empty input).
-    """
-    num_samples = int(num_samples)
-    if num_samples <= 0:
-        raise ValueError(f"num_samples must be > 0, got {num_samples}")
-    wav_bytes = tf.convert_to_tensor(wav_bytes, dtype=tf.string)
-    if wav_bytes.shape.rank == 2:
-        wav_bytes = tf.squeeze(wav_bytes, axis=1)  # tf.Transform FixedLenFeature([1]) layout
-    elif wav_bytes.shape.rank is not None and wav_bytes.shape.rank != 1:
-        raise ValueError(f"wav_bytes must have shape [batch], got {wav_bytes.shape}")
-
-    def _decode_one(contents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        def _decode() -> tf.Tensor:
-            audio, sample_rate = tf.audio.decode_wav(contents)  # [samples, channels]
-            mono = tf.reduce_mean(audio, axis=1)
-            if expected_sample_rate is None:
-                return mono
-            check = tf.debugging.assert_equal(
-                sample_rate, tf.constant(expected_sample_rate, tf.int32),
-                message=f"WAV sample rate differs from expected {expected_sample_rate} Hz")
-            with tf.control_dependencies([check]):
-                return tf.identity(mono)
-
-        mono = tf.cond(tf.strings.length(contents) > 0, _decode,
-                       lambda: tf.zeros([0], tf.float32))
-        length = tf.shape(mono, out_type=tf.int64)[0]
-        mono = mono[:num_samples]
-        mono = tf.pad(mono, [[0, num_samples - tf.shape(mono)[0]]])
-        return tf.ensure_shape(mono, [num_samples]), length
-
-    return tf.map_fn(
-        _decode_one,
-        wav_bytes,
-        fn_output_signature=(tf.TensorSpec([num_samples], tf.float32),
-                             tf.TensorSpec([], tf.int64)),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,20 +226,21 @@ def _power_to_db64(S: tf.Tensor, top_db: Optional[float]) -> tf.Tensor:
 
 def _mel_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
     """[batch, frames, bins] power -> [batch, n_mels, frames] mel power (librosa layout)."""
-    basis = _mel_basis(params.sample_rate, params.n_fft, params.n_mels, params.fmin, params.fmax)
+    basis = filterbanks.mel_basis(params.sample_rate, params.n_fft, params.n_mels, params.fmin,
+                                  params.fmax)
     return tf.einsum("mf,btf->bmt", _const(basis, power.dtype), power)
 
 
 def _mfcc_from_mel(mel: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
     """[batch, n_mels, frames] mel power -> [batch, n_mfcc, frames] like librosa.feature.mfcc."""
     log_mel = _power_to_db64(mel, params.top_db)
-    dct = _dct_matrix(params.n_mfcc, params.n_mels)
+    dct = filterbanks.dct_matrix(params.n_mfcc, params.n_mels)
     return tf.einsum("km,bmt->bkt", _const(dct, log_mel.dtype), log_mel)
 
 
 def _chroma_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
     """[batch, frames, bins] power -> [batch, n_chroma, frames], inf-norm per frame."""
-    basis = _chroma_basis(params.sample_rate, params.n_fft, params.n_chroma)
+    basis = filterbanks.chroma_basis(params.sample_rate, params.n_fft, params.n_chroma)
     raw = tf.einsum("cf,btf->bct", _const(basis, power.dtype), power)
     # librosa.util.normalize(norm=inf, threshold=tiny(raw), fill=None): frames whose max is
     # below the smallest normal number are left un-normalised (divided by 1), so silent frames
@@ -430,7 +328,7 @@ def log_mel_frames(waveforms: tf.Tensor,
     """
     x = _as_waveforms(waveforms)
     power = _power64(x, params.logmel_n_fft, params.logmel_hop)
-    basis = _mel_basis(params.sample_rate, params.logmel_n_fft, params.logmel_n_mels,
+    basis = filterbanks.mel_basis(params.sample_rate, params.logmel_n_fft, params.logmel_n_mels,
                        params.fmin, params.fmax)
     mel = tf.einsum("btf,mf->btm", power, _const(basis, power.dtype))
     return tf.cast(_power_to_db64(mel, params.top_db), x.dtype)

@@ -26,7 +26,7 @@ from components.core.features import (  # noqa: E402
     WAVEFORM,
 )
 from components.core.tasks import uses_audio, uses_text  # noqa: E402
-from components.transform import audio_features, text_features  # noqa: E402
+from components.transform import audio_features, text_features, wav_decode  # noqa: E402
 
 # Vocabulary of "id:emotion" pairs seen in training: how label names travel
 # with the transform graph even when a preset infers its label set from data.
@@ -74,14 +74,14 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
                     f" need a clip length known before it (their shape). Set duration_s to a "
                     f"number of seconds for models reading them.")
             max_samples = int(round(feats.max_duration_s * params.sample_rate))
-            decoded, lengths = audio_features.decode_wav(wav, max_samples)
+            decoded, lengths = wav_decode.decode_wav(wav, max_samples)
             num_samples = auto_num_samples(lengths, feats.duration_coverage, max_samples,
                                            min_samples=params.n_fft,
                                            sample_rate=params.sample_rate)
             waveforms = decoded[:, :num_samples]
         else:
             num_samples = int(round(feats.duration_s * params.sample_rate))
-            waveforms, _ = audio_features.decode_wav(wav, num_samples)
+            waveforms, _ = wav_decode.decode_wav(wav, num_samples)
         utt = audio_features.utterance_features(waveforms, params, tuple(feats.audio_kinds))
         # Min-max scaling as in the reference, with statistics from the train split.
         outputs[AUDIO_FEATURES] = tft.scale_to_0_1(utt, elementwise=True)

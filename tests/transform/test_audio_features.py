@@ -20,6 +20,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from components.transform import audio_features as af
+from components.transform.wav_decode import decode_wav
 from pipeline.configs import SHARED_DATASETS
 
 SR = 16000
@@ -225,7 +226,7 @@ def test_ravdess_parity_full_clips(ravdess):
 def test_ravdess_end_to_end_from_wav_bytes(ravdess):
     """WAV bytes -> decode_wav (pad/trim to 3 s) -> utterance_features, vs librosa on the same."""
     wavs = tf.constant([wav_bytes(y) for y in ravdess])
-    waveforms, lengths = af.decode_wav(wavs, NUM_SAMPLES)
+    waveforms, lengths = decode_wav(wavs, NUM_SAMPLES)
     assert lengths.numpy().tolist() == [len(y) for y in ravdess]
     got = af.utterance_features(waveforms, PARAMS).numpy()
     bounds = np.cumsum([0, PARAMS.n_mfcc, PARAMS.n_mels, PARAMS.n_chroma])
@@ -248,7 +249,7 @@ def test_decode_wav_pad_trim_empty_and_pcm16_values():
     long = rng.uniform(-0.9, 0.9, 5000).astype(np.float32)
     exact = rng.uniform(-0.9, 0.9, 3000).astype(np.float32)
     wavs = tf.constant([wav_bytes(short), b"", wav_bytes(long), wav_bytes(exact)])
-    waveforms, lengths = af.decode_wav(wavs, 3000)
+    waveforms, lengths = decode_wav(wavs, 3000)
     assert waveforms.dtype == tf.float32 and waveforms.shape == (4, 3000)
     assert lengths.dtype == tf.int64
     assert lengths.numpy().tolist() == [1000, 0, 5000, 3000]
@@ -269,7 +270,7 @@ def test_decode_wav_pad_trim_empty_and_pcm16_values():
 def test_decode_wav_stereo_is_averaged_to_mono():
     rng = np.random.default_rng(2)
     stereo = rng.uniform(-0.5, 0.5, (800, 2)).astype(np.float32)
-    waveforms, lengths = af.decode_wav(tf.constant([wav_bytes(stereo)]), 1000)
+    waveforms, lengths = decode_wav(tf.constant([wav_bytes(stereo)]), 1000)
     ints = sf.read(io.BytesIO(wav_bytes(stereo)), dtype="int16")[0].astype(np.float64) / 32768.0
     np.testing.assert_allclose(waveforms.numpy()[0, :800], ints.mean(axis=1), atol=1e-7)
     assert lengths.numpy().tolist() == [800]
@@ -277,13 +278,13 @@ def test_decode_wav_stereo_is_averaged_to_mono():
 
 def test_decode_wav_sample_rate_check():
     wav = tf.constant([wav_bytes(np.zeros(100, np.float32), sr=8000)])
-    af.decode_wav(wav, 200)  # no check requested: decodes
+    decode_wav(wav, 200)  # no check requested: decodes
     with pytest.raises(tf.errors.InvalidArgumentError):
-        af.decode_wav(wav, 200, expected_sample_rate=SR)
+        decode_wav(wav, 200, expected_sample_rate=SR)
 
 
 def test_decode_wav_all_empty_and_rank2_input():
-    waveforms, lengths = af.decode_wav(tf.constant([[b""], [b""]]), 16)
+    waveforms, lengths = decode_wav(tf.constant([[b""], [b""]]), 16)
     assert waveforms.shape == (2, 16) and np.all(waveforms.numpy() == 0)
     assert lengths.numpy().tolist() == [0, 0]
 
@@ -298,7 +299,7 @@ def test_everything_in_tf_function_with_dynamic_batch():
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def pipeline(wav):
-        waveforms, lengths = af.decode_wav(wav, NUM_SAMPLES)
+        waveforms, lengths = decode_wav(wav, NUM_SAMPLES)
         return (lengths, af.utterance_features(waveforms, PARAMS),
                 af.log_mel_frames(waveforms, PARAMS), af.mfcc(waveforms, PARAMS))
 
@@ -312,7 +313,7 @@ def test_everything_in_tf_function_with_dynamic_batch():
 
     lengths, utt, log_mel, mfcc = pipeline(tf.constant(wavs))
     assert lengths.numpy().tolist() == [NUM_SAMPLES, 0, 20000]
-    eager_waveforms, _ = af.decode_wav(tf.constant(wavs), NUM_SAMPLES)
+    eager_waveforms, _ = decode_wav(tf.constant(wavs), NUM_SAMPLES)
     np.testing.assert_allclose(utt.numpy(), af.utterance_features(eager_waveforms).numpy(),
                                rtol=1e-6, atol=1e-6)
     for values in (utt, log_mel, mfcc):
@@ -335,7 +336,7 @@ def test_saved_model_round_trip(tmp_path):
     """Features must be pure graph + constants: a reloaded SavedModel gives the same numbers."""
     module = tf.Module()
     module.features = tf.function(
-        lambda wav: af.utterance_features(af.decode_wav(wav, 8000)[0], PARAMS),
+        lambda wav: af.utterance_features(decode_wav(wav, 8000)[0], PARAMS),
         input_signature=[tf.TensorSpec([None], tf.string)])
     tf.saved_model.save(module, str(tmp_path))
     wavs = tf.constant([wav_bytes(synthetic_signals()["chirp"][:6000]), b""])
@@ -348,7 +349,7 @@ def test_tf1_graph_mode():
     wav = wav_bytes(synthetic_signals()["noise"][:5000])
     with tf.Graph().as_default():
         ph = tf.compat.v1.placeholder(tf.string, [None])
-        waveforms, lengths = af.decode_wav(ph, 8000)
+        waveforms, lengths = decode_wav(ph, 8000)
         outs = (lengths, af.utterance_features(waveforms, PARAMS), af.log_mel_frames(waveforms))
         with tf.compat.v1.Session() as sess:
             lens, utt, log_mel = sess.run(outs, {ph: [wav, b""]})
