@@ -114,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
     tf.config.set_visible_devices([], "GPU")  # the comparison is on CPU
 
-    from pipeline.experiments.feature_study import (
+    from pipeline.experiments.feature_study_data import (
         file_to_wav_bytes,
         list_clips,
         make_feature_fn,

@@ -22,11 +22,11 @@ How:
   most once, so train and test never share a text;
 * split: speaker-independent, RAVDESS actors held out (``assign_splits(..., "speaker")``, ~20% of
   the pairs), seeds ``seed .. seed + runs - 1``; the paired texts follow their clips;
-* features and models: those of ``pipeline.experiments.model_study`` (in-graph 180 audio values
-  min-max scaled on train, from its per-clip cache; scikit-learn TF-IDF with the psychexp preset's
-  settings fitted on train; baselines with the reference's per-task hyperparameters; Keras
-  ``tfidf_dense`` / ``cnn1d`` / ``tfidf+cnn1d`` trained as the Trainer trains, early stopping on a
-  validation slice of the train split).
+* features and models: those of the model study (``pipeline.experiments.model_study_data`` and
+  ``model_study_fit``: in-graph 180 audio values min-max scaled on train, from its per-clip cache;
+  scikit-learn TF-IDF with the psychexp preset's settings fitted on train; baselines with the
+  reference's per-task hyperparameters; Keras ``tfidf_dense`` / ``cnn1d`` / ``tfidf+cnn1d``
+  trained as the Trainer trains, early stopping on a validation slice of the train split).
 
 Usage: ``python benchmarks/fusion.py [--runs 3] [--epochs E] [--seed 0] [--ravdess DIR]
 [--psychexp DIR] [--output-dir DIR]``. Ends with ``mer_acc``, ``ter_acc``, ``ser_acc`` lines: the
@@ -47,9 +47,12 @@ import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from components.core.features import AUDIO_FEATURES, TEXT_TFIDF  # noqa: E402
 from pipeline.configs import SHARED_DATASETS  # noqa: E402
-from pipeline.experiments import model_study as ms  # noqa: E402
-from pipeline.experiments.report import mean_std, pm  # noqa: E402
+from pipeline.experiments.model_study import DEFAULT_OUTPUT_ROOT  # noqa: E402
+from pipeline.experiments.model_study_data import StudyData, load_study_data  # noqa: E402
+from pipeline.experiments.model_study_fit import fit_model, prepare_inputs  # noqa: E402
+from pipeline.experiments.report_summary import mean_std, pm  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: RAVDESS emotion -> PsychExp emotion, the five classes the two datasets share.
@@ -87,7 +90,7 @@ def pair_texts(clip_labels: Sequence[str], text_labels: Sequence[str], seed: int
 
 
 def build_pairs(ravdess_root: str, psychexp_root: str, cache_dir: str, seed: int,
-                say=print) -> tuple[ms.StudyData, object]:
+                say=print) -> tuple[StudyData, object]:
     """The pseudo-paired set (RAVDESS audio arrays + paired PsychExp texts) and its feature config.
 
     The feature config is the psychexp preset's TF-IDF settings with RAVDESS's clip duration and
@@ -96,8 +99,8 @@ def build_pairs(ravdess_root: str, psychexp_root: str, cache_dir: str, seed: int
     from pipeline.configs import get_preset
 
     rav, psy = get_preset("ravdess"), get_preset("psychexp")
-    audio = ms.load_study_data(rav, ravdess_root, "ser", {ms.AUDIO_FEATURES}, cache_dir, say)
-    text = ms.load_study_data(psy, psychexp_root, "ter", {ms.TEXT_TFIDF}, None, say)
+    audio = load_study_data(rav, ravdess_root, "ser", {AUDIO_FEATURES}, cache_dir, say)
+    text = load_study_data(psy, psychexp_root, "ter", {TEXT_TFIDF}, None, say)
     clip_emotions = np.asarray([audio.labels[y] for y in audio.y])
     keep = np.flatnonzero(np.isin(clip_emotions, LABELS))
     audio = audio.subset(keep)
@@ -121,7 +124,7 @@ def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: in
     from pipeline.configs import get_preset
 
     started = time.time()
-    cache_dir = cache_dir or str(ms.DEFAULT_OUTPUT_ROOT / "cache")
+    cache_dir = cache_dir or str(DEFAULT_OUTPUT_ROOT / "cache")
     data, feature_config = build_pairs(ravdess_root, psychexp_root, cache_dir, seed, say)
     counts = {lab: int(np.sum(data.y == i)) for i, lab in enumerate(LABELS)}
     per_class = ", ".join(f"{k} {v}" for k, v in counts.items())
@@ -131,7 +134,7 @@ def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: in
     train_config = get_preset("ravdess").train
     keys = [SplitKey(i, LABELS[y], s) for i, y, s in
             zip(data.ids.tolist(), data.y.tolist(), data.speakers.tolist(), strict=True)]
-    features = {ms.AUDIO_FEATURES, ms.TEXT_TFIDF}
+    features = {AUDIO_FEATURES, TEXT_TFIDF}
     records = []
     total = runs * sum(len(v) for v in MODELS.values())
     for run in range(runs):
@@ -141,13 +144,13 @@ def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: in
         shared = set(data.speakers[train_idx].tolist()) & set(data.speakers[test_idx].tolist())
         if shared:  # assign_splits guarantees this; the benchmark's claim depends on it
             raise RuntimeError(f"speaker split shares actors {sorted(shared)}")
-        x_train, x_test = ms.prepare_inputs(data, features, train_idx, test_idx, feature_config)
+        x_train, x_test = prepare_inputs(data, features, train_idx, test_idx, feature_config)
         y_train, y_test = data.y[train_idx], data.y[test_idx]
         held = " ".join(sorted(set(data.speakers[test_idx].tolist())))
         for task, models in MODELS.items():
             for model in models:
-                fit = ms.fit_model(task, model, LABELS, x_train, y_train, x_test, y_test,
-                                   train_config, epochs, seed=seed + run)
+                fit = fit_model(task, model, LABELS, x_train, y_train, x_test, y_test,
+                                train_config, epochs, seed=seed + run)
                 rec = {"run": run + 1, "task": task, "model": model,
                        "train_accuracy": float(np.mean(fit.pred_train == y_train)),
                        "test_accuracy": float(np.mean(fit.pred_test == y_test)),

@@ -11,7 +11,7 @@ import argparse
 import os
 
 from pipeline.configs import DEFAULT_OUTPUT_DIR, PRESETS, SHARED_DATASETS, shared_dataset_root
-from pipeline.experiments import model_study
+from pipeline.experiments import model_study_cli
 from pipeline.experiments.feature_study import DEFAULT_MODELS
 
 MODEL_CHOICES = DEFAULT_MODELS  # what the feature study can train
@@ -86,5 +86,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Trains each named model (baselines and/or Keras models) on N seeded splits "
                     "and writes runs/summary CSV, Markdown and an HTML report beside the "
                     "reference's results where dataset and protocol match.")
-    model_study.add_arguments(models)
-    models.set_defaults(fn=model_study.main)
+    model_study_cli.add_arguments(models)
+    models.set_defaults(fn=model_study_cli.main)

@@ -18,7 +18,9 @@ import pytest
 
 from pipeline.demo_corpus import DemoCorpusConfig, generate
 from pipeline.experiments import model_study as ms
-from pipeline.experiments import report as rep
+from pipeline.experiments import model_study_cli
+from pipeline.experiments.report_reference import load_reference, match_reference, table46_reference
+from pipeline.experiments.report_summary import pm
 
 MODELS = ["linsvm", "cnn1d"]
 
@@ -81,7 +83,7 @@ def test_mean_std_match_runs(study):
             values = np.array([float(r[metric]) for r in mine])
             assert float(summary[key][f"{column}_mean"]) == pytest.approx(values.mean(), abs=1e-3)
             assert float(summary[key][f"{column}_std"]) == pytest.approx(values.std(), abs=1e-3)
-            assert rep.pm(values.mean(), values.std()) in markdown
+            assert pm(values.mean(), values.std()) in markdown
         # The confusion matrix is summed over the runs: it counts every test example once.
         with open(out / "confusion" / f"{key[0]}-{key[1]}.csv") as f:
             cm = np.array([[int(v) for v in line.split(",")[1:]] for line in list(f)[1:]])
@@ -130,13 +132,13 @@ def test_second_invocation_uses_the_cache(study, corpus):
 def test_cli(corpus, study, tmp_path):
     _, out, _ = study
     parser = argparse.ArgumentParser()
-    ms.add_arguments(parser)
+    model_study_cli.add_arguments(parser)
     args = parser.parse_args(["--preset", "demo", "--models", "linsvm", "--runs", "1",
                               "--split", "speaker", "--data-root", str(corpus),
                               "--output-dir", str(tmp_path / "cli"), "--task", "ser",
                               "--cache-dir", str(out / "cache")])
     assert args.models == ["linsvm"] and args.split == ["speaker"]
-    assert ms.main(args) == 0
+    assert model_study_cli.main(args) == 0
     assert (tmp_path / "cli" / "report.html").is_file()
     with pytest.raises(SystemExit):
         parser.parse_args(["--models", "linsvm", "--split", "sideways"])
@@ -163,17 +165,17 @@ MER,IEMOCAP-4,Electra + 1D CNN,85.99,0.71,67.39,0.79,speaker-dependent random 80
 def test_reference_lookup_compares_only_like_with_like(tmp_path):
     path = tmp_path / "ref.csv"
     path.write_text(REFERENCE_ROWS)
-    rows = rep.load_reference(path)
-    same = rep.match_reference(rows, "ravdess", "ser", "linsvm", "random")
+    rows = load_reference(path)
+    same = match_reference(rows, "ravdess", "ser", "linsvm", "random")
     assert same.comparable and same.row.test_mean == 48.25
-    other = rep.match_reference(rows, "ravdess", "ser", "linsvm", "speaker")
+    other = match_reference(rows, "ravdess", "ser", "linsvm", "speaker")
     assert not other.comparable and other.row is None and "protocol differs" in other.note
-    trill = rep.match_reference(rows, "ravdess", "ser", "trill_lstm", "speaker")
+    trill = match_reference(rows, "ravdess", "ser", "trill_lstm", "speaker")
     assert trill.comparable and trill.row.test_mean == 50.89
-    assert rep.match_reference(rows, "psychexp", "ter", "linsvm", "random").row.test_mean == 57.89
-    fusion = rep.match_reference(rows, "iemocap", "mer", "electra+cnn1d", "random")
+    assert match_reference(rows, "psychexp", "ter", "linsvm", "random").row.test_mean == 57.89
+    fusion = match_reference(rows, "iemocap", "mer", "electra+cnn1d", "random")
     assert fusion.comparable and fusion.row.test_mean == 67.39
-    assert not rep.match_reference(rows, "demo", "ser", "linsvm", "random").comparable
-    assert not rep.match_reference(rows, "ravdess", "ser", "linsvm", "loso").comparable
-    table = rep.table46_reference(rows)
+    assert not match_reference(rows, "demo", "ser", "linsvm", "random").comparable
+    assert not match_reference(rows, "ravdess", "ser", "linsvm", "loso").comparable
+    table = table46_reference(rows)
     assert [(r["model"], round(r["drop"], 2)) for r in table] == [("TRILL", 16.24)]
