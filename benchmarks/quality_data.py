@@ -70,13 +70,14 @@ def _log_mel(wavs: Sequence[bytes], duration_s: float, batch_size: int = 64) -> 
     import tensorflow as tf
 
     from components.transform import audio_features as af
+    from components.transform.wav_decode import decode_wav
 
     params = af.AudioFeatureParams()
     num_samples = int(round(duration_s * params.sample_rate))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def fn(wav_bytes: tf.Tensor) -> tf.Tensor:
-        waveforms, _ = af.decode_wav(wav_bytes, num_samples)
+        waveforms, _ = decode_wav(wav_bytes, num_samples)
         return af.log_mel_frames(waveforms, params)
 
     out = [fn(np.asarray(wavs[i:i + batch_size], dtype=object)).numpy()

@@ -228,13 +228,14 @@ def make_feature_fn(duration_s: float, sample_rate: int = SAMPLE_RATE):
     import tensorflow as tf
 
     from components.transform import audio_features as af
+    from components.transform.wav_decode import decode_wav
 
     num_samples = int(round(duration_s * sample_rate))
     params = af.AudioFeatureParams(sample_rate=sample_rate)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def features(wav_bytes: tf.Tensor) -> tf.Tensor:
-        waveforms, _ = af.decode_wav(wav_bytes, num_samples)
+        waveforms, _ = decode_wav(wav_bytes, num_samples)
         return af.utterance_features(waveforms, params, af.FEATURE_KINDS)
 
     return features

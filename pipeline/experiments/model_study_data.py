@@ -116,6 +116,7 @@ def _audio_fn(duration_s: float, kinds: Sequence[str]):
     import tensorflow as tf
 
     from components.transform import audio_features as af
+    from components.transform.wav_decode import decode_wav
     from pipeline.experiments.feature_study_data import make_feature_fn
 
     params = af.AudioFeatureParams()
@@ -126,7 +127,7 @@ def _audio_fn(duration_s: float, kinds: Sequence[str]):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def frame_fn(wav: tf.Tensor) -> dict:
-        waveforms, _ = af.decode_wav(wav, num_samples)
+        waveforms, _ = decode_wav(wav, num_samples)
         out = {}
         if LOG_MEL in frames:
             out[LOG_MEL] = af.log_mel_frames(waveforms, params)
