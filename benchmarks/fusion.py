@@ -20,13 +20,14 @@ How:
 * pairing: deterministic and seeded: per class, RAVDESS clips in id order get distinct PsychExp
   texts of the mapped emotion, drawn by a seeded permutation (``--seed``); each text is used at
   most once, so train and test never share a text;
-* split: speaker-independent, RAVDESS actors held out (``assign_splits(..., "speaker")``, ~20% of
-  the pairs), seeds ``seed .. seed + runs - 1``; the paired texts follow their clips;
-* features and models: those of the model study (``pipeline.experiments.model_study_data`` and
-  ``model_study_fit``: in-graph 180 audio values min-max scaled on train, from its per-clip cache;
-  scikit-learn TF-IDF with the psychexp preset's settings fitted on train; baselines with the
-  reference's per-task hyperparameters; Keras ``tfidf_dense`` / ``cnn1d`` / ``tfidf+cnn1d``
-  trained as the Trainer trains, early stopping on a validation slice of the train split).
+* the pairs are written as a manifest (``audio_path``, ``text``, ``emotion``, ``speaker``: the
+  clips and texts as the RAVDESS and PsychExp readers list them) and run through the pipeline
+  itself with the ``manifest`` preset: its ExampleGen with a speaker split (RAVDESS actors held
+  out, ~20% of the pairs, seeds ``seed .. seed + runs - 1``; the paired texts follow their
+  clips) and its Transform (the 180 in-graph audio values, the TF-IDF vocabulary with the
+  psychexp preset's settings), once per split (``study_data.prepare_split``);
+* models: baselines through the Baselines component's code, Keras ``tfidf_dense`` / ``cnn1d`` /
+  ``tfidf+cnn1d`` through the Trainer's ``fit_model`` (``study_fit.fit_candidate``).
 
 Usage: ``python benchmarks/fusion.py [--runs 3] [--epochs E] [--seed 0] [--ravdess DIR]
 [--psychexp DIR] [--output-dir DIR]``. Ends with ``mer_acc``, ``ter_acc``, ``ser_acc`` lines: the
@@ -47,14 +48,9 @@ import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from components.core.features import AUDIO_FEATURES, TEXT_TFIDF  # noqa: E402
-from pipeline.configs import SHARED_DATASETS  # noqa: E402
-from pipeline.experiments.model_study import DEFAULT_OUTPUT_ROOT  # noqa: E402
-from pipeline.experiments.model_study_data import StudyData, load_study_data  # noqa: E402
-from pipeline.experiments.model_study_fit import fit_model, prepare_inputs  # noqa: E402
+from pipeline.configs import DEFAULT_OUTPUT_DIR, SHARED_DATASETS  # noqa: E402
 from pipeline.experiments.report_summary import mean_std, pm  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 #: RAVDESS emotion -> PsychExp emotion, the five classes the two datasets share.
 PAIRS: dict[str, str] = {"happy": "joy", "sad": "sadness", "angry": "anger",
                          "fearful": "fear", "disgust": "disgust"}
@@ -89,72 +85,77 @@ def pair_texts(clip_labels: Sequence[str], text_labels: Sequence[str], seed: int
     return out
 
 
-def build_pairs(ravdess_root: str, psychexp_root: str, cache_dir: str, seed: int,
-                say=print) -> tuple[StudyData, object]:
-    """The pseudo-paired set (RAVDESS audio arrays + paired PsychExp texts) and its feature config.
+def write_pairs(ravdess_root: str, psychexp_root: str, out_dir: Path, seed: int,
+                say=print) -> Path:
+    """The pseudo-paired set as a manifest (for the `manifest` preset); returns its path.
 
-    The feature config is the psychexp preset's TF-IDF settings with RAVDESS's clip duration and
-    audio kinds, so each modality is featurised as its own preset would featurise it.
+    Clips and texts are what the RAVDESS and PsychExp readers list (the readers' labels
+    mapped to the preset's label names); only the five shared classes are kept.
     """
+    import csv
+
+    from components.example_gen.readers import get_reader
     from pipeline.configs import get_preset
 
     rav, psy = get_preset("ravdess"), get_preset("psychexp")
-    audio = load_study_data(rav, ravdess_root, "ser", {AUDIO_FEATURES}, cache_dir, say)
-    text = load_study_data(psy, psychexp_root, "ter", {TEXT_TFIDF}, None, say)
-    clip_emotions = np.asarray([audio.labels[y] for y in audio.y])
-    keep = np.flatnonzero(np.isin(clip_emotions, LABELS))
-    audio = audio.subset(keep)
-    clip_emotions = clip_emotions[keep]
-    text_emotions = [text.labels[y] for y in text.y]
-    chosen = pair_texts(clip_emotions, text_emotions, seed)
-    data = dataclasses.replace(
-        audio, dataset="ravdess x psychexp (pseudo-paired)", labels=list(LABELS),
-        y=np.asarray([LABELS.index(e) for e in clip_emotions], dtype=np.int64),
-        texts=text.texts[chosen])
-    features = dataclasses.replace(psy.features, duration_s=rav.features.duration_s,
-                                   audio_kinds=rav.features.audio_kinds)
-    return data, features
+    clips = sorted((s for s in get_reader(rav.reader)(Path(ravdess_root)) if hasattr(s, "emotion")
+                    and s.emotion in PAIRS), key=lambda s: s.id)
+    texts = [s for s in get_reader(psy.reader)(Path(psychexp_root)) if hasattr(s, "emotion")
+             and s.text]
+    chosen = pair_texts([c.emotion for c in clips], [t.emotion for t in texts], seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"pairs-seed{seed}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["id", "audio_path", "text", "emotion", "speaker",
+                                          "gender"])
+        w.writeheader()
+        for clip, t in zip(clips, chosen, strict=True):
+            w.writerow({"id": clip.id, "audio_path": clip.audio_path, "text": texts[t].text,
+                        "emotion": clip.emotion, "speaker": clip.speaker,
+                        "gender": clip.gender})
+    say(f"pseudo-paired set: {len(clips)} pairs in {path}")
+    return path
 
 
 def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: int = 0,
                   epochs: Optional[int] = None, cache_dir: Optional[str] = None,
                   output_dir: Optional[str] = None, say=print) -> dict:
     """Trains every (task, model) on ``runs`` speaker-independent splits; returns the records."""
-    from components.example_gen.splits import EVAL, SplitKey, assign_splits
+    from components.core.config import SplitConfig
     from pipeline.configs import get_preset
+    from pipeline.experiments.study_data import prepare_split
+    from pipeline.experiments.study_fit import fit_candidate
 
     started = time.time()
-    cache_dir = cache_dir or str(DEFAULT_OUTPUT_ROOT / "cache")
-    data, feature_config = build_pairs(ravdess_root, psychexp_root, cache_dir, seed, say)
-    counts = {lab: int(np.sum(data.y == i)) for i, lab in enumerate(LABELS)}
-    per_class = ", ".join(f"{k} {v}" for k, v in counts.items())
-    say(f"pseudo-paired set: {len(data)} pairs ({per_class}), "
-        f"{len(set(data.speakers.tolist()))} RAVDESS actors; pairing seed {seed}")
+    cache = Path(cache_dir or DEFAULT_OUTPUT_DIR / "benchmarks" / "fusion")
+    manifest = write_pairs(ravdess_root, psychexp_root, cache / "pairs", seed, say)
+    rav, psy = get_preset("ravdess"), get_preset("psychexp")
+    preset = get_preset("manifest").replace(
+        labels=LABELS, require_text=True, require_audio=True,
+        features=dataclasses.replace(psy.features, duration_s=rav.features.duration_s,
+                                     audio_kinds=rav.features.audio_kinds),
+        train=rav.train)
     say(CAVEAT)
-    train_config = get_preset("ravdess").train
-    keys = [SplitKey(i, LABELS[y], s) for i, y, s in
-            zip(data.ids.tolist(), data.y.tolist(), data.speakers.tolist(), strict=True)]
-    features = {AUDIO_FEATURES, TEXT_TFIDF}
     records = []
     total = runs * sum(len(v) for v in MODELS.values())
     for run in range(runs):
-        split = assign_splits(keys, "speaker", seed=seed + run)
-        is_test = np.asarray([split[k] == EVAL for k in data.ids.tolist()])
-        train_idx, test_idx = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-        shared = set(data.speakers[train_idx].tolist()) & set(data.speakers[test_idx].tolist())
-        if shared:  # assign_splits guarantees this; the benchmark's claim depends on it
-            raise RuntimeError(f"speaker split shares actors {sorted(shared)}")
-        x_train, x_test = prepare_inputs(data, features, train_idx, test_idx, feature_config)
-        y_train, y_test = data.y[train_idx], data.y[test_idx]
-        held = " ".join(sorted(set(data.speakers[test_idx].tolist())))
+        ts = prepare_split(preset, str(manifest), str(cache / "runs"), tuple(MODELS),
+                           SplitConfig(method="speaker", seed=seed + run))
+        rows = ts.assignments()
+        test_speakers = {r["speaker"] for r in rows if r["split"] == "eval"}
+        if test_speakers & {r["speaker"] for r in rows if r["split"] == "train"}:
+            raise RuntimeError("the speaker split shares actors")  # the claim depends on it
+        held = " ".join(sorted(test_speakers))
+        n_train = sum(r["split"] == "train" for r in rows)
+        cfg = dataclasses.replace(preset.train, seed=seed + run,
+                                  epochs=epochs or preset.train.epochs)
         for task, models in MODELS.items():
             for model in models:
-                fit = fit_model(task, model, LABELS, x_train, y_train, x_test, y_test,
-                                train_config, epochs, seed=seed + run)
+                fit = fit_candidate(ts, task, model, cfg)
                 rec = {"run": run + 1, "task": task, "model": model,
-                       "train_accuracy": float(np.mean(fit.pred_train == y_train)),
-                       "test_accuracy": float(np.mean(fit.pred_test == y_test)),
-                       "n_train": len(train_idx), "n_test": len(test_idx),
+                       "train_accuracy": fit.train_accuracy / 100,
+                       "test_accuracy": fit.test_accuracy / 100,
+                       "n_train": n_train, "n_test": len(fit.y_test),
                        "held_out": held, "epochs": fit.epochs, "seconds": fit.seconds}
                 records.append(rec)
                 say(f"[{len(records):>2}/{total}] run {run + 1}/{runs} {task.upper()} "
@@ -165,9 +166,9 @@ def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: in
     for task, models in MODELS.items():
         for model in models:
             mine = [r for r in records if r["task"] == task and r["model"] == model]
-            tm, ts = mean_std(100 * r["test_accuracy"] for r in mine)
+            tm, tsd = mean_std(100 * r["test_accuracy"] for r in mine)
             rm, rs = mean_std(100 * r["train_accuracy"] for r in mine)
-            summary.append({"task": task, "model": model, "test_mean": tm, "test_std": ts,
+            summary.append({"task": task, "model": model, "test_mean": tm, "test_std": tsd,
                             "train_mean": rm, "train_std": rs})
     best = {t: max((s for s in summary if s["task"] == t), key=lambda s: s["test_mean"])
             for t in MODELS}
@@ -178,7 +179,8 @@ def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: in
         acc = {t: next(100 * r["test_accuracy"] for r in records if r["run"] == run
                        and r["task"] == t and r["model"] == best[t]["model"]) for t in MODELS}
         per_run.append({"run": run, **acc})
-    result = {"records": records, "summary": summary, "best": best, "n_pairs": len(data),
+    result = {"records": records, "summary": summary, "best": best,
+              "n_pairs": records[0]["n_train"] + records[0]["n_test"] if records else 0,
               "per_run": per_run,
               "wall_seconds": time.time() - started, "runs": runs, "seed": seed}
     if output_dir:
@@ -229,9 +231,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="pairing seed and first split seed")
     parser.add_argument("--epochs", type=int,
                         help="Keras epochs (default: the preset's, with early stopping)")
-    parser.add_argument("--cache-dir", help="per-clip audio feature cache (default: the model "
-                                            "study's, artifacts/experiments/model_study/cache)")
-    parser.add_argument("--output-dir", default=str(REPO_ROOT / "artifacts" / "experiments"
+    parser.add_argument("--cache-dir", help="where the pairs manifest and the pipeline runs go "
+                                            "(default: artifacts/benchmarks/fusion)")
+    parser.add_argument("--output-dir", default=str(DEFAULT_OUTPUT_DIR / "experiments"
                                                     / "fusion"),
                         help="where fusion_runs.csv and fusion.md go")
     args = parser.parse_args(argv)

@@ -1,145 +1,188 @@
-"""Quality benchmark: test accuracy of the baselines and offline models against the reference.
+"""Quality benchmark: the pipeline's own models on the reference's datasets and protocols.
 
-Why: the model zoo (issue 4) is only worth shipping if it reaches the reference thesis' accuracy
-on the same protocols, and if the four baselines, which are the same algorithms with the same
-hyperparameters, land within 2 points of the reference's numbers. This script measures that on
-``../shared/datasets`` and prints our numbers beside ``thesis-results.csv``.
+A thin driver over the code `mer run` ships. For each protocol, every split goes through the
+pipeline's feature prefix (`pipeline.experiments.study_data.prepare_split`: the preset's
+reader and split assignment in EmotionExampleGen, StatisticsGen, SchemaGen, ExampleValidator
+and the Transform), and every candidate recipe (`quality_recipes.py`) trains on it through the
+Trainer's `fit_model` (baselines through the Baselines component's code). Selection is honest:
+the deployable recipe with the best mean accuracy on the validation carve-out of the train
+split is the protocol's headline, and its figure is its mean test accuracy (and UAR) over the
+splits, never a best-of-test pick.
 
-Protocols (all 80/20, test accuracy of the *final* model: no early stopping on the test split):
+Protocols:
 
-* ``ravdess-random``: RAVDESS speech, 8 classes, stratified random split seeded per run
-  (speaker-dependent: the reference's protocol).
-* ``ravdess-speaker``: RAVDESS speaker-independent, actors 19-24 held out (the issue's prototype
-  protocol; fixed split, so runs differ only by model seed). The reference reports this protocol
-  only for TRILL/YAMNet, which we cannot run offline; those rows are shown for context.
-* ``psychexp-random``: PsychExp text, 7 classes, stratified random split seeded per run (the
-  dataset's own ``split`` column is ignored, as the reference re-split it).
+* ``ravdess_random``: RAVDESS speech, stratified random 80/20, seeds 42, 43, 44 (speaker-
+  dependent: the reference's protocol).
+* ``ravdess_speaker``: speaker-independent over 6 folds of 4 actors covering all 24 actors.
+* ``psychexp_random``: PsychExp text, stratified random 80/20, seeds 42, 43, 44.
+* ``goemotions_ekman``: GoEmotions mapped to Ekman 6 + neutral (single-label rows), its own
+  train/dev/test split (`predefined`); macro-F1 over the 7 classes.
 
-Models:
+``pushed_equals_benchmark`` runs ``mer run --preset ravdess`` (the local runner, same split
+seed 42) and compares its Evaluator's accuracy with this benchmark's figure for the preset's
+recipe on that split (equal within 0.5 points: the benchmark describes what is pushed).
 
-* Baselines ``linsvm``, ``rf``, ``mnb``, ``lr`` through ``components.baselines`` with the
-  reference's hyperparameters: on the 180 in-graph utterance features min-max scaled with train
-  statistics (SER), on TF-IDF unigrams+bigrams fitted on the train split (TER).
-* ``svc_rbf`` (SER, not in the reference): an RBF SVM on standardised 180 features + mean/std of
-  the log-mel frames, C chosen by 5-fold CV on the train split; a cheap, strong classical model to
-  anchor the neural numbers.
-* ``svc_enrolled`` (SER, speaker protocol only, not in the reference): ``svc_rbf`` on features
-  z-scored per speaker with that speaker's own clips. For held-out speakers that uses their
-  unlabelled clips (enrolment), so it is transductive: shown in the table, never the headline.
-* ``cnn1d`` / ``cnn2d`` (SER) built by ``components.trainer.models.build.build_model``; ``cnn2d``
-  trains on log-mel [frames, 64] with augmentation (gain, time shift, noise, SpecAugment masks).
-* ``tfidf_dense`` (TER) built by ``build_model`` over a capped TF-IDF vocabulary.
-* ``minilm_lr`` / ``minilm_dense`` (TER): the offline MiniLM-L6 encoder, frozen; its mean-pooled
-  embeddings are computed once and cached, then a logistic regression or ``minilm_dense``'s head
-  (dropout -> dense -> dropout -> softmax, the same layers ``build_model`` puts on the frozen
-  encoder) is trained on them. Equivalent to training ``minilm_dense`` with a frozen encoder, at a
-  fraction of the cost (the encoder runs once instead of once per epoch).
-* ``minilm_finetune`` (TER; in the full run, not in ``--quick``; ~5 min a run): the same
-  ``minilm_dense`` with the encoder trained too (``fine_tune_encoders=True``), 2 epochs.
-* ``ensemble``: probability average of the best neural model and the best baseline of a
-  protocol (both chosen by mean test accuracy, so it is an optimistic pick; said in the table).
-
-Features and embeddings are cached under ``artifacts/benchmarks/quality/`` so reruns skip them.
-
-Usage: ``python benchmarks/quality.py [--quick] [--runs N] [--epochs E]``. Output ends with
-``ravdess_random_acc: X``, ``ravdess_speaker_acc: X``, ``psychexp_random_acc: X`` (best model of
-each protocol, test accuracy in %).
+Usage: ``python benchmarks/quality.py [--quick] [--runs N] [--protocols a,b]``. It ends with
+``ravdess_random_acc``, ``ravdess_speaker_acc``, ``ravdess_speaker_uar``,
+``psychexp_random_acc``, ``goemotions_ekman_macro_f1`` and ``pushed_equals_benchmark`` lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Optional, Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from quality_data import DEFAULT_REFERENCE, load_ravdess  # noqa: E402
-from quality_protocols import Outcome, Settings, bench_psychexp, bench_ravdess  # noqa: E402
-from quality_report import best, read_reference, table_lines  # noqa: E402
+import numpy as np  # noqa: E402
+from quality_recipes import Recipe, candidates, preset_recipe  # noqa: E402
+from quality_report import Record, headline, table_lines, write_records  # noqa: E402
 
-from components.core.model_names import BASELINES  # noqa: E402
-from pipeline.configs import SHARED_DATASETS  # noqa: E402
+from components.core.config import SplitConfig  # noqa: E402
+from components.core.features import OPTIONAL_FEATURES  # noqa: E402
+from pipeline.configs import DEFAULT_OUTPUT_DIR, SHARED_DATASETS, get_preset  # noqa: E402
 
-NEURAL = ("cnn1d", "cnn2d", "tfidf_dense", "minilm_dense", "minilm_lr")
-DEFAULT_MODELS = BASELINES + ("svc_rbf", "svc_enrolled") + NEURAL
+CACHE = DEFAULT_OUTPUT_DIR / "benchmarks" / "quality"
+PROTOCOLS = {  # name: (preset, task, split kind)
+    "ravdess_random": ("ravdess", "ser", "random"),
+    "ravdess_speaker": ("ravdess", "ser", "speaker6"),
+    "psychexp_random": ("psychexp", "ter", "random"),
+    "goemotions_ekman": ("goemotions", "ter", "predefined"),
+}
+PUSH_TOLERANCE = 0.5  # points
+
+
+def protocol_splits(kind: str, preset, data_root: str, runs: int, seed: int
+                    ) -> list[SplitConfig]:
+    from pipeline.experiments.study_data import listed_speakers, speaker_folds
+
+    if kind == "random":
+        return [SplitConfig(method="random", seed=seed + i) for i in range(runs)]
+    if kind == "speaker6":
+        folds = speaker_folds(listed_speakers(preset, data_root), 6)
+        return [SplitConfig(method="speaker", eval_speakers=fold) for fold in folds]
+    return [SplitConfig(method="predefined")]
+
+
+def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, say
+                 ) -> list[Record]:
+    from sklearn.metrics import f1_score
+
+    from components.trainer.models.build import required_features
+    from pipeline.experiments.study_data import prepare_split
+    from pipeline.experiments.study_fit import fit_candidate
+
+    preset_name, task, _ = PROTOCOLS[name]
+    base = get_preset(preset_name)
+    groups: dict[tuple, list[Recipe]] = {}
+    for r in recipes:
+        groups.setdefault(r.feature_key(base), []).append(r)
+    records = []
+    for members in groups.values():
+        preset = members[0].apply(base, task)
+        extra = sorted({f for r in members if r.deployable
+                        for f in required_features(task, r.model)} & set(OPTIONAL_FEATURES))
+        for split in splits:
+            ts = prepare_split(preset, data_root, str(CACHE / name), (task,), split,
+                               extra_features=extra)
+            for r in members:
+                cfg = r.apply(base, task).train
+                fit = fit_candidate(ts, task, r.model, cfg)
+                f1 = 100.0 * f1_score(fit.y_test, fit.pred_test, average="macro",
+                                      labels=list(range(len(ts.labels))), zero_division=0)
+                rec = Record(protocol=name, recipe=r.name, deployable=r.deployable,
+                             split=ts.name, val=fit.val_accuracy, test=fit.test_accuracy,
+                             uar=fit.uar, macro_f1=f1, train=fit.train_accuracy,
+                             epochs=fit.epochs, seconds=fit.seconds)
+                records.append(rec)
+                say(f"{name:<16} {ts.name:<28} {r.name:<28} val {_pct(rec.val)}  test "
+                    f"{rec.test:6.2f}  UAR {rec.uar:6.2f}  F1 {rec.macro_f1:6.2f}  "
+                    f"{rec.seconds:6.1f} s")
+    return records
+
+
+def _pct(v: Optional[float]) -> str:
+    return "  -   " if v is None else f"{v:6.2f}"
+
+
+def pushed_equals_benchmark(records: list[Record], data_root: str, say) -> str:
+    """`mer run --preset ravdess`: its Evaluator accuracy vs our figure for that recipe/split."""
+    from pipeline import local_runner
+    from pipeline.configs import RunConfig
+    from pipeline.experiments.study_data import split_name
+
+    preset = get_preset("ravdess")
+    mine = [r for r in records if r.protocol == "ravdess_random" and r.recipe ==
+            preset_recipe(preset, "ser").name and r.split == split_name(preset.split)]
+    if not mine:
+        return "no (the benchmark did not run the preset's recipe on the preset's split)"
+    config = RunConfig(preset=preset, data_root=data_root,
+                       output_dir=str(CACHE / "pushed"))
+    summary = local_runner.run(config, ["ser"])
+    task = next(t for t in summary.tasks if t.task == "ser")
+    if task.accuracy is None:
+        return "no (the pipeline's Evaluator produced no accuracy)"
+    pushed, ours = 100.0 * task.accuracy, mine[0].test
+    say(f"pushed model (mer run --preset ravdess): Evaluator accuracy {pushed:.2f}%, blessed "
+        f"{task.blessed}, pushed version {task.pushed_version}; benchmark {ours:.2f}%")
+    return "yes" if abs(pushed - ours) <= PUSH_TOLERANCE else \
+        f"no (pushed {pushed:.2f} vs benchmark {ours:.2f})"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """CLI entry point; returns the exit status (0 also when the datasets are absent)."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", type=Path, default=SHARED_DATASETS)
-    p.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
-    p.add_argument("--quick", action="store_true",
-                   help="1 run, fewer epochs (~10 min on 2 shared cores once cached)")
-    p.add_argument("--runs", type=int, default=None, help="runs per model (default 3; quick 1)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="override the epochs of every neural model")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--no-augment", action="store_true", help="train cnn2d without augmentation")
-    p.add_argument("--mel-pool", type=int, default=None,
-                   help="average cnn2d log-mel frames in groups of N (default 2; quick 3)")
-    p.add_argument("--protocols", default="ravdess-random,ravdess-speaker,psychexp-random")
-    p.add_argument("--models", default="",
-                   help=f"comma-separated (default: {','.join(DEFAULT_MODELS)}, plus "
-                        "minilm_finetune without --quick)")
-    args = p.parse_args(argv)
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-
-    if not args.data_root.is_dir():
-        say(f"quality benchmark skipped: datasets folder {args.data_root} is absent")
-        return 0
-    epochs = ({"cnn1d": 40, "cnn2d": 30, "tfidf_dense": 8, "minilm_dense": 40,
-               "minilm_finetune": 2} if args.quick
-              else {"cnn1d": 100, "cnn2d": 60, "tfidf_dense": 15, "minilm_dense": 100,
-                    "minilm_finetune": 2})
-    if args.epochs:
-        epochs = {k: args.epochs for k in epochs}
-    runs = args.runs or (1 if args.quick else 3)
-    s = Settings(runs=runs, seed=args.seed, epochs=epochs, augment=not args.no_augment,
-                 mel_pool=args.mel_pool or (3 if args.quick else 2))
-    models = set(args.models.split(",")) if args.models else set(DEFAULT_MODELS)
-    if not args.models and not args.quick:
-        models.add("minilm_finetune")  # ~5 min a run: in the full benchmark, not in --quick
-    protocols = [x for x in args.protocols.split(",") if x]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="one random split per protocol, fewer candidates")
+    parser.add_argument("--runs", type=int, default=3, help="seeded random splits")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS),
+                        help=f"comma-separated subset of {','.join(PROTOCOLS)}")
+    parser.add_argument("--no-push-check", action="store_true",
+                        help="skip the `mer run --preset ravdess` comparison")
+    args = parser.parse_args(argv)
+    names = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    unknown = sorted(set(names) - set(PROTOCOLS))
+    if unknown:
+        parser.error(f"unknown protocol(s) {unknown}; choose from {', '.join(PROTOCOLS)}")
     started = time.time()
-    results: dict[str, dict[str, Outcome]] = {}
-    ravdess_root = args.data_root / "ravdess"
-    psychexp_root = args.data_root / "psychexp"
-    if any(x.startswith("ravdess") for x in protocols):
-        if ravdess_root.is_dir():
-            data = load_ravdess(ravdess_root, say)
-            for x in ("random", "speaker"):
-                if f"ravdess-{x}" in protocols:
-                    results[f"ravdess-{x}"] = bench_ravdess(ravdess_root, x, s, say, models, data)
-        else:
-            say(f"skipping RAVDESS: {ravdess_root} is absent")
-    if "psychexp-random" in protocols:
-        if psychexp_root.is_dir():
-            results["psychexp-random"] = bench_psychexp(psychexp_root, s, say, models)
-        else:
-            say(f"skipping PsychExp: {psychexp_root} is absent")
-    if not results:
-        say("quality benchmark skipped: no dataset found")
-        return 0
-    say("")
-    for line in table_lines(results, read_reference(args.reference), s):
-        say(line)
-    say(f"wall time: {time.time() - started:.0f} s; epochs {epochs}; cnn2d augmentation "
-        f"{'on' if s.augment else 'off'}, log-mel pool {s.mel_pool}")
-    for protocol, key in (("ravdess-random", "ravdess_random_acc"),
-                          ("ravdess-speaker", "ravdess_speaker_acc"),
-                          ("psychexp-random", "psychexp_random_acc")):
-        value = f"{best(results[protocol]):.2f}" if protocol in results else "nan"
-        say(f"{key}: {value}")
+    records: list[Record] = []
+    for name in names:
+        preset_name, task, kind = PROTOCOLS[name]
+        root = SHARED_DATASETS / preset_name
+        if not root.is_dir():
+            print(f"{name}: skipped, no dataset at {root}")
+            continue
+        preset = get_preset(preset_name)
+        splits = protocol_splits(kind, preset, str(root), 1 if args.quick else args.runs,
+                                 args.seed)
+        recipes = candidates(preset, task, quick=args.quick)
+        records += run_protocol(name, recipes, str(root), splits, print)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    write_records(records, CACHE / "records.csv")
+    push = "no (skipped)"
+    if not args.no_push_check and (SHARED_DATASETS / "ravdess").is_dir():
+        push = pushed_equals_benchmark(records, str(SHARED_DATASETS / "ravdess"), print)
+    print()
+    for line in table_lines(records):
+        print(line)
+    print(f"wall time {time.time() - started:.0f} s; records: {CACHE / 'records.csv'}")
+    print()
+    heads = headline(records)
+    for key, value in (
+            ("ravdess_random_acc", heads.get(("ravdess_random", "test"))),
+            ("ravdess_speaker_acc", heads.get(("ravdess_speaker", "test"))),
+            ("ravdess_speaker_uar", heads.get(("ravdess_speaker", "uar"))),
+            ("psychexp_random_acc", heads.get(("psychexp_random", "test"))),
+            ("goemotions_ekman_macro_f1", heads.get(("goemotions_ekman", "macro_f1")))):
+        digits = 3 if key.endswith("macro_f1") else 2
+        print(f"{key}: {'n/a' if value is None else f'{value:.{digits}f}'}")
+    print(f"pushed_equals_benchmark: {push}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    np.set_printoptions(precision=4)
+    raise SystemExit(main())

@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from components.core.config import SPLIT_METHODS  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
 from pipeline.configs import (  # noqa: E402
     BEAM_MODES,
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--output-dir", default=DEFAULT_OUTPUT,
                        help="where runs write (pipeline root, metadata, serving models)")
         p.add_argument("--beam-mode", default="in_memory", choices=BEAM_MODES)
-        p.add_argument("--split", choices=("random", "speaker", "kfold", "loso"))
+        p.add_argument("--split", choices=SPLIT_METHODS)
 
     run = sub.add_parser("run", help="run the full pipeline locally")
     common(run)
@@ -274,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.experiments import cli as experiments_cli
 
     experiments_cli.register(sub)
+    from pipeline import evaluate
+
+    evaluate.register(sub)
     return parser
 
 

@@ -27,6 +27,19 @@ REFERENCE_RESULTS = REPO_ROOT.parent / "shared" / "reference" / "thesis-results.
 RAVDESS_LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 EKMAN_LABELS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 
+# The recipes the quality benchmark selected (benchmarks/quality.py, docs/models.md).
+# Speech: mean and standard deviation over frames of MFCC, mel (in dB) and chroma plus the MFCC
+# deltas (440 values, z-scored), an MLP trained with a cosine schedule and feature noise.
+SPEECH_FEATURES = dict(audio_stats=("mean", "std"), audio_deltas=True, mel_db=True,
+                       audio_scaling="z_score")
+SPEECH_TRAIN = dict(hidden_units=256, dropout=0.5, epochs=150, learning_rate=3e-3,
+                    schedule="cosine", validation_fraction=0.1, early_stopping_patience=40,
+                    augment=("noise",), ensemble_size=3)
+# Text: MiniLM-L6 fine-tuned end to end (offline, converted from its pip package).
+TEXT_TRAIN = dict(epochs=3, learning_rate=5e-5, fine_tune_encoders=True, seq_length=64,
+                  dropout=0.1, batch_size=32, validation_fraction=0.1,
+                  early_stopping_patience=1)
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -54,7 +67,8 @@ PRESETS: dict[str, Preset] = {
             tasks=("ser",),
             description="RAVDESS speech, 24 actors, 8 emotions (clips padded/trimmed to 3 s).",
             require_audio=True,
-            features=FeatureConfig(duration_s=3.0),
+            features=FeatureConfig(duration_s=3.0, **SPEECH_FEATURES),
+            train=TrainConfig(models={"ser": "dense"}, **SPEECH_TRAIN),
         ),
         Preset(
             name="iemocap",

@@ -98,9 +98,22 @@ def create_pipeline(
     tasks: Optional[Sequence[str]] = None,
     input_fingerprint: str = "",
     metadata_connection_config=None,
+    features_only: bool = False,
+    extra_features: Sequence[str] = (),
 ) -> tfx.dsl.Pipeline:
+    """The pipeline for `config` and `tasks` (default: the preset's).
+
+    `features_only` stops after the Transform: ingestion, statistics, schema, validation and
+    the Transform, exactly as the full pipeline runs them. The studies and the quality
+    benchmark run that once per split and train many models on its output. `extra_features`
+    asks the Transform for optional features beyond what the preset's models read (e.g. log-mel
+    frames for a study's candidate CNN).
+    """
     preset = config.preset
     tasks = validate_tasks(tasks or preset.tasks)
+    unknown = sorted(set(extra_features) - set(OPTIONAL_FEATURES))
+    if unknown:
+        raise ValueError(f"extra_features {unknown} are not optional features {OPTIONAL_FEATURES}")
 
     example_gen = EmotionExampleGen(
         preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint)
@@ -114,9 +127,16 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={"preset": preset.to_json(), "tasks": list(tasks),
-                       "features": optional_features(preset, tasks)},
+                       "features": sorted(set(optional_features(preset, tasks))
+                                          | set(extra_features))},
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
+    if features_only:
+        return tfx.dsl.Pipeline(
+            pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
+            components=components, enable_cache=config.enable_cache,
+            metadata_connection_config=metadata_connection_config,
+            beam_pipeline_args=config.beam_pipeline_args())
 
     for task in tasks:
         trainer = tfx.components.Trainer(

@@ -13,15 +13,19 @@ from typing import Any, Optional
 
 from components.core.model_names import BASELINES
 
-SPLIT_METHODS = ("random", "speaker", "kfold", "loso")
+SPLIT_METHODS = ("random", "speaker", "kfold", "loso", "predefined")
 AUTO = "auto"  # features.duration_s value: chosen by the Transform from the clip lengths
+SCHEDULES = ("constant", "cosine", "one_cycle")
+AUDIO_STATS = ("mean", "std")
+AUDIO_SCALINGS = ("min_max", "z_score")
+AUGMENTATIONS = ("time_shift", "gain", "spec_mask", "noise", "mixup")
 
 
 @dataclasses.dataclass(frozen=True)
 class SplitConfig:
     """How utterances are assigned to the train and eval splits."""
 
-    method: str = "random"  # random | speaker | kfold | loso
+    method: str = "random"  # random | speaker | kfold | loso | predefined
     seed: int = 42
     test_fraction: float = 0.2
     n_folds: int = 5
@@ -42,6 +46,15 @@ class FeatureConfig:
     duration_coverage: float = 0.95
     max_duration_s: float = 30.0
     audio_kinds: tuple[str, ...] = ("mfcc", "mel", "chroma")
+    # How the utterance vector summarises each kind's frames: "mean" (the reference's 180
+    # values) and/or "std"; `audio_deltas` adds the same statistics of the MFCC deltas;
+    # `mel_db` summarises the mel spectrogram in dB rather than power.
+    audio_stats: tuple[str, ...] = ("mean",)
+    audio_deltas: bool = False
+    mel_db: bool = False
+    # Scaling of the utterance vector with train-split statistics: "min_max" (the reference's
+    # MinMaxScaler) or "z_score".
+    audio_scaling: str = "min_max"
     with_log_mel: bool = False  # frame features for 2D CNNs (bigger examples)
     tfidf_vocab_size: int = 2200
     tfidf_min_count: int = 2
@@ -49,6 +62,14 @@ class FeatureConfig:
     stop_words: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("audio_kinds", "audio_stats", "tfidf_ngrams"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.audio_stats or set(self.audio_stats) - set(AUDIO_STATS):
+            raise ValueError(f"features.audio_stats must be a non-empty subset of {AUDIO_STATS}, "
+                             f"got {self.audio_stats}")
+        if self.audio_scaling not in AUDIO_SCALINGS:
+            raise ValueError(f"features.audio_scaling must be one of {AUDIO_SCALINGS}, got "
+                             f"{self.audio_scaling!r}")
         if isinstance(self.duration_s, str):
             if self.duration_s != AUTO:
                 try:
@@ -104,6 +125,35 @@ class TrainConfig:
     fine_tune_encoders: bool = False
     seq_length: int = 128
     lstm_units: int = 64
+    # Regularisation and schedule (components/trainer/fit.py): "constant", "cosine" (decay to 0
+    # over the run) or "one_cycle" (warm-up to learning_rate over 30% of the steps, then cosine).
+    schedule: str = "constant"
+    label_smoothing: float = 0.0
+    # Training-time augmentation in tf.data (components/trainer/augment.py), applied to the
+    # transformed features the model reads: "time_shift", "gain", "spec_mask" (SpecAugment time
+    # and frequency masks) on log-mel frames; "noise" on utterance vectors; "mixup" on any.
+    augment: tuple[str, ...] = ()
+    mixup_alpha: float = 0.2
+    # Train this many copies with seeds seed, seed+1, ... and export their average as one
+    # model (an ensemble of seeds inside one graph); 1 trains a single model.
+    ensemble_size: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", tuple(self.augment))
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"train.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
+        if unknown:
+            raise ValueError(f"train.augment: unknown augmentation(s) {unknown}; choose from "
+                             f"{AUGMENTATIONS}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"train.label_smoothing must be in [0, 1), got "
+                             f"{self.label_smoothing}")
+        if self.ensemble_size < 1:
+            raise ValueError(f"train.ensemble_size must be >= 1, got {self.ensemble_size}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(f"train.validation_fraction must be in [0, 1), got "
+                             f"{self.validation_fraction}")
 
     def model_hparams(self) -> dict:
         """What the model builders read (layer sizes, dropout, learning rate, hub settings).

@@ -41,6 +41,8 @@ EMPTY_AUDIO = "empty_audio"
 EMPTY_TEXT = "empty_text"
 UNKNOWN_LABEL = "unknown_label"
 BAD_ROW = "bad_row"
+# The dataset-defined splits a reader may set on a Source (`Source.split`).
+DATASET_SPLITS = ("train", "dev", "test")
 REASONS = (
     MISSING_FILE,
     UNREADABLE_AUDIO,
@@ -69,6 +71,9 @@ class Source:
     text: str = ""
     audio_path: Optional[str] = None  # None for text-only datasets
     origin: str = ""  # file (and row) the record came from, for error reports
+    # The dataset's own assignment, where it ships one ("train", "dev" or "test"): what the
+    # `predefined` split method follows (MELD, GoEmotions, PsychExp's DeepMoji indices).
+    split: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,8 +8,9 @@ named ones (the reference's fusions, then the ones that run offline).
 
 BASELINES: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr")
 
-TER_MODELS: tuple[str, ...] = ("tfidf_dense", "minilm_dense", "bert_bilstm", "electra_dense")
-SER_MODELS: tuple[str, ...] = ("dense", "cnn1d", "cnn2d", "yamnet_lstm", "trill_lstm")
+TER_MODELS: tuple[str, ...] = ("tfidf_dense", "minilm_dense", "bert_bilstm", "electra_dense",
+                               "minilm+tfidf")
+SER_MODELS: tuple[str, ...] = ("dense", "cnn1d", "cnn2d", "tdnn", "yamnet_lstm", "trill_lstm")
 MER_MODELS: tuple[str, ...] = (
     "bert+cnn1d", "electra+cnn1d", "electra+cnn2d", "electra+trill", "electra+yamnet",
     "minilm+cnn1d", "minilm+cnn2d", "tfidf+cnn1d", "tfidf+dense")

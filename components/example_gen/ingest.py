@@ -74,7 +74,8 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
             f"({len(rejected)} rejected while listing). Check --data-root and the layout "
             f"in docs/datasets.md."
         )
-    keys = [SplitKey(id=s.id, label=s.emotion, speaker=s.speaker or s.id) for s in known]
+    keys = [SplitKey(id=s.id, label=s.emotion, speaker=s.speaker or s.id, split=s.split)
+            for s in known]
     cfg = preset.split
     split_of = assign_splits(
         keys, method=cfg.method, seed=cfg.seed, test_fraction=cfg.test_fraction,

@@ -13,6 +13,9 @@ Methods:
   choice of whole speakers that brings eval closest to test_fraction of records.
 - `kfold`: seeded stratified k-fold; `fold` selects the eval fold.
 - `loso`: leave one speaker out; eval is `sorted(speakers)[fold]`.
+- `predefined`: the dataset's own split (`Source.split`, set by readers of datasets that ship
+  one: MELD, GoEmotions, PsychExp's DeepMoji indices): `test` is eval; `train` and `dev` are
+  train (the Trainer carves its own validation from train).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-METHODS = ("random", "speaker", "kfold", "loso")
+from components.core.config import SPLIT_METHODS as METHODS
+from components.core.contract import DATASET_SPLITS
+
 TRAIN, EVAL = "train", "eval"
 
 
@@ -34,6 +39,7 @@ class SplitKey:
     id: str
     label: str
     speaker: str
+    split: str = ""  # the dataset's own split, for method `predefined`
 
 
 def assign_splits(
@@ -61,13 +67,26 @@ def assign_splits(
         eval_ids = _speaker_holdout(keys, seed, test_fraction, eval_speakers)
     elif method == "kfold":
         eval_ids = _stratified_fold(keys, seed, n_folds, fold)
-    else:
+    elif method == "loso":
         eval_ids = _leave_one_speaker_out(keys, fold)
+    else:
+        eval_ids = _predefined(keys)
     if not eval_ids or len(eval_ids) == len(keys):
         raise ValueError(
             f"Split {method!r} put {'no' if not eval_ids else 'every'} record in eval "
             f"({len(keys)} records); use more data, another test_fraction or another method.")
     return {k.id: (EVAL if k.id in eval_ids else TRAIN) for k in keys}
+
+
+def _predefined(keys: list[SplitKey]) -> set[str]:
+    """The dataset's test records are eval; its train and dev records are train."""
+    missing = [k.id for k in keys if k.split not in DATASET_SPLITS]
+    if missing:
+        raise ValueError(
+            f"Split 'predefined' follows the dataset's own train/dev/test assignment, but "
+            f"{len(missing)} records have none (e.g. {missing[:3]}): this reader or dataset ships "
+            f"no split. Use method 'random', 'speaker' or 'kfold'.")
+    return {k.id for k in keys if k.split == "test"}
 
 
 def _sorted_unique(keys: Sequence[SplitKey]) -> list[SplitKey]:

@@ -57,3 +57,15 @@ def make_signatures(
         SERVING_DEFAULT: serve_examples.get_concrete_function(),
         RAW_SIGNATURE: serve_raw.get_concrete_function(),
     }
+
+
+def export_model(model, tft_output: tft.TFTransformOutput, task: str, names: list[str],
+                 serving_model_dir: str) -> None:
+    """Saves `model` with both signatures and the TF Serving warm-up records: what run_fn
+    pushes, and what a study or test exports to get the same served model."""
+    from components.core.warmup import write_warmup_requests
+
+    model.save(serving_model_dir, save_format="tf",
+               signatures=make_signatures(model, tft_output, task, names))
+    # TF Serving replays these at load time, so the first real request is not slow.
+    write_warmup_requests(serving_model_dir, task)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -41,6 +41,8 @@ from components.transform import filterbanks
 
 #: Utterance-level feature kinds, in the fixed order they are concatenated.
 FEATURE_KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
+#: Statistics over frames an utterance vector may hold, in their fixed order.
+STATISTICS: tuple[str, ...] = ("mean", "std")
 
 # librosa.power_to_db defaults we reproduce (ref=1.0 means no reference offset).
 _AMIN = 1e-10
@@ -141,10 +143,35 @@ def _validate_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
 
 
 def feature_dim(kinds: Iterable[str] = FEATURE_KINDS,
-                params: AudioFeatureParams = AudioFeatureParams()) -> int:
-    """Width of ``utterance_features(..., kinds)``: lets schemas/models be built without tracing."""
+                params: AudioFeatureParams = AudioFeatureParams(),
+                stats: Sequence[str] = ("mean",), deltas: bool = False) -> int:
+    """Width of ``utterance_features(..., kinds, stats, deltas)``, known without tracing."""
     sizes = {"mfcc": params.n_mfcc, "mel": params.n_mels, "chroma": params.n_chroma}
-    return sum(sizes[k] for k in _validate_kinds(kinds))
+    width = sum(sizes[k] for k in _validate_kinds(kinds))
+    return (width + (params.n_mfcc if deltas else 0)) * len(_validate_stats(stats))
+
+
+def _validate_stats(stats: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(stats, str) or not stats or set(stats) - set(STATISTICS) or \
+            len(set(stats)) != len(stats):
+        raise ValueError(f"stats must be a non-empty subset of {STATISTICS}, got {stats!r}")
+    return tuple(s for s in STATISTICS if s in stats)
+
+
+def _pool(x: tf.Tensor, stats: Sequence[str]) -> tf.Tensor:
+    """[batch, dim, frames] -> [batch, dim * len(stats)]: each statistic over the frames.
+
+    The standard deviation is computed in two passes (mean, then mean squared deviation),
+    which stays exact where E[x^2] - E[x]^2 would cancel for large, steady values.
+    """
+    mean = tf.reduce_mean(x, axis=2)
+    out = []
+    for stat in stats:
+        if stat == "mean":
+            out.append(mean)
+        else:
+            out.append(tf.sqrt(tf.reduce_mean(tf.square(x - mean[:, :, tf.newaxis]), axis=2)))
+    return tf.concat(out, axis=1)
 
 
 def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
@@ -293,28 +320,38 @@ def chroma_stft(waveforms: tf.Tensor,
 
 def utterance_features(waveforms: tf.Tensor,
                        params: AudioFeatureParams = AudioFeatureParams(),
-                       kinds: Iterable[str] = FEATURE_KINDS) -> tf.Tensor:
-    """Time-averaged features ``[batch, feature_dim(kinds, params)]`` for dense classifiers.
+                       kinds: Iterable[str] = FEATURE_KINDS,
+                       stats: Sequence[str] = ("mean",), deltas: bool = False,
+                       mel_db: bool = False) -> tf.Tensor:
+    """Utterance vectors ``[batch, feature_dim(kinds, params, stats, deltas)]``.
 
-    Each selected feature (mfcc, mel, chroma) is averaged over its frames and the results are
-    concatenated in the fixed order mfcc, mel, chroma whatever order ``kinds`` lists them in, so
-    a feature column always means the same thing. One STFT is shared by all kinds. Note that
-    padded zeros at the end of a clip are frames too: they are averaged in, identically at
-    training and serving time.
+    Each selected feature (mfcc, mel, chroma) is summarised over its frames by each statistic
+    (``mean``, ``std``) and the results are concatenated in the fixed order mfcc, mel, chroma,
+    then the MFCC deltas (frame-to-frame differences) when ``deltas``, whatever order ``kinds``
+    lists them in, so a feature column always means the same thing. ``mel_db`` summarises the
+    mel spectrogram in dB (``power_to_db``) instead of power: the mean of power is dominated by
+    the loudest frames. The defaults are the reference's 180 time-averaged values. One STFT is
+    shared by all kinds. Padded zeros at the end of a clip are frames too: they are summarised
+    with the rest, identically at training and serving time.
     """
     selected = _validate_kinds(kinds)
+    stats = _validate_stats(stats)
     x = _as_waveforms(waveforms)
     power = _power64(x, params.n_fft, params.hop_length)
     parts = []
-    mel = None
-    if "mfcc" in selected or "mel" in selected:
+    mel = mfcc_frames = None
+    if "mfcc" in selected or "mel" in selected or deltas:
         mel = _mel_from_power(power, params)
+    if "mfcc" in selected or deltas:
+        mfcc_frames = _mfcc_from_mel(mel, params)
     if "mfcc" in selected:
-        parts.append(tf.reduce_mean(_mfcc_from_mel(mel, params), axis=2))
+        parts.append(_pool(mfcc_frames, stats))
     if "mel" in selected:
-        parts.append(tf.reduce_mean(mel, axis=2))
+        parts.append(_pool(_power_to_db64(mel, params.top_db) if mel_db else mel, stats))
     if "chroma" in selected:
-        parts.append(tf.reduce_mean(_chroma_from_power(power, params), axis=2))
+        parts.append(_pool(_chroma_from_power(power, params), stats))
+    if deltas:
+        parts.append(_pool(mfcc_frames[:, :, 1:] - mfcc_frames[:, :, :-1], stats))
     return tf.cast(tf.concat(parts, axis=1), x.dtype)
 
 

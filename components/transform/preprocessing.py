@@ -82,9 +82,14 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
         else:
             num_samples = int(round(feats.duration_s * params.sample_rate))
             waveforms, _ = wav_decode.decode_wav(wav, num_samples)
-        utt = audio_features.utterance_features(waveforms, params, tuple(feats.audio_kinds))
-        # Min-max scaling as in the reference, with statistics from the train split.
-        outputs[AUDIO_FEATURES] = tft.scale_to_0_1(utt, elementwise=True)
+        utt = audio_features.utterance_features(
+            waveforms, params, feats.audio_kinds, stats=feats.audio_stats,
+            deltas=feats.audio_deltas, mel_db=feats.mel_db)
+        # Scaled with statistics from the train split (min-max, as in the reference, or z).
+        if feats.audio_scaling == "z_score":
+            outputs[AUDIO_FEATURES] = tft.scale_to_z_score(utt, elementwise=True)
+        else:
+            outputs[AUDIO_FEATURES] = tft.scale_to_0_1(utt, elementwise=True)
         if LOG_MEL in extra or feats.with_log_mel:
             # One global mean/variance (not per bin): keeps the spectro-temporal shape.
             outputs[LOG_MEL] = tft.scale_to_z_score(

@@ -40,7 +40,7 @@ def cmd_experiment_features(args: argparse.Namespace) -> int:
     result = run_feature_study(
         os.path.abspath(data_root), preset=args.preset, runs=args.runs, split=args.split,
         models=args.models, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-        output_dir=os.path.abspath(output_dir), max_clips=args.max_clips)
+        output_dir=os.path.abspath(output_dir))
     print()
     for line in result.table_lines():
         print(line)
@@ -73,8 +73,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     feats.add_argument("--models", type=_models, default=MODEL_CHOICES,
                        help=f"comma-separated subset of {','.join(MODEL_CHOICES)}")
     feats.add_argument("--seed", type=int, default=42)
-    feats.add_argument("--max-clips", type=int,
-                       help="seeded stratified subset of the clips (quick runs)")
     feats.add_argument("--output-dir",
                        help="where CSV + Markdown go (default: "
                             "artifacts/experiments/feature_study/<preset>-<split>)")

@@ -9,23 +9,21 @@ is re-checked on the data we actually ship for, with the numbers we actually ser
 
 How, in short:
 
-1. Every clip is decoded from 16 kHz mono PCM_16 WAV bytes (the data contract) and padded or
-   trimmed to the preset's duration; the 180 utterance features are computed once per clip in
-   batches with ``decode_wav`` + ``utterance_features``. Each combination is a column slice of
-   that vector (mfcc 0:40, mel 40:168, chroma 168:180), so the 7 combinations cost one pass.
-2. For each of ``runs`` seeded 80/20 splits (stratified random, or speaker-disjoint), for each
-   combination: min-max scale on the train split only (as the reference's MinMaxScaler, but
-   without leaking test statistics), fit the baselines with the reference's SER
-   hyperparameters and train the 1D CNN for a fixed number of epochs (no early stopping on the
-   test split: the reported accuracy is the final model's, not a best-epoch pick).
+1. Each run is one split (stratified random or speaker-disjoint, seed ``seed + run - 1``) put
+   through the pipeline's own feature prefix (``study_data.prepare_split``: the preset's reader
+   and split assignment, then the Transform), with the reference's utterance features: the
+   time-means of MFCC (40), Mel (128) and Chroma (12) from WAV bytes, min-max scaled with
+   train-split statistics. Each combination is a column slice of that vector (mfcc 0:40, mel
+   40:168, chroma 168:180): min-max scaling is per column, so a slice is exactly that
+   combination's scaled features, and the 7 combinations cost one Transform.
+2. For each combination: the baselines with the reference's SER hyperparameters (the Baselines
+   component's ``fit_and_score``) and the 1D CNN through the Trainer's ``fit_model`` for a fixed
+   number of epochs (no early stopping: the reported accuracy is the final model's).
 3. Tables: max and mean test accuracy (%) per combination over all (model, run) pairs, each
    ordered descending, beside the reference's IEMOCAP values. Absolute numbers are not
    comparable across datasets (RAVDESS has 8 classes, IEMOCAP-4 has 4); the ordering is.
 
-Entry point: :func:`run_feature_study` (the CLI is ``mer experiment features``). Clips and
-features are :mod:`pipeline.experiments.feature_study_data`, splits, scaling and the CNN
-:mod:`pipeline.experiments.feature_study_fit`; this module runs the study and writes its
-tables.
+Entry point: :func:`run_feature_study` (the CLI is ``mer experiment features``).
 """
 
 from __future__ import annotations
@@ -36,23 +34,51 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from components.core.config import FeatureConfig, SplitConfig
+from components.core.features import AUDIO_FEATURES
 from components.core.model_names import BASELINES
-from pipeline.experiments.feature_study_data import (
-    COMBINATIONS,
-    Progress,
-    combination_name,
-    compute_features,
-    feature_columns,
-    list_clips,
-    load_wavs,
-    resolve_preset,
-    stratified_subset,
+from pipeline.experiments.study_data import EVAL, TRAIN, prepare_split
+from pipeline.experiments.study_fit import fit_baseline_arrays, fit_candidate
+
+Progress = Callable[[str], None]
+
+#: The three utterance feature kinds, in the order ``utterance_features`` concatenates them.
+KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
+#: All 7 non-empty combinations, named as in the reference's table ("mfcc+mel+chroma", ...).
+COMBINATIONS: tuple[tuple[str, ...], ...] = (
+    ("mfcc",), ("mel",), ("chroma",),
+    ("mfcc", "mel"), ("mfcc", "chroma"), ("mel", "chroma"),
+    ("mfcc", "mel", "chroma"),
 )
-from pipeline.experiments.feature_study_fit import SPLITS, make_splits, minmax_scale, train_cnn1d
+SPLITS = ("random", "speaker")
+
+
+def combination_name(kinds: Sequence[str]) -> str:
+    """``("mfcc", "chroma") -> "mfcc+chroma"``: the reference's naming, used as table keys."""
+    return "+".join(k for k in KINDS if k in kinds)
+
+
+def feature_columns(kinds: Sequence[str], params=None) -> np.ndarray:
+    """Column indices of ``kinds`` inside the full mfcc+mel+chroma vector of time-means.
+
+    Slicing one vector instead of recomputing per combination is exact because
+    ``utterance_features`` computes each kind independently and concatenates in fixed order.
+    """
+    from components.transform.audio_features import AudioFeatureParams
+
+    params = params or AudioFeatureParams()
+    sizes = {"mfcc": params.n_mfcc, "mel": params.n_mels, "chroma": params.n_chroma}
+    cols, start = [], 0
+    for kind in KINDS:
+        if kind in kinds:
+            cols.extend(range(start, start + sizes[kind]))
+        start += sizes[kind]
+    return np.asarray(cols, dtype=np.int64)
+
 
 DEFAULT_MODELS: tuple[str, ...] = BASELINES + ("cnn1d",)
 
@@ -221,31 +247,26 @@ def run_feature_study(
     epochs: int = 40,
     batch_size: int = 32,
     output_dir: Optional[str | os.PathLike] = None,
-    max_clips: Optional[int] = None,
+    cache_dir: Optional[str | os.PathLike] = None,
     duration_s: Optional[float] = None,
-    feature_batch_size: int = 64,
     progress: Optional[Progress] = print,
 ) -> FeatureStudyResult:
     """Train ``models`` on each of the 7 feature combinations over ``runs`` seeded splits.
 
     Args:
-      data_root: dataset folder, listed by the preset's ingest reader (see :func:`list_clips`
-        for the fallback without one).
-      preset: pipeline preset; supplies the reader, label order, clip duration and the CNN's
-        hidden units, dropout and learning rate (read at call time and written to the
-        Markdown, since they change results). Unknown names: 3 s and built-in defaults.
+      data_root: dataset folder, read by the preset's reader.
+      preset: pipeline preset (reader, labels, clip duration, the CNN's hyperparameters).
       runs: number of seeded 80/20 splits (seeds ``seed, seed+1, ...``); the reference used 10.
       split: "random" (stratified, speaker-dependent, the reference's protocol) or "speaker".
       models: any of "linsvm", "rf", "mnb", "lr" (reference SER hyperparameters) and "cnn1d".
       epochs, batch_size: 1D CNN training (fixed epochs, final model scored).
       output_dir: where CSV + Markdown go; None writes nothing.
-      max_clips: a seeded stratified subset of the clips (quick runs, tests); None = all.
+      cache_dir: where each split's pipeline runs (TFX cache); default ``output_dir/cache``.
       duration_s: pad/trim length; None = the preset's.
       progress: called with one line per (run, combination, model); None is silent.
-
-    Returns:
-      A :class:`FeatureStudyResult` whose ``max_table``/``mean_table`` are the ordered tables.
     """
+    from pipeline.configs import get_preset
+
     started = time.time()
     say: Progress = progress or (lambda _line: None)
     models = tuple(models)
@@ -256,82 +277,89 @@ def run_feature_study(
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if runs < 1 or epochs < 1:
         raise ValueError("runs and epochs must be >= 1")
-
-    cfg = resolve_preset(preset)
-    duration_s = float(duration_s or (cfg.features.fixed_duration_s("the feature study")
-                                      if cfg else 3.0))
-    hp = {"hidden_units": cfg.train.hidden_units if cfg else 128,
-          "dropout": cfg.train.dropout if cfg else 0.3,
-          "learning_rate": cfg.train.learning_rate if cfg else 1e-3}
-
-    clips = list_clips(data_root, preset, say)
-    known = set(cfg.labels) if cfg and cfg.labels else None
-    if known is not None:
-        clips = [c for c in clips if c.emotion in known]
-    chosen = stratified_subset([c.emotion for c in clips], max_clips, seed)
-    clips = [clips[i] for i in chosen]
-    say(f"feature study: {len(clips)} clips, {duration_s} s at 16 kHz; computing the 180 "
-        f"in-graph utterance features once per clip ...")
-    t0 = time.time()
-    clips, wavs = load_wavs(clips, say)
-    features = compute_features(wavs, duration_s, batch_size=feature_batch_size)
-    feature_seconds = time.time() - t0
-    if not np.all(np.isfinite(features)):
-        raise ValueError("non-finite audio features; check the input audio")
-
-    present = {c.emotion for c in clips}
-    labels = ([name for name in cfg.labels if name in present] if known is not None
-              else sorted(present))
-    if len(labels) < 2:
-        raise ValueError(f"need at least 2 classes, found {labels} under {data_root}")
-    y = np.asarray([labels.index(c.emotion) for c in clips], dtype=np.int64)
-    speakers = np.asarray([c.speaker for c in clips])
-    say(f"features: {features.shape} in {feature_seconds:.1f} s (WAV bytes + in-graph "
-        f"features); {len(labels)} classes: {', '.join(labels)}")
-
+    if not Path(data_root).exists():
+        raise FileNotFoundError(f"{data_root} does not exist; pass the dataset folder")
+    cfg = get_preset(preset)
+    duration_s = float(duration_s or cfg.features.fixed_duration_s("the feature study"))
+    # The reference's features: time-means of all three kinds, min-max scaled.
+    features = FeatureConfig(duration_s=duration_s, audio_kinds=KINDS, audio_stats=("mean",),
+                             audio_deltas=False, mel_db=False, audio_scaling="min_max")
+    cfg = cfg.replace(features=features)
+    train_cfg = dataclasses.replace(cfg.train, epochs=epochs, batch_size=batch_size,
+                                    validation_fraction=0.0, augment=(), ensemble_size=1)
+    cache = Path(cache_dir or (Path(output_dir) / "cache" if output_dir else
+                               Path(data_root).resolve().parent / ".feature_study_cache"))
+    say(f"feature study: preset {preset}, {runs} {split} split(s), {duration_s} s clips; the "
+        f"pipeline's ingestion and Transform once per split, 7 column slices")
     from sklearn.exceptions import ConvergenceWarning
 
-    from components.baselines.executor import fit_and_score
-
-    splits = make_splits(y, speakers, runs, split, seed)
     total = runs * len(COMBINATIONS) * len(models)
     records: list[dict] = []
-    for run, (train_idx, test_idx) in enumerate(splits, 1):
+    feature_seconds, labels, n_clips = 0.0, [], 0
+    for run in range(1, runs + 1):
+        ts = prepare_split(cfg, str(data_root), str(cache), ("ser",),
+                           SplitConfig(method=split, seed=seed + run - 1,
+                                       test_fraction=cfg.split.test_fraction))
+        feature_seconds += ts.seconds
+        labels = ts.labels
+        (x_train,), y_train = _audio(ts, TRAIN)
+        (x_test,), y_test = _audio(ts, EVAL)
+        n_clips = len(y_train) + len(y_test)
         for kinds in COMBINATIONS:
             name = combination_name(kinds)
             cols = feature_columns(kinds)
-            x_train, x_test = minmax_scale(features[train_idx][:, cols],
-                                           features[test_idx][:, cols])
-            y_train, y_test = y[train_idx], y[test_idx]
             for model in models:
-                t = time.time()
+                run_cfg = dataclasses.replace(train_cfg, seed=seed + run)
                 if model == "cnn1d":
-                    metrics = train_cnn1d(x_train, y_train, x_test, y_test, len(labels), epochs,
-                                          batch_size, hp, seed + run)
+                    fit = fit_candidate(ts, "ser", "cnn1d", run_cfg,
+                                        rows_fn=_slicer(cols),
+                                        feature_spec=_sliced_spec(ts, len(cols)))
                 else:
                     with warnings.catch_warnings():
                         # The reference's max_iter leaves LinearSVC short of convergence on
                         # some combinations; that is part of reproducing it, not an error.
                         warnings.simplefilter("ignore", ConvergenceWarning)
-                        _, metrics = fit_and_score(model, "ser", x_train, y_train, x_test,
-                                                   y_test, labels, seed=seed + run)
+                        fit = fit_baseline_arrays(model, "ser", labels, x_train[:, cols], y_train,
+                                                  x_test[:, cols], y_test, run_cfg)
                 rec = {"run": run, "combination": name, "model": model,
-                       "accuracy": 100.0 * metrics["accuracy"],
-                       "train_accuracy": 100.0 * metrics["train_accuracy"],
-                       "seconds": round(time.time() - t, 2)}
+                       "accuracy": fit.test_accuracy, "train_accuracy": fit.train_accuracy,
+                       "seconds": round(fit.seconds, 2)}
                 records.append(rec)
                 say(f"[{len(records):>3}/{total}] run {run}/{runs}  {name:<16} {model:<7} "
                     f"test {rec['accuracy']:6.2f}%  train {rec['train_accuracy']:6.2f}%  "
                     f"{rec['seconds']:6.1f} s")
 
     max_table, mean_table = _tables(records)
-    config = {"preset": preset, "data_root": str(data_root), "n_clips": len(clips),
+    config = {"preset": preset, "data_root": str(data_root), "n_clips": n_clips,
               "n_classes": len(labels), "labels": labels, "duration_s": duration_s,
               "runs": runs, "split": split, "models": list(models), "seed": seed,
-              "epochs": epochs, "batch_size": batch_size, "hp": hp,
+              "epochs": epochs, "batch_size": batch_size,
+              "hp": {"hidden_units": cfg.train.hidden_units, "dropout": cfg.train.dropout,
+                     "learning_rate": cfg.train.learning_rate},
               "feature_seconds": feature_seconds}
     result = FeatureStudyResult(records, max_table, mean_table, config,
                                 wall_seconds=time.time() - started)
     if output_dir is not None:
         result.files = _write_outputs(result, output_dir)
     return result
+
+
+def _audio(ts, split: str) -> tuple[tuple[np.ndarray], np.ndarray]:
+    x, y = ts.arrays(split, [AUDIO_FEATURES])
+    return (x[AUDIO_FEATURES],), y
+
+
+def _slicer(cols: np.ndarray):
+    import tensorflow as tf
+
+    index = tf.constant(cols)
+    return lambda rows: rows.map(
+        lambda x, y: ({**x, AUDIO_FEATURES: tf.gather(x[AUDIO_FEATURES], index)}, y))
+
+
+def _sliced_spec(ts, width: int) -> dict:
+    import tensorflow as tf
+
+    spec = dict(ts.tft_output().transformed_feature_spec())
+    spec[AUDIO_FEATURES] = tf.io.FixedLenFeature([width], tf.float32)
+    return spec

@@ -6,29 +6,15 @@ plus the speaker-independent numbers the reference said matter but mostly skippe
 4.6: TRILL 67.13% speaker-dependent -> 50.89% on new speakers). A single pipeline run gives one
 number on one split; this study gives the distribution, per protocol, next to the reference's.
 
-What it reuses, so its answers apply to what the pipeline ships:
-
-* listing and decoding: the preset's ingest reader (``components.example_gen.readers``) and
-  ``load_or_reject`` (labels mapped and checked, audio decoded to the 16 kHz WAV contract), so
-  the study sees exactly the records ingestion writes, and skips the ones it would quarantine;
-* splits: ``components.example_gen.splits.assign_splits`` (random | speaker | kfold | loso),
-  seed ``seed + i`` for run i (0-based), so run i is the split a pipeline run with that seed gets;
-* audio features: the in-graph code of the Transform (via ``feature_study.make_feature_fn`` for
-  the 180 utterance values; ``log_mel_frames`` for 2D CNNs), computed once per clip and cached on
-  disk (``<output_dir>/cache`` by default) keyed by the feature parameters and each file's path,
-  size and mtime, so a second invocation, another split or another model list skips decoding;
-* scaling as the Transform does it, with train-split statistics only: min-max for the 180 values
-  (``tft.scale_to_0_1``), one global z-score for log-mel (``tft.scale_to_z_score``);
-* text: TF-IDF as the reference did it, scikit-learn's ``TfidfVectorizer`` (word 1-2 grams,
-  ``sublinear_tf``, the preset's vocabulary size, min count and stop words, ``max_df=0.95`` as in
-  the reference app), fitted on each run's train split. Not the pipeline's in-graph tf.Transform
-  TF-IDF: that needs a Beam pass per split, which costs more than the models here;
-* models: ``components.baselines`` (reference hyperparameters) and
-  ``components.trainer.models.build.build_model`` by name, trained as the pipeline's Trainer
-  trains them: the preset's epochs, batch size and hyperparameters, a stratified validation
-  slice of the *train* split (``validation_fraction``) with early stopping on it (best weights
-  restored), never anything chosen on the test split. The test split is also evaluated after
-  each epoch, for the curves only.
+What it reuses, so its answers apply to what the pipeline ships: everything. Each run is one
+split configuration (method, seed ``seed + i`` for run i, fold) put through the pipeline's own
+feature prefix (``study_data.prepare_split``: the preset's reader and split assignment in
+EmotionExampleGen, then StatisticsGen, SchemaGen, ExampleValidator and the Transform, cached by
+TFX under ``<output_dir>/cache``), so run i sees the examples, features and TF-IDF vocabulary a
+``mer run`` with that split gets. Keras models train through the Trainer's ``fit_model``
+(validation carve-out of the train split, early stopping, the preset's schedule and
+augmentation) and baselines through the Baselines component's loader and ``fit_and_score``
+(``study_fit.fit_candidate``). The eval split is scored once, after training.
 
 Outputs (``output_dir``): ``runs.csv`` (one row per split, model, run), ``summary.csv`` and
 ``results.md`` (mean ± std in the reference's format, beside the reference's row when dataset,
@@ -37,8 +23,8 @@ task, model and protocol match, see :mod:`pipeline.experiments.report_reference`
 row-normalised PNG + CSV, summed over runs), ``curves/`` (Keras training/validation/test curves,
 PNG + CSV), ``splits.csv`` (which example was in which split in every run) and ``config.json``.
 
-Entry point: :func:`run_model_study`; names, data and fitting are in ``model_study_names``,
-``model_study_data`` and ``model_study_fit``; ``mer experiment models`` is ``model_study_cli``.
+Entry point: :func:`run_model_study`; names are checked in ``model_study_names``, data and
+fitting are ``study_data`` and ``study_fit``; ``mer experiment models`` is ``model_study_cli``.
 """
 
 from __future__ import annotations
@@ -50,14 +36,19 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from components.core.features import AUDIO_FEATURES, LOG_MEL, TEXT_RAW, TEXT_TFIDF, WAVEFORM
+from components.core.features import (
+    AUDIO_FEATURES,
+    LOG_MEL,
+    OPTIONAL_FEATURES,
+    TEXT_RAW,
+    TEXT_TFIDF,
+    WAVEFORM,
+)
 from pipeline.configs import DEFAULT_OUTPUT_DIR
-from pipeline.experiments.model_study_data import Progress, load_study_data
-from pipeline.experiments.model_study_fit import fit_model, prepare_inputs
 from pipeline.experiments.model_study_names import (
     check_models,
     is_baseline,
@@ -80,6 +71,8 @@ from pipeline.experiments.report_reference import (
     table46_reference,
 )
 from pipeline.experiments.report_summary import pm, summarize, table46_ours
+from pipeline.experiments.study_data import listed_speakers, prepare_split
+from pipeline.experiments.study_fit import fit_candidate
 
 DEFAULT_OUTPUT_ROOT = DEFAULT_OUTPUT_DIR / "experiments" / "model_study"
 
@@ -105,6 +98,9 @@ class ModelStudyResult:
                 f"{pm(r['test_acc_mean'], r['test_acc_std']):>15}  "
                 f"{pm(r['ref_test_acc_mean'], r['ref_test_acc_std']):>15}  {r['note']}")
         return lines
+
+
+Progress = Callable[[str], None]
 
 
 def _slug(text: str) -> str:
@@ -150,7 +146,7 @@ def run_model_study(
       reference_csv: the reference's results (None: ../shared/reference/thesis-results.csv).
       command: the command line, written into the report.
     """
-    from components.example_gen.splits import EVAL, SplitKey, assign_splits
+    from components.core.config import SplitConfig
     from pipeline.configs import get_preset
 
     started = time.time()
@@ -172,57 +168,50 @@ def run_model_study(
     features = needed_features(task, models)
     say(f"model study: preset {preset}, task {task.upper()}, models {', '.join(models)}, "
         f"splits {', '.join(splits)}; features {', '.join(sorted(features))}")
-    data = load_study_data(cfg, data_root, task, features, cache_dir, say)
-    say(f"{len(data)} examples, {len(data.labels)} classes ({', '.join(data.labels)}), "
-        f"{len(set(data.speakers.tolist()) - {''})} speakers; features "
-        f"{'from cache' if data.cache_hit else 'computed'} in {data.feature_seconds:.1f} s")
-
-    keys = [SplitKey(i, data.labels[y], s) for i, y, s in
-            zip(data.ids.tolist(), data.y.tolist(), data.speakers.tolist(), strict=True)]
-    n_speakers = len(set(data.speakers.tolist()) - {""})
+    n_speakers = len(listed_speakers(cfg, str(data_root))) if "loso" in splits else 0
     plans = {s: split_plan(s, n_speakers, runs, seed, cfg.split.n_folds) for s in splits}
     total = sum(len(p) for p in plans.values()) * len(models)
-    n_classes = len(data.labels)
     records: list[dict] = []
     confusion: dict[tuple[str, str], np.ndarray] = {}
     histories: dict[tuple[str, str], list[dict]] = {}
     split_rows: list[str] = ["split,run,id,speaker,emotion,assignment"]
-    from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+    labels: list[str] = []
+    prep_seconds, counts = 0.0, {}
+    from sklearn.metrics import confusion_matrix
 
     for split_name in splits:
         plan = plans[split_name]
         for i, (run_seed, fold) in enumerate(plan, 1):
-            assignment = assign_splits(keys, split_name, seed=run_seed,
-                                       test_fraction=cfg.split.test_fraction,
-                                       n_folds=cfg.split.n_folds, fold=fold)
-            is_test = np.asarray([assignment[k] == EVAL for k in data.ids.tolist()])
-            train_idx, test_idx = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-            for k, key in enumerate(keys):
-                split_rows.append(f"{split_name},{i},{key.id},{key.speaker},{key.label},"
-                                  f"{'test' if is_test[k] else 'train'}")
-            test_speakers = set(data.speakers[test_idx].tolist()) - {""}
-            shared = len(set(data.speakers[train_idx].tolist()) & test_speakers)
-            x_train, x_test = prepare_inputs(data, features, train_idx, test_idx, cfg.features)
-            y_train, y_test = data.y[train_idx], data.y[test_idx]
+            split_cfg = SplitConfig(method=split_name, seed=run_seed,
+                                    test_fraction=cfg.split.test_fraction,
+                                    n_folds=cfg.split.n_folds, fold=fold)
+            ts = prepare_split(cfg, str(data_root), str(cache_dir), (task,), split_cfg,
+                               extra_features=sorted(features & set(OPTIONAL_FEATURES)))
+            labels, prep_seconds, counts = ts.labels, prep_seconds + ts.seconds, \
+                ts.ingest_counts()
+            rows = ts.assignments()
+            for r in rows:
+                split_rows.append(f"{split_name},{i},{r['id']},{r['speaker']},{r['emotion']},"
+                                  f"{'test' if r['split'] == 'eval' else 'train'}")
+            test_speakers = {r["speaker"] for r in rows if r["split"] == "eval"} - {""}
+            shared = len({r["speaker"] for r in rows if r["split"] == "train"} & test_speakers)
             model_seed = run_seed + (fold if split_name in ("loso", "kfold") else 0)
+            train_cfg = dataclasses.replace(cfg.train, seed=model_seed,
+                                            epochs=epochs or cfg.train.epochs)
             for model in models:
-                fit = fit_model(task, model, data.labels, x_train, y_train, x_test, y_test,
-                                cfg.train, epochs, seed=model_seed)
+                fit = fit_candidate(ts, task, model, train_cfg)
                 rec = {
                     "split": split_name, "model": model, "run": i, "seed": run_seed,
                     "fold": fold if split_name in ("loso", "kfold") else "",
-                    "n_train": len(train_idx), "n_test": len(test_idx),
-                    "train_accuracy": 100.0 * float(np.mean(fit.pred_train == y_train)),
-                    "test_accuracy": 100.0 * float(np.mean(fit.pred_test == y_test)),
-                    "balanced_accuracy": 100.0 * float(
-                        balanced_accuracy_score(y_test, fit.pred_test)),
-                    "epochs": fit.epochs,
+                    "n_train": counts["by_split"].get("train", 0), "n_test": len(fit.y_test),
+                    "train_accuracy": fit.train_accuracy, "test_accuracy": fit.test_accuracy,
+                    "balanced_accuracy": fit.uar, "epochs": fit.epochs,
                     "eval_speakers": " ".join(sorted(test_speakers))
                     if split_name in ("speaker", "loso") else "",
                     "shared_speakers": shared, "seconds": round(fit.seconds, 2),
                 }
                 records.append(rec)
-                cm = confusion_matrix(y_test, fit.pred_test, labels=list(range(n_classes)))
+                cm = confusion_matrix(fit.y_test, fit.pred_test, labels=list(range(len(labels))))
                 confusion[(split_name, model)] = confusion.get(
                     (split_name, model), np.zeros_like(cm)) + cm
                 if fit.history:
@@ -239,16 +228,17 @@ def run_model_study(
         table46 = (table46_ours(summary), table46_reference(reference))
     elif {"random", "speaker"} <= set(splits):
         table46 = (table46_ours(summary), [])
-    figures = _write_figures(out, data.labels, confusion, histories)
+    figures = _write_figures(out, labels, confusion, histories)
     config = {
-        "preset": preset, "task": task, "data_root": str(data_root), "n_examples": len(data),
-        "labels": data.labels, "splits": splits, "models": models, "seed": seed,
+        "preset": preset, "task": task, "data_root": str(data_root),
+        "n_examples": counts.get("written", 0),
+        "labels": labels, "splits": splits, "models": models, "seed": seed,
         "runs_desc": "; ".join(f"{s}: {len(p)}" + (" folds" if s in ("loso", "kfold") else "")
                                for s, p in plans.items()),
         "keras_desc": _keras_desc(cfg, epochs, models),
         "features_desc": _features_desc(cfg, features),
-        "feature_seconds": data.feature_seconds, "cache_hit": data.cache_hit,
-        "cache_dir": str(cache_dir), "rejected": data.rejected, "command": command,
+        "feature_seconds": prep_seconds, "cache_dir": str(cache_dir),
+        "rejected": counts.get("quarantined", 0), "command": command,
         "wall_seconds": time.time() - started,
     }
     caveats = _caveats(splits, task, features, preset)
@@ -320,16 +310,17 @@ def _features_desc(cfg, features: set[str]) -> str:
     parts = []
     f = cfg.features
     if AUDIO_FEATURES in features:
-        parts.append(f"{'+'.join(f.audio_kinds)} utterance means (in-graph, {f.duration_s} s at "
-                     f"16 kHz, min-max scaled on train)")
+        parts.append(f"{'+'.join(f.audio_kinds)} utterance {'+'.join(f.audio_stats)}"
+                     f"{' (+ MFCC deltas)' if f.audio_deltas else ''} (in-graph, {f.duration_s} s "
+                     f"at 16 kHz, {f.audio_scaling} scaled on train)")
     if LOG_MEL in features:
         parts.append("log-mel frames (64 bands, z-scored on train)")
     if WAVEFORM in features:
         parts.append("16 kHz waveform")
     if TEXT_TFIDF in features:
-        parts.append(f"scikit-learn TF-IDF {tuple(f.tfidf_ngrams)}-grams, sublinear tf, max "
-                     f"{f.tfidf_vocab_size} terms, min_df {f.tfidf_min_count}, max_df 0.95"
-                     f"{', English stop words' if f.stop_words else ''} (fitted on train)")
+        parts.append(f"the Transform's TF-IDF {tuple(f.tfidf_ngrams)}-grams, vocabulary of "
+                     f"{f.tfidf_vocab_size} terms with min count {f.tfidf_min_count}"
+                     f"{', English stop words' if f.stop_words else ''} (analysed on train)")
     if TEXT_RAW in features:
         parts.append("raw text (tokenised in the model)")
     return "; ".join(parts)
@@ -343,8 +334,4 @@ def _caveats(splits: Sequence[str], task: str, features: set[str], preset: str) 
                    "accuracy on new voices, which the speaker split measures.")
     if REFERENCE_DATASETS.get(preset) is None:
         out.append(f"The reference has no results on {preset!r}: nothing here is compared.")
-    if TEXT_TFIDF in features:
-        out.append("Text features are scikit-learn TF-IDF fitted per run (as the reference), "
-                   "not the pipeline's in-graph tf.Transform TF-IDF; the two differ slightly "
-                   "in tokenisation.")
     return out

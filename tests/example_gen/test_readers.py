@@ -127,6 +127,7 @@ def test_psychexp_pickle_decodes_bytes_and_reads_one_hots(tmp_path):
         ("psychexp_00002", "guilt", "café")]
     assert all(s.audio_path is None and s.speaker == "" for s in ok)
     assert [(r.id, r.reason) for r in bad] == [("psychexp_00003", contract.BAD_ROW)]
+    assert [s.split for s in ok] == ["train", "", ""]  # DeepMoji's indices (train_ind: [0])
 
 
 def test_psychexp_csv_fallback(tmp_path):
@@ -135,9 +136,9 @@ def test_psychexp_csv_fallback(tmp_path):
         "\"When I lost, again.\",sadness,3,train\n"
         "My friend lied,anger,2,test\n")
     ok, bad = split_rows(READERS["psychexp"](tmp_path))
-    assert [(s.id, s.emotion, s.text) for s in ok] == [
-        ("psychexp_00000", "sadness", "When I lost, again."),
-        ("psychexp_00001", "anger", "My friend lied")]
+    assert [(s.id, s.emotion, s.text, s.split) for s in ok] == [
+        ("psychexp_00000", "sadness", "When I lost, again.", "train"),
+        ("psychexp_00001", "anger", "My friend lied", "test")]
     assert not bad
 
 
@@ -202,6 +203,8 @@ def test_goemotions_ekman_mapping_and_multilabel_first(tmp_path):
     ok, bad = split_rows(READERS["goemotions"](tmp_path))
     assert {s.id: s.emotion for s in ok} == {
         "id1": "joy", "id2": "anger", "id4": "neutral", "id7": "surprise"}
+    assert {s.id: s.split for s in ok} == {"id1": "train", "id2": "train", "id4": "train",
+                                           "id7": "dev"}
     assert all(s.audio_path is None and s.dataset == "goemotions" for s in ok)
     assert {r.id: r.reason for r in bad} == {
         "id3": contract.BAD_ROW, "train_5": contract.BAD_ROW, "id6": contract.BAD_ROW}
@@ -326,6 +329,9 @@ def test_real_psychexp_pickle_and_csv_agree():
     assert min(counts.values()) > 1000
     from_csv, _ = split_rows(READERS["psychexp"](root / "psychexp.csv"))
     assert [(s.id, s.emotion, s.text) for s in from_csv] == [(s.id, s.emotion, s.text) for s in ok]
+    # DeepMoji's own split, from the pickle's indices and from the CSV's column alike.
+    assert collections.Counter(s.split for s in ok) == {"test": 6480, "train": 900, "dev": 100}
+    assert [s.split for s in from_csv] == [s.split for s in ok]
 
 
 def test_real_goemotions_mapping_matches_the_published_ekman_files():

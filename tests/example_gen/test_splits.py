@@ -149,4 +149,18 @@ def test_bad_settings_are_clear_errors(keys, method, kw, needle):
 
 
 def test_methods_are_the_documented_ones():
-    assert METHODS == ("random", "speaker", "kfold", "loso")
+    assert METHODS == ("random", "speaker", "kfold", "loso", "predefined")
+
+
+def test_predefined_follows_the_dataset_test_split_and_dev_joins_train():
+    keys = [SplitKey(f"{part}{i}", "ab"[i % 2], "", part)
+            for part, n in (("train", 8), ("dev", 2), ("test", 4)) for i in range(n)]
+    split = assign_splits(keys, "predefined")
+    assert _eval_ids(split) == {k.id for k in keys if k.split == "test"}
+    assert {split[k.id] for k in keys if k.split == "dev"} == {"train"}
+
+
+def test_predefined_without_a_dataset_split_says_which_methods_work():
+    keys = _keys()
+    with pytest.raises(ValueError, match="ships no split.*'random'"):
+        assign_splits(keys, "predefined")

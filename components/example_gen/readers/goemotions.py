@@ -17,8 +17,9 @@ Multi-label rows (`multi_label` option):
   is counted in the report, not guessed.
 - "drop": every multi-label row is Rejected(bad_row).
 
-All files (train/dev/test) are listed: the preset's split decides, so the
-published split is not used.
+All files (train/dev/test) are listed, each Source carrying its file's split
+(`train`, `dev`, `test`): the preset's split method decides, and `predefined`
+follows the published split.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ EKMAN = {
     "neutral": ("neutral",),
 }
 TO_EKMAN = {fine: ekman for ekman, fines in EKMAN.items() for fine in fines}
+
+
+def _split_of(tsv: Path) -> str:
+    """`train.tsv` -> train; files not named after a split carry none."""
+    return tsv.stem.lower() if tsv.stem.lower() in ("train", "dev", "test") else ""
 
 
 def _folder(root: Path) -> Path:
@@ -95,4 +101,4 @@ def read(
                                    f"{why}: {fine} -> {sorted(set(ekman))}; nothing to fix")
                     continue
                 yield Source(id=rid, dataset=DATASET, emotion=ekman[0], text=text.strip(),
-                             origin=origin)
+                             origin=origin, split=_split_of(tsv))

@@ -81,4 +81,5 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
                     text=(row["Utterance"] or "").strip(),
                     audio_path=str(wav) if wav else None,
                     origin=origin,
+                    split=split if split in ("train", "dev", "test") else "",
                 )

@@ -7,9 +7,10 @@ same order, so ids (`psychexp_00000` ...) agree whichever file is read.
 
 The pickle holds Python 2 strings, hence `encoding='latin1'`; texts that
 come out as bytes are decoded as UTF-8 with replacement. `info[i]['label']`
-is a one-hot over the 7 classes in DeepMoji's order. DeepMoji's own
-train/val/test indices are ignored on purpose: the reference system used a
-random 80/20 split, and the preset chooses the split.
+is a one-hot over the 7 classes in DeepMoji's order. Each Source carries
+DeepMoji's own assignment (`train_ind`/`val_ind`/`test_ind`, or the CSV's `split`
+column; val becomes `dev`), which only the `predefined` split method follows: the
+reference system used a random 80/20 split, which is the preset's default.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def _from_pickle(path: Path) -> Iterator[Union[Source, Rejected]]:
     with open(path, "rb") as f:
         data = pickle.load(f, encoding="latin1")
     texts, info = data["texts"], data["info"]
+    split_of = {int(i): name for key, name in (("train_ind", "train"), ("val_ind", "dev"),
+                                                ("test_ind", "test"))
+                for i in data.get(key, ())}
     if len(texts) != len(info):
         raise ValueError(f"{path}: {len(texts)} texts but {len(info)} labels; the pickle is "
                          f"damaged, download it again or use psychexp.csv.")
@@ -51,7 +55,7 @@ def _from_pickle(path: Path) -> Iterator[Union[Source, Rejected]]:
                            f"fix or drop the record")
             continue
         yield Source(id=_id(i), dataset=DATASET, emotion=LABELS[int(onehot.argmax())],
-                     text=_text(text).strip(), origin=origin)
+                     text=_text(text).strip(), origin=origin, split=split_of.get(i, ""))
 
 
 def _from_csv(path: Path) -> Iterator[Union[Source, Rejected]]:
@@ -67,8 +71,10 @@ def _from_csv(path: Path) -> Iterator[Union[Source, Rejected]]:
             if not label:
                 yield Rejected(_id(i), BAD_ROW, origin, "empty label; fix or drop the row")
                 continue
+            split = (row.get("split") or "").strip().lower()
             yield Source(id=_id(i), dataset=DATASET, emotion=label,
-                         text=(row["text"] or "").strip(), origin=origin)
+                         text=(row["text"] or "").strip(), origin=origin,
+                         split={"val": "dev"}.get(split, split))
 
 
 def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:

@@ -9,8 +9,9 @@ from components.trainer.models import encoders
 keras = tf.keras
 
 # Model names per task (the design card's names). A TER or SER name is an encoder plus the
-# head; MER names are `TEXT+AUDIO`, where each side is an encoder's short name (`electra`,
-# `yamnet`) or its single-task name (`electra_dense`, `yamnet_lstm`).
+# head (TER may fuse text encoders: `minilm+tfidf`); MER names are `TEXT+AUDIO`, where each
+# side is an encoder's short name (`electra`, `yamnet`) or its single-task name
+# (`electra_dense`, `yamnet_lstm`).
 _TER_ALIASES = {"tfidf_dense": "tfidf", "minilm_dense": "minilm", "bert_bilstm": "bert",
                 "electra_dense": "electra"}
 _SER_ALIASES = {"yamnet_lstm": "yamnet", "trill_lstm": "trill"}
@@ -19,9 +20,13 @@ _SER_ALIASES = {"yamnet_lstm": "yamnet", "trill_lstm": "trill"}
 def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
     """Returns (text encoder names, audio encoder names) for a task's model name."""
     if task == "ter":
-        text = _TER_ALIASES.get(name, name)
-        _check(text, encoders.TEXT_ENCODERS, task, name)
-        return [text], []
+        # `minilm+tfidf`: several text encoders fused like MER's two modalities.
+        texts = [_TER_ALIASES.get(part, part) for part in name.split("+")]
+        for text in texts:
+            _check(text, encoders.TEXT_ENCODERS, task, name)
+        if len(set(texts)) != len(texts):
+            raise ValueError(f"TER model {name!r} names an encoder twice")
+        return texts, []
     if task == "ser":
         audio = _SER_ALIASES.get(name, name)
         _check(audio, encoders.AUDIO_ENCODERS, task, name)

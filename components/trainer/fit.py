@@ -1,0 +1,165 @@
+"""The one training path: fit a named model on one split of the Transform's output.
+
+The Trainer's `run_fn`, the model and feature studies (`mer experiment ...`) and
+`benchmarks/quality.py` all call `fit_model`, so a figure a study reports is what the Trainer
+pushes for the same split, seed and configuration: the same validation carve-out, early
+stopping, schedule, augmentation, seeds and (for `ensemble_size > 1`) the same averaged model.
+
+Inputs are tf.data datasets of unbatched `(features, label)` rows of the transformed examples
+(all features of the split; each model is fed only the ones it reads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Mapping, Optional, Sequence
+
+import tensorflow as tf
+
+from components.core.config import TrainConfig
+from components.trainer import augment as aug
+from components.trainer.models.build import build_model
+
+keras = tf.keras
+
+ACCURACY = "accuracy"  # history keys: loss, accuracy, val_loss, val_accuracy
+SHUFFLE_BUFFER = 4096
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What a fit produced: the model to export and how training went."""
+
+    model: keras.Model  # one member, or the members' average (same inputs, one output)
+    histories: list[dict[str, list[float]]]  # per member: loss, accuracy, val_loss, val_accuracy
+    seconds: float
+    train_examples: int
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """The first member's curves (what the run report plots)."""
+        return self.histories[0]
+
+
+def carve_validation(rows: tf.data.Dataset, fraction: float
+                     ) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
+    """Every k-th train row (k = round(1/fraction)) becomes validation; 0 keeps all for training.
+
+    Deterministic and taken from the train split only: early stopping and model selection never
+    see the eval split, which is what the gate and the reports measure.
+    """
+    if fraction <= 0:
+        return rows, None
+    k = max(2, int(round(1 / fraction)))
+    indexed = rows.enumerate()
+    train = indexed.filter(lambda i, _: i % k != 0).map(lambda _, row: row)
+    val = indexed.filter(lambda i, _: i % k == 0).map(lambda _, row: row)
+    return train, val
+
+
+def _learning_rate(cfg: TrainConfig, total_steps: int):
+    if cfg.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, max(1, total_steps))
+    if cfg.schedule == "one_cycle":
+        warmup = max(1, int(0.3 * total_steps))
+        return keras.optimizers.schedules.CosineDecay(
+            cfg.learning_rate / 25.0, max(1, total_steps - warmup),
+            warmup_target=cfg.learning_rate, warmup_steps=warmup)
+    return cfg.learning_rate
+
+
+def _feed(rows: tf.data.Dataset, inputs: Sequence[str], n_classes: int) -> tf.data.Dataset:
+    """Only the model's inputs, labels one-hot (label smoothing and mixup need soft labels)."""
+    return rows.map(lambda x, y: ({k: x[k] for k in inputs},
+                                  tf.one_hot(tf.cast(tf.reshape(y, []), tf.int32), n_classes)),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _count(rows: tf.data.Dataset) -> int:
+    return int(rows.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1).numpy())
+
+
+def average_members(members: Sequence[keras.Model], name: str) -> keras.Model:
+    """One model whose output is the mean of the members' probabilities (one graph to export)."""
+    if len(members) == 1:
+        return members[0]
+    first = members[0]
+    for i, member in enumerate(members):
+        member._name = f"{name}_member{i}"  # sub-model names must be unique in one graph
+    inputs = {k: keras.Input(shape=t.shape[1:], dtype=t.dtype, name=k)
+              for k, t in zip(first.input_names, first.inputs, strict=True)}
+    outputs = [m(inputs) for m in members]
+    mean = keras.layers.Average(name="probabilities")(outputs)
+    return keras.Model(inputs=inputs, outputs=mean, name=name)
+
+
+def fit_model(
+    task: str,
+    model_name: str,
+    n_classes: int,
+    feature_spec: Mapping[str, tf.io.FixedLenFeature],
+    train_rows: tf.data.Dataset,
+    cfg: TrainConfig,
+    *,
+    validation_rows: Optional[tf.data.Dataset] = None,
+    train_steps: Optional[int] = None,
+    strategy: Optional[tf.distribute.Strategy] = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 2,
+) -> FitResult:
+    """Builds `model_name` for `task`, trains it (or `cfg.ensemble_size` seeds of it), returns it.
+
+    `train_rows` / `validation_rows` are unbatched `(features, label)` rows; pass the train
+    split through `carve_validation` first to get both. With validation rows, early stopping
+    (`cfg.early_stopping_patience`) restores the best epoch's weights. `train_steps` (TFX's
+    TrainArgs) overrides epochs x rows with a fixed number of steps.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    started = time.time()
+    members, histories = [], []
+    n_train = None
+    for member in range(cfg.ensemble_size):
+        seed = cfg.seed + member
+        keras.utils.set_random_seed(seed)
+        with strategy.scope():
+            model = build_model(task, model_name, n_classes, feature_spec, cfg.model_hparams())
+        inputs = list(model.input_names)
+        augment = aug.make_augment(cfg.augment, feature_spec, inputs, cfg.mixup_alpha)
+        train = _feed(train_rows, inputs, n_classes).cache()
+        if n_train is None:
+            n_train = _count(train)
+        steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
+        epochs = cfg.epochs
+        if train_steps:
+            steps_per_epoch = max(1, train_steps // epochs)
+        batches = (train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+                   .batch(cfg.batch_size))
+        if cfg.augment:
+            batches = batches.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        if train_steps:
+            batches = batches.repeat()
+        batches = batches.prefetch(tf.data.AUTOTUNE)
+        val = None
+        if validation_rows is not None:
+            val = (_feed(validation_rows, inputs, n_classes).batch(cfg.batch_size).cache()
+                   .prefetch(tf.data.AUTOTUNE))
+        with strategy.scope():
+            model.compile(
+                optimizer=keras.optimizers.Adam(_learning_rate(cfg, epochs * steps_per_epoch)),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+                metrics=[keras.metrics.CategoricalAccuracy(name=ACCURACY)])
+        member_callbacks = list(callbacks)
+        if val is not None and cfg.early_stopping_patience:
+            member_callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=cfg.early_stopping_patience,
+                restore_best_weights=True))
+        history = model.fit(batches, validation_data=val, epochs=epochs,
+                            steps_per_epoch=steps_per_epoch if train_steps else None,
+                            callbacks=member_callbacks, verbose=verbose)
+        members.append(model)
+        histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
+    name = f"{task}_{model_name.replace('+', '_')}"
+    return FitResult(model=average_members(members, f"{name}_ensemble"), histories=histories,
+                     seconds=time.time() - started, train_examples=int(n_train or 0))

@@ -1,0 +1,110 @@
+"""The one training path (`fit_model`): carve-out, schedules, augmentation, ensembles."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from components.core import features as ft  # noqa: E402
+from components.core.config import TrainConfig  # noqa: E402
+from components.trainer import augment as aug  # noqa: E402
+from components.trainer.fit import carve_validation, fit_model  # noqa: E402
+from pipeline.experiments.study_fit import validation_mask  # noqa: E402
+
+DIM, CLASSES, FRAMES, BANDS = 12, 3, 20, 8
+SPEC = {ft.AUDIO_FEATURES: tf.io.FixedLenFeature([DIM], tf.float32),
+        ft.LOG_MEL: tf.io.FixedLenFeature([FRAMES, BANDS], tf.float32),
+        ft.TEXT_RAW: tf.io.FixedLenFeature([], tf.string)}
+
+
+def _rows(n: int = 90, seed: int = 0) -> tf.data.Dataset:
+    """Separable classes: the class shifts the utterance vector (and the frames)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % CLASSES
+    x = rng.normal(size=(n, DIM)).astype(np.float32) * 0.3
+    x[np.arange(n), y] += 2.0
+    frames = rng.normal(size=(n, FRAMES, BANDS)).astype(np.float32)
+    frames += y[:, None, None].astype(np.float32)
+    return tf.data.Dataset.from_tensor_slices((
+        {ft.AUDIO_FEATURES: x, ft.LOG_MEL: frames, ft.TEXT_RAW: np.array(["t"] * n)},
+        y.astype(np.int64)))
+
+
+def _cfg(**kw) -> TrainConfig:
+    base = dict(epochs=12, batch_size=16, hidden_units=16, dropout=0.1, validation_fraction=0.0,
+                early_stopping_patience=0, learning_rate=1e-2, seed=3)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_carve_validation_is_every_kth_row_and_matches_the_baselines_mask():
+    rows = _rows(50)
+    train, val = carve_validation(rows, 0.2)
+    train_y = [int(y) for _, y in train]
+    val_y = [int(y) for _, y in val]
+    assert len(train_y) == 40 and len(val_y) == 10
+    ids = np.arange(50)
+    mask = validation_mask(50, 0.2)  # what study_fit uses for the baselines' selection
+    assert list(ids[mask] % CLASSES) == val_y and list(ids[~mask] % CLASSES) == train_y
+    assert carve_validation(rows, 0.0)[1] is None
+
+
+def test_fit_learns_with_schedule_smoothing_noise_and_mixup():
+    train, val = carve_validation(_rows(), 0.2)
+    cfg = _cfg(schedule="one_cycle", label_smoothing=0.1, augment=("noise", "mixup"),
+               validation_fraction=0.2, early_stopping_patience=50)
+    result = fit_model("ser", "dense", CLASSES, SPEC, train, cfg, validation_rows=val, verbose=0)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(result.history)
+    assert result.train_examples == 72
+    x = np.stack([r[0][ft.AUDIO_FEATURES].numpy() for r in _rows(30, seed=1)])
+    y = np.arange(30) % CLASSES
+    pred = result.model({ft.AUDIO_FEATURES: x}).numpy().argmax(1)
+    assert (pred == y).mean() >= 0.9
+
+
+def test_ensemble_exports_the_mean_of_its_members():
+    result = fit_model("ser", "dense", CLASSES, SPEC, _rows(), _cfg(epochs=3, ensemble_size=3),
+                       verbose=0)
+    assert len(result.histories) == 3
+    members = [layer for layer in result.model.layers if isinstance(layer, tf.keras.Model)]
+    assert len(members) == 3
+    x = {ft.AUDIO_FEATURES: np.random.default_rng(2).normal(size=(5, DIM)).astype(np.float32)}
+    mean = np.mean([m(x).numpy() for m in members], axis=0)
+    np.testing.assert_allclose(result.model(x).numpy(), mean, atol=1e-6)
+    assert not np.allclose(members[0](x).numpy(), members[1](x).numpy())  # seeds differ
+
+
+def test_frame_augmentations_keep_shapes_and_change_values():
+    frames = tf.random.normal([4, FRAMES, BANDS]) + 5.0
+    shifted = aug.time_shift(frames)
+    assert shifted.shape == frames.shape
+    for i in range(4):  # a circular roll: the same frames, maybe moved
+        np.testing.assert_allclose(np.sort(shifted[i].numpy().ravel()),
+                                   np.sort(frames[i].numpy().ravel()), rtol=1e-6)
+    masked = aug.spec_mask(frames).numpy()
+    assert masked.shape == tuple(frames.shape) and (masked == 0).any()
+    assert np.abs(aug.gain(frames).numpy() - frames.numpy()).max() <= aug.GAIN + 1e-6
+
+
+def test_augmentations_that_cannot_apply_fail_before_training():
+    with pytest.raises(ValueError, match="spec_mask.*log-mel"):
+        aug.make_augment(("spec_mask",), SPEC, [ft.AUDIO_FEATURES])
+    with pytest.raises(ValueError, match="mixup.*string"):
+        aug.make_augment(("mixup",), SPEC, [ft.TEXT_RAW])
+    with pytest.raises(ValueError, match="noise"):
+        aug.make_augment(("noise",), SPEC, [ft.LOG_MEL])
+    with pytest.raises(ValueError, match="train.augment.*wobble"):
+        TrainConfig(augment=("wobble",))
+    with pytest.raises(ValueError, match="train.schedule"):
+        TrainConfig(schedule="linear")
+
+
+def test_tdnn_on_frames_trains_with_spec_augment():
+    cfg = _cfg(epochs=2, augment=("time_shift", "gain", "spec_mask"))
+    result = fit_model("ser", "tdnn", CLASSES, SPEC, _rows(), cfg, verbose=0)
+    assert sorted(result.model.input_names) == [ft.LOG_MEL]
+    assert np.isfinite(result.history["loss"]).all()  # statistics pooling: no NaN gradients
