@@ -147,9 +147,9 @@ def run_benchmark(ravdess_root: str, psychexp_root: str, runs: int = 3, seed: in
             raise RuntimeError("the speaker split shares actors")  # the claim depends on it
         held = " ".join(sorted(test_speakers))
         n_train = sum(r["split"] == "train" for r in rows)
-        cfg = dataclasses.replace(preset.train, seed=seed + run,
-                                  epochs=epochs or preset.train.epochs)
         for task, models in MODELS.items():
+            cfg = dataclasses.replace(preset.train.for_task(task), seed=seed + run,
+                                      epochs=epochs or preset.train.for_task(task).epochs)
             for model in models:
                 fit = fit_candidate(ts, task, model, cfg)
                 rec = {"run": run + 1, "task": task, "model": model,

@@ -89,7 +89,7 @@ def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, s
             ts = prepare_split(preset, data_root, str(CACHE / name), (task,), split,
                                extra_features=extra)
             for r in members:
-                cfg = r.apply(base, task).train
+                cfg = r.apply(base, task).train.for_task(task)
                 fit = fit_candidate(ts, task, r.model, cfg)
                 f1 = 100.0 * f1_score(fit.y_test, fit.pred_test, average="macro",
                                       labels=list(range(len(ts.labels))), zero_division=0)

@@ -137,6 +137,10 @@ class TrainConfig:
     # Train this many copies with seeds seed, seed+1, ... and export their average as one
     # model (an ensemble of seeds inside one graph); 1 trains a single model.
     ensemble_size: int = 1
+    # Per-task changes to the fields above, e.g. {"ter": {"learning_rate": 5e-5}}: a preset
+    # with several tasks (IEMOCAP) fine-tunes a text encoder gently and trains a speech MLP
+    # fast. `for_task(task)` is the configuration the task's Trainer uses.
+    task_overrides: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", tuple(self.augment))
@@ -154,6 +158,19 @@ class TrainConfig:
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError(f"train.validation_fraction must be in [0, 1), got "
                              f"{self.validation_fraction}")
+        for task, changes in self.task_overrides.items():
+            unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)}
+                             | ({"models", "task_overrides"} & set(changes)))
+            if unknown:
+                raise ValueError(f"train.task_overrides.{task}: {unknown} cannot be set per task "
+                                 f"(per-task fields: the TrainConfig fields but models)")
+
+    def for_task(self, task: str) -> TrainConfig:
+        """This configuration with `task_overrides[task]` applied (what that Trainer uses)."""
+        changes = dict(self.task_overrides.get(task, {}))
+        if "augment" in changes:
+            changes["augment"] = tuple(changes["augment"])
+        return dataclasses.replace(self, task_overrides={}, **changes)
 
     def model_hparams(self) -> dict:
         """What the model builders read (layer sizes, dropout, learning rate, hub settings).

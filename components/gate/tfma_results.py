@@ -35,19 +35,32 @@ def validation_failures(eval_dir: str) -> list[str]:
         return [f"no TFMA validation result in {eval_dir}: {e}"]
     if result.validation_ok:
         return []
-    reasons = []
+    reasons: dict[str, list[str]] = {}  # reason -> slices it failed on ("" = overall)
     for per_slice in result.metric_validations_per_slice:
-        where = "" if not per_slice.slice_key.single_slice_keys else (
-            f" on slice {per_slice.slice_key}".replace("\n", " "))
+        where = "" if not per_slice.slice_key.single_slice_keys else " ".join(
+            f"{k.column}={k.bytes_value.decode() or k.int64_value or k.float_value}"
+            for k in per_slice.slice_key.single_slice_keys)
         for failure in per_slice.failures:
-            reasons.append(_failure_text(failure) + where)
+            reasons.setdefault(_failure_text(failure), []).append(where)
     if result.missing_thresholds:
-        reasons.append(f"thresholds with no metric: {list(result.missing_thresholds)}")
-    return reasons or ["TFMA validation failed"]
+        reasons[f"thresholds with no metric: {list(result.missing_thresholds)}"] = [""]
+    out = []
+    for reason, slices in reasons.items():
+        named = [s for s in slices if s]
+        overall = "" in slices
+        if not named:
+            out.append(reason)
+            continue
+        which = (f"slice{'s' if len(named) > 1 else ''} {', '.join(named)}" if len(named) <= 3
+                 else f"{len(named)} slices (e.g. {', '.join(named[:3])})")
+        out.append(f"{reason} {'overall and ' if overall else ''}on {which}")
+    return out or ["TFMA validation failed"]
 
 
 def _failure_text(failure) -> str:
     name = failure.metric_key.name
+    if failure.message:  # e.g. "Metric not found.": the value below would read as 0
+        return f"{name}: {failure.message.rstrip('.')}"
     value = failure.metric_value.double_value.value
     threshold = failure.metric_threshold
     if threshold.HasField("change_threshold"):

@@ -161,5 +161,13 @@ def fit_model(
         members.append(model)
         histories.append({k: [float(v) for v in vs] for k, vs in history.history.items()})
     name = f"{task}_{model_name.replace('+', '_')}"
-    return FitResult(model=average_members(members, f"{name}_ensemble"), histories=histories,
-                     seconds=time.time() - started, train_examples=int(n_train or 0))
+    model = average_members(members, f"{name}_ensemble")
+    # The exported model is compiled for what everyone else feeds it: integer labels. TFMA
+    # computes a Keras model's compiled metrics on the eval split, and the one-hot loss used
+    # for training (label smoothing, mixup) would fail on integer labels there.
+    with strategy.scope():
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                      loss="sparse_categorical_crossentropy",
+                      metrics=["sparse_categorical_accuracy"])
+    return FitResult(model=model, histories=histories, seconds=time.time() - started,
+                     train_examples=int(n_train or 0))

@@ -68,7 +68,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     preset = Preset.from_json(config["preset"])
     task = config["task"]
     model_name = preset.train.models[task]
-    cfg = preset.train
+    cfg = preset.train.for_task(task)
 
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     names = pp.label_names(tft_output, n_min=len(preset.labels))

@@ -196,8 +196,9 @@ def run_model_study(
             test_speakers = {r["speaker"] for r in rows if r["split"] == "eval"} - {""}
             shared = len({r["speaker"] for r in rows if r["split"] == "train"} & test_speakers)
             model_seed = run_seed + (fold if split_name in ("loso", "kfold") else 0)
-            train_cfg = dataclasses.replace(cfg.train, seed=model_seed,
-                                            epochs=epochs or cfg.train.epochs)
+            task_cfg = cfg.train.for_task(task)
+            train_cfg = dataclasses.replace(task_cfg, seed=model_seed,
+                                            epochs=epochs or task_cfg.epochs)
             for model in models:
                 fit = fit_candidate(ts, task, model, train_cfg)
                 rec = {
