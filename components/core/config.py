@@ -52,6 +52,8 @@ class FeatureConfig:
     audio_stats: tuple[str, ...] = ("mean",)
     audio_deltas: bool = False
     mel_db: bool = False
+    # > 0: also the MFCC means over that many equal parts of the clip (temporal shape).
+    audio_segments: int = 0
     # Scaling of the utterance vector with train-split statistics: "min_max" (the reference's
     # MinMaxScaler) or "z_score".
     audio_scaling: str = "min_max"
@@ -67,6 +69,9 @@ class FeatureConfig:
         if not self.audio_stats or set(self.audio_stats) - set(AUDIO_STATS):
             raise ValueError(f"features.audio_stats must be a non-empty subset of {AUDIO_STATS}, "
                              f"got {self.audio_stats}")
+        if not 0 <= self.audio_segments <= 20:
+            raise ValueError(f"features.audio_segments must be in [0, 20], got "
+                             f"{self.audio_segments}")
         if self.audio_scaling not in AUDIO_SCALINGS:
             raise ValueError(f"features.audio_scaling must be one of {AUDIO_SCALINGS}, got "
                              f"{self.audio_scaling!r}")

@@ -144,11 +144,13 @@ def _validate_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
 
 def feature_dim(kinds: Iterable[str] = FEATURE_KINDS,
                 params: AudioFeatureParams = AudioFeatureParams(),
-                stats: Sequence[str] = ("mean",), deltas: bool = False) -> int:
-    """Width of ``utterance_features(..., kinds, stats, deltas)``, known without tracing."""
+                stats: Sequence[str] = ("mean",), deltas: bool = False,
+                segments: int = 0) -> int:
+    """Width of ``utterance_features(..., kinds, stats, deltas, segments)``, without tracing."""
     sizes = {"mfcc": params.n_mfcc, "mel": params.n_mels, "chroma": params.n_chroma}
     width = sum(sizes[k] for k in _validate_kinds(kinds))
-    return (width + (params.n_mfcc if deltas else 0)) * len(_validate_stats(stats))
+    return ((width + (params.n_mfcc if deltas else 0)) * len(_validate_stats(stats))
+            + params.n_mfcc * segments)
 
 
 def _validate_stats(stats: Sequence[str]) -> tuple[str, ...]:
@@ -322,15 +324,18 @@ def utterance_features(waveforms: tf.Tensor,
                        params: AudioFeatureParams = AudioFeatureParams(),
                        kinds: Iterable[str] = FEATURE_KINDS,
                        stats: Sequence[str] = ("mean",), deltas: bool = False,
-                       mel_db: bool = False) -> tf.Tensor:
-    """Utterance vectors ``[batch, feature_dim(kinds, params, stats, deltas)]``.
+                       mel_db: bool = False, segments: int = 0) -> tf.Tensor:
+    """Utterance vectors ``[batch, feature_dim(kinds, params, stats, deltas, segments)]``.
 
     Each selected feature (mfcc, mel, chroma) is summarised over its frames by each statistic
     (``mean``, ``std``) and the results are concatenated in the fixed order mfcc, mel, chroma,
     then the MFCC deltas (frame-to-frame differences) when ``deltas``, whatever order ``kinds``
     lists them in, so a feature column always means the same thing. ``mel_db`` summarises the
     mel spectrogram in dB (``power_to_db``) instead of power: the mean of power is dominated by
-    the loudest frames. The defaults are the reference's 180 time-averaged values. One STFT is
+    the loudest frames. ``segments`` > 0 appends the MFCC means over that many equal parts of
+    the (padded) clip, in time order: how the spectrum moves through the utterance, which
+    whole-clip statistics cannot say. The defaults are the reference's 180 time-averaged
+    values. One STFT is
     shared by all kinds. Padded zeros at the end of a clip are frames too: they are summarised
     with the rest, identically at training and serving time.
     """
@@ -340,9 +345,9 @@ def utterance_features(waveforms: tf.Tensor,
     power = _power64(x, params.n_fft, params.hop_length)
     parts = []
     mel = mfcc_frames = None
-    if "mfcc" in selected or "mel" in selected or deltas:
+    if "mfcc" in selected or "mel" in selected or deltas or segments:
         mel = _mel_from_power(power, params)
-    if "mfcc" in selected or deltas:
+    if "mfcc" in selected or deltas or segments:
         mfcc_frames = _mfcc_from_mel(mel, params)
     if "mfcc" in selected:
         parts.append(_pool(mfcc_frames, stats))
@@ -352,7 +357,24 @@ def utterance_features(waveforms: tf.Tensor,
         parts.append(_pool(_chroma_from_power(power, params), stats))
     if deltas:
         parts.append(_pool(mfcc_frames[:, :, 1:] - mfcc_frames[:, :, :-1], stats))
+    if segments:
+        parts.append(_segment_means(mfcc_frames, segments))
     return tf.cast(tf.concat(parts, axis=1), x.dtype)
+
+
+def _segment_means(frames: tf.Tensor, segments: int) -> tf.Tensor:
+    """[batch, dim, frames] -> [batch, dim * segments]: means over equal runs of frames.
+
+    Boundaries are numpy's ``linspace(0, frames, segments + 1)`` rounded down, so every segment
+    is non-empty when there are at least as many frames as segments (checked at trace time).
+    """
+    n = frames.shape[2]
+    if n is None or n < segments:
+        raise ValueError(f"audio segments ({segments}) need a known number of frames >= "
+                         f"segments, got {n}; use a longer clip or fewer segments")
+    bounds = np.linspace(0, n, segments + 1).astype(int)
+    return tf.concat([tf.reduce_mean(frames[:, :, bounds[i]:bounds[i + 1]], axis=2)
+                      for i in range(segments)], axis=1)
 
 
 def log_mel_frames(waveforms: tf.Tensor,

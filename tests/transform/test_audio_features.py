@@ -139,6 +139,31 @@ def test_utterance_features_match_librosa_means(synthetic):
             assert err <= TOL, (name, kind, err)
 
 
+def test_utterance_statistics_deltas_db_mel_and_segments_match_librosa(synthetic):
+    """The richer utterance vector (mean + std, dB mel, MFCC deltas, MFCC segment means) is
+    those statistics of librosa's frames, in the documented column order."""
+    names, batch, _, refs = synthetic
+    got = af.utterance_features(tf.constant(batch), PARAMS, stats=("mean", "std"), deltas=True,
+                                mel_db=True, segments=3).numpy()
+    assert got.shape[1] == af.feature_dim(stats=("mean", "std"), deltas=True, segments=3)
+    for i, name in enumerate(names):
+        mfcc = refs[i]["mfcc"].astype(np.float64)
+        mel_db = librosa.power_to_db(refs[i]["mel"], ref=1.0, amin=1e-10, top_db=PARAMS.top_db)
+        delta = np.diff(mfcc, axis=1)
+        bounds = np.linspace(0, mfcc.shape[1], 4).astype(int)
+        want = np.concatenate(
+            [np.concatenate([m.mean(axis=1), m.std(axis=1)])
+             for m in (mfcc, mel_db.astype(np.float64), refs[i]["chroma"].astype(np.float64),
+                       delta)]
+            + [mfcc[:, bounds[k]:bounds[k + 1]].mean(axis=1) for k in range(3)])
+        start = 0
+        for width in (2 * PARAMS.n_mfcc, 2 * PARAMS.n_mels, 2 * PARAMS.n_chroma,
+                      2 * PARAMS.n_mfcc, 3 * PARAMS.n_mfcc):
+            err = rel_err(got[i, start:start + width], want[start:start + width])
+            assert err <= 1e-4, (name, start, err)
+            start += width
+
+
 def test_top_db_is_per_clip_not_per_batch(synthetic):
     names, batch, ours, _ = synthetic
     quiet = names.index("quiet_sine")
