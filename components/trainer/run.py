@@ -17,10 +17,11 @@ import tensorflow_transform as tft  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
-from components.core.config import Preset  # noqa: E402
+from components.core.config import PresetPart  # noqa: E402
 from components.core.features import LABEL  # noqa: E402
 from components.core.warmup import write_warmup_requests  # noqa: E402
 from components.trainer import export  # noqa: E402
+from components.trainer.epoch_progress import EpochProgress  # noqa: E402
 from components.trainer.models.build import build_model  # noqa: E402
 from components.trainer.strategy import distribution_strategy  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
@@ -77,7 +78,7 @@ def _save_history(history, run_dir: str) -> None:
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     config = fn_args.custom_config
-    preset = Preset.from_json(config["preset"])
+    preset = PresetPart.from_json(config["preset"])  # the fields the pipeline's TRAINER_FIELDS name
     task = config["task"]
     model_name = preset.train.models[task]
     tf.keras.utils.set_random_seed(preset.train.seed)
@@ -106,7 +107,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         steps_per_epoch = max(1, fn_args.train_steps // epochs)
     else:
         steps_per_epoch = None
-    callbacks = [tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+    callbacks = [tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+                 EpochProgress(epochs)]
     if val_ds is not None and cfg.early_stopping_patience:
         callbacks.append(tf.keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=cfg.early_stopping_patience,
