@@ -29,7 +29,7 @@ from components.gate.tfma_results import ACCURACY  # noqa: E402
 from components.trainer.models.build import required_features  # noqa: E402
 from pipeline import code_version as cv  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
-from pipeline.contract_schema import custom_validations, write_schema  # noqa: E402
+from pipeline.contract_schema import write_schema  # noqa: E402
 
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run.run_fn"
@@ -127,8 +127,7 @@ def create_pipeline(
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs["examples"], schema=schema)
     example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema,
-        custom_validation_config=custom_validations(preset))
+        statistics=statistics_gen.outputs["statistics"], schema=schema)
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"], schema=schema,
                          code_version=cv.code_version(cv.DATA_GATE))
     transform = tfx.components.Transform(

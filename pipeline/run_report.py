@@ -27,7 +27,8 @@ _QUARANTINE_ROWS = 20
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
 text-align:left}th{background:#f3f3f3}.bad{color:#b00}.ok{color:#070}figure{display:inline-block;
-margin:.5em 1em .5em 0}figcaption{font-size:.85em;color:#555}pre{background:#f7f7f7;padding:.6em}
+margin:.5em 1em .5em 0}figcaption{font-size:.85em;color:#555}
+pre{background:#f7f7f7;padding:.6em;white-space:pre-wrap}
 """
 
 
@@ -58,9 +59,9 @@ def _pct(value: Optional[float]) -> str:
 
 
 def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>" if header else ""
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def _components(run: md.RunRecord) -> str:
@@ -167,10 +168,12 @@ def _task(run: md.RunRecord, t: TaskSummary, config: RunConfig) -> str:
             if t.last_blessed_version else "none yet")
     pushed = (f"pushed version {_e(t.pushed_version)} to <code>{_e(t.serving_dir)}</code>"
               if t.pushed_this_run else f"not pushed (serving: {_e(t.pushed_version or 'none')})")
-    out.append(_table(["", ""], [
+    baselines = ", ".join(f"{_e(k)} {_pct(v)}" for k, v in sorted(t.baselines.items()))
+    out.append(_table([], [
         ["model", _e(meta.get("model", config.preset.train.models.get(t.task, "")))],
         ["eval accuracy", _pct(t.accuracy)], ["UAR (balanced accuracy)", _pct(t.balanced_accuracy)],
         ["best baseline", f"{_e(t.best_baseline or 'n/a')} ({_pct(t.best_baseline_accuracy)})"],
+        ["all baselines", baselines or "n/a"],
         ["last blessed model", last], ["gate", decision], ["pusher", pushed]]))
     reasons = t.reasons + t.notes
     if reasons:

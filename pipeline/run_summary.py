@@ -31,6 +31,7 @@ class TaskSummary:
     last_blessed_version: Optional[str] = None  # pushed before this run
     last_blessed_accuracy: Optional[float] = None
     ran: bool = True  # False: the run stopped before this task's evaluation
+    baselines: dict[str, float] = dataclasses.field(default_factory=dict)  # name -> accuracy
 
 
 @dataclasses.dataclass
@@ -131,6 +132,7 @@ def _task(store, run: md.RunRecord, task: str, serving_dir: str) -> TaskSummary:
         notes=verdict.get("notes", []),
         last_blessed_version=earlier[0] if earlier else None,
         last_blessed_accuracy=earlier[1] if earlier else None,
+        baselines=verdict.get("baselines", {}),
     )
 
 

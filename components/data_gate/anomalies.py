@@ -15,6 +15,16 @@ from tfx.components.example_validator.executor import DEFAULT_FILE_NAME
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from components.core import contract
+
+# What an anomaly on a contract field means for this pipeline, where TFDV's words do not say it.
+_MEANING = {
+    (contract.DURATION_S, anomalies_pb2.AnomalyInfo.FLOAT_TYPE_SMALL_FLOAT):
+        "audio missing: an utterance without samples where the preset requires audio",
+    (contract.LABEL, anomalies_pb2.AnomalyInfo.INT_TYPE_BIG_INT):
+        "a label id beyond the preset's label set",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Anomaly:
@@ -24,8 +34,11 @@ class Anomaly:
     detail: str  # e.g. "Examples contain values missing from the schema: joyful (~3%)."
     blocking: bool  # severity ERROR: training on it would learn from corrupt data
 
+    meaning: str = ""  # what it means for the contract, when TFDV's text does not say
+
     def line(self) -> str:
-        return f"{self.split}: {self.feature}: {self.short}: {self.detail.strip()}"
+        text = f"{self.split}: {self.feature}: {self.short}: {self.detail.strip()}"
+        return f"{text} ({self.meaning})" if self.meaning else text
 
 
 def read_anomalies(uri: str, split_names: str) -> list[Anomaly]:
@@ -44,6 +57,8 @@ def read_anomalies(uri: str, split_names: str) -> list[Anomaly]:
 
 
 def _anomaly(split: str, feature: str, info: anomalies_pb2.AnomalyInfo) -> Anomaly:
+    meanings = [_MEANING[(feature, r.type)] for r in info.reason if (feature, r.type) in _MEANING]
     return Anomaly(split=split, feature=feature, short=info.short_description,
                    detail=info.description,
-                   blocking=info.severity == anomalies_pb2.AnomalyInfo.ERROR)
+                   blocking=info.severity == anomalies_pb2.AnomalyInfo.ERROR,
+                   meaning="; ".join(meanings))
