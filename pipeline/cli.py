@@ -100,7 +100,8 @@ def cmd_run(args) -> int:
                                        separate_lines=args.verbose)
         except local_runner.RunFailed as failure:
             summary, status = failure.summary, 1
-            console.write(f"\nrun failed: {str(failure.cause).splitlines()[0]}\n"
+            first = (str(failure.cause).splitlines() or [type(failure.cause).__name__])[0]
+            console.write(f"\nrun failed at {summary.failed or 'the pipeline'}: {first}\n"
                           f"(full error in {log})\n")
         console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
         if config.preset.name == "demo" and status == 0:

@@ -93,7 +93,12 @@ def run(config: RunConfig, tasks: Optional[Sequence[str]] = None, *,
         except Exception as e:  # noqa: BLE001 - reported with the summary, then raised
             traceback.print_exc()  # to the run's log when the CLI keeps the terminal quiet
             error = e
-    summary = summary_of(config, tasks, lines.run_id)
+    try:
+        summary = summary_of(config, tasks, lines.run_id)
+    except Exception:
+        if error is not None:  # nothing recorded to summarise: the failure itself is the news
+            raise error from None
+        raise
     try:
         summary.report_path = str(write_report(config, summary, run_dir))
     except Exception:  # noqa: BLE001 - a report that cannot be drawn must not hide the run
