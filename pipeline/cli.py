@@ -11,6 +11,8 @@ from typing import Optional, Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# pydantic (config files) would otherwise scan every installed package for plugins first.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from components.core.tasks import TASKS  # noqa: E402
 from pipeline.configs import (  # noqa: E402
@@ -87,6 +89,9 @@ def cmd_run(args) -> int:
 
     config = _run_config(args)
     tasks = _tasks(args, config)
+    # TFX's Beam executors parse sys.argv with absl flags, where `-v` is absl's verbosity:
+    # mer's own options must not reach them.
+    sys.argv = sys.argv[:1]
     run_dir = local_runner.new_run_dir(config)
     log = run_dir / local_runner.LOG_FILE
     shown = ", ".join(tasks or config.preset.tasks)

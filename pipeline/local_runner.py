@@ -13,12 +13,14 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Optional, Sequence, TextIO
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from pipeline.configs import RunConfig  # noqa: E402
-from pipeline.run_summary import RunSummary  # noqa: E402
+
+if TYPE_CHECKING:
+    from pipeline.run_summary import RunSummary
 
 LOG_FILE = "run.log"
 REPORT_FILE = "report.html"

@@ -16,11 +16,22 @@ import numpy as np
 def confusion_matrix(eval_uri: str, n_classes: int = 0) -> Optional[np.ndarray]:
     """Rows: true class id, columns: predicted class id; None without a TFMA plot."""
     import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis import constants
 
-    try:
-        result = tfma.load_eval_result(eval_uri)
-    except Exception:  # noqa: BLE001 - a missing or failed evaluation has no matrix
-        return None
+    # With a last blessed model to compare against, TFMA stores plots per model: "candidate"
+    # is the one being evaluated. Without one, there is a single, unnamed model.
+    for model_name in (None, constants.CANDIDATE_KEY):
+        try:
+            result = tfma.load_eval_result(eval_uri, model_name=model_name)
+        except Exception:  # noqa: BLE001 - a missing or failed evaluation has no matrix
+            continue
+        cm = _overall_matrix(result, n_classes)
+        if cm is not None:
+            return cm
+    return None
+
+
+def _overall_matrix(result, n_classes: int) -> Optional[np.ndarray]:
     for slice_key, plots in result.plots:
         if slice_key:
             continue

@@ -130,8 +130,6 @@ class GateConfig:
     baselines: tuple[str, ...] = BASELINES
 
 
-
-
 @dataclasses.dataclass(frozen=True)
 class Preset:
     name: str
