@@ -106,8 +106,9 @@ def cmd_run(args) -> int:
         except local_runner.RunFailed as failure:
             summary, status = failure.summary, 1
             first = (str(failure.cause).splitlines() or [type(failure.cause).__name__])[0]
+            where = "above" if args.verbose else f"in {log}"
             console.write(f"\nrun failed at {summary.failed or 'the pipeline'}: {first}\n"
-                          f"(full error in {log})\n")
+                          f"(full error {where})\n")
         console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
         if config.preset.name == "demo" and status == 0:
             _demo_prediction(config, summary, console)

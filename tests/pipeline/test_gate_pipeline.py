@@ -50,6 +50,9 @@ def test_bad_model_is_refused_and_previous_version_keeps_serving(base_config):
     assert any("baseline" in r for r in bad.reasons), bad.reasons
     assert any("last blessed" in r for r in bad.reasons), bad.reasons
     assert _versions(base_config, "ter") == served
+    # Evaluated against the last blessed model: the summary names it and still has the UAR.
+    assert bad.last_blessed_version == served[0] and bad.last_blessed_accuracy == good.accuracy
+    assert bad.balanced_accuracy is not None
     summary_text = "\n".join(RunSummary([bad], {}).lines())
     assert "NOT blessed" in summary_text and "serving stays at version" in summary_text
 
