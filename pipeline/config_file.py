@@ -92,7 +92,10 @@ def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[st
     if MODELS_KEY in doc:
         doc.setdefault("train", {})
         models = doc.pop(MODELS_KEY)
-        if isinstance(doc["train"], dict) and isinstance(models, dict):
+        if not isinstance(models, dict):
+            raise ConfigFileError(f"{_at(lines, (MODELS_KEY,), where)}: `{MODELS_KEY}` maps "
+                                  f"tasks to model names, e.g. {{ser: cnn2d}}; got {models!r}")
+        if isinstance(doc["train"], dict):
             doc["train"].setdefault(MODELS_KEY, {})
             if isinstance(doc["train"][MODELS_KEY], dict):
                 doc["train"][MODELS_KEY].update(models)

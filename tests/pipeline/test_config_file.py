@@ -116,6 +116,11 @@ def test_unknown_preset_and_missing_preset_are_explained(tmp_path):
     assert "preset:" in _error(tmp_path, "train: {epochs: 3}\n")
 
 
+def test_models_shorthand_must_map_tasks(tmp_path):
+    message = _error(tmp_path, "preset: demo\nmodels: cnn2d\n")
+    assert "bad.yaml:2" in message and "{ser: cnn2d}" in message
+
+
 def test_set_needs_key_equals_value():
     with pytest.raises(config_file.ConfigFileError, match="KEY=VALUE"):
         config_file.load(None, ["train.epochs"], "demo")
