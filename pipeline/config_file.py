@@ -101,7 +101,14 @@ def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[st
                 doc["train"][MODELS_KEY].update(models)
         lines = {(("train",) + k if k[:1] == (MODELS_KEY,) else k): v for k, v in lines.items()}
     _merge(merged, doc)
-    return RunFile(preset=_validate(merged, lines, where), data_root=data_root)
+    preset = _validate(merged, lines, where)
+    if "reader" in doc:  # a preset's own reader is known; one named here is checked now
+        from components.example_gen.readers import READERS
+
+        if preset.reader not in READERS:
+            raise ConfigFileError(f"{_at(lines, ('reader',), where)}: unknown reader "
+                                  f"{preset.reader!r}; readers: {', '.join(sorted(READERS))}")
+    return RunFile(preset=preset, data_root=data_root)
 
 
 def _read(path: str) -> tuple[dict, dict[tuple, str]]:

@@ -116,6 +116,11 @@ def test_unknown_preset_and_missing_preset_are_explained(tmp_path):
     assert "preset:" in _error(tmp_path, "train: {epochs: 3}\n")
 
 
+def test_unknown_reader_is_named_with_the_readers(tmp_path):
+    message = _error(tmp_path, "preset: manifest\nreader: csvfile\n")
+    assert "bad.yaml:2" in message and "csvfile" in message and "manifest, meld" in message
+
+
 def test_models_shorthand_must_map_tasks(tmp_path):
     message = _error(tmp_path, "preset: demo\nmodels: cnn2d\n")
     assert "bad.yaml:2" in message and "{ser: cnn2d}" in message
