@@ -11,6 +11,8 @@ from typing import Optional, Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# pydantic (config files) would otherwise scan every installed package for plugins first.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from components.core.config import SPLIT_METHODS  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
@@ -19,21 +21,32 @@ from pipeline.configs import (  # noqa: E402
     DEFAULT_OUTPUT_DIR,
     PRESETS,
     RunConfig,
-    get_preset,
 )
 
 DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
 
 
 def _run_config(args) -> RunConfig:
+    """The run's configuration from --config/--set/--preset and the shortcut flags; a bad
+    value fails here, before anything runs (and before TensorFlow is imported)."""
+    from pipeline import config_file
     from pipeline.local_runner import default_data_root
 
-    preset = get_preset(args.preset)
+    if not args.preset and not getattr(args, "config", None):
+        raise SystemExit("Give --preset NAME or --config FILE (`mer config show NAME` prints a "
+                         "preset as a file to start from).")
+    try:
+        run_file = config_file.load(getattr(args, "config", None), getattr(args, "set", None) or (),
+                                    preset_name=args.preset)
+    except config_file.ConfigFileError as err:
+        raise SystemExit(f"mer: configuration error: {err}") from None
+    preset = run_file.preset
     output_dir = os.path.abspath(args.output_dir)
-    data_root = args.data_root or (
+    data_root = config_file.resolve_data_root(run_file, args.data_root) or (
         default_data_root(output_dir, preset.name) if preset.name == "demo" else None)
     if not data_root:
-        raise SystemExit(f"--data-root is required for preset {preset.name!r}.")
+        raise SystemExit(f"--data-root is required for preset {preset.name!r} (or `data_root:` "
+                         f"in the configuration file).")
     overrides = {}
     if getattr(args, "split", None):
         overrides["split"] = dataclasses.replace(preset.split, method=args.split)
@@ -50,58 +63,108 @@ def _run_config(args) -> RunConfig:
     return RunConfig(
         preset=preset, data_root=os.path.abspath(data_root), output_dir=output_dir,
         beam_mode=getattr(args, "beam_mode", "in_memory"),
+        enable_cache=not getattr(args, "no_cache", False),
     )
 
 
+def _tasks(args, config: RunConfig) -> Optional[list[str]]:
+    from components.core.tasks import validate_tasks
+
+    if not args.tasks:
+        return None
+    try:
+        tasks = list(validate_tasks([t.strip() for t in args.tasks.split(",") if t.strip()]))
+    except ValueError as err:
+        raise SystemExit(f"--tasks: {err}") from None
+    missing = [t for t in tasks if t not in config.preset.tasks]
+    if missing:
+        raise SystemExit(f"--tasks: preset {config.preset.name!r} runs "
+                         f"{', '.join(config.preset.tasks)}, not {', '.join(missing)}")
+    return tasks
+
+
 def cmd_run(args) -> int:
-    from pipeline import local_runner
+    import contextlib
+
+    from pipeline import local_runner, run_log
 
     config = _run_config(args)
-    tasks = args.tasks.split(",") if args.tasks else None
-    summary = local_runner.run(config, tasks)
-    print("\n== run summary ==")
-    for line in summary.lines():
-        print(line)
-    if config.preset.name == "demo":
-        _demo_prediction(config, summary)
-    return 0
+    tasks = _tasks(args, config)
+    # TFX's Beam executors parse sys.argv with absl flags, where `-v` is absl's verbosity:
+    # mer's own options must not reach them.
+    sys.argv = sys.argv[:1]
+    run_dir = local_runner.new_run_dir(config)
+    log = run_dir / local_runner.LOG_FILE
+    shown = ", ".join(tasks or config.preset.tasks)
+    print(f"mer run: {config.pipeline_name} ({shown}); "
+          f"{'logs on this terminal' if args.verbose else f'log: {log}'}", flush=True)
+    quiet = contextlib.nullcontext(sys.stdout) if args.verbose else run_log.redirected_to(str(log))
+    with quiet as console:
+        status = 0
+        try:
+            summary = local_runner.run(config, tasks, console=console, run_dir=run_dir,
+                                       separate_lines=args.verbose)
+        except local_runner.RunFailed as failure:
+            summary, status = failure.summary, 1
+            first = (str(failure.cause).splitlines() or [type(failure.cause).__name__])[0]
+            where = "above" if args.verbose else f"in {log}"
+            console.write(f"\nrun failed at {summary.failed or 'the pipeline'}: {first}\n"
+                          f"(full error {where})\n")
+        console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
+        if config.preset.name == "demo" and status == 0:
+            _demo_prediction(config, summary, console)
+    return status
 
 
-def _demo_prediction(config: RunConfig, summary) -> None:
+def _demo_prediction(config: RunConfig, summary, console) -> None:
     """One prediction from raw text + WAV bytes through the pushed MER model."""
 
     from serving.backends.inprocess import InProcessModel
 
     task = "mer" if any(t.task == "mer" and t.pushed_version for t in summary.tasks) else None
     if task is None:
-        print("no MER model served yet; skipping the demo prediction")
+        console.write("no MER model served yet; skipping the demo prediction\n")
         return
-    row = _held_out_row(config)
+    row = _held_out_row(config, summary)
     wav = (Path(config.data_root) / row["audio_path"]).read_bytes()
     model = InProcessModel(os.path.join(config.serving_dir, task))
     preds = model.predict(text=row["text"], audio=wav)
-    print(f"\nprediction ({task} v{model.version}) on a held-out example: text {row['text']!r} + "
-          f"{row['audio_path']} (true: {row['emotion']}):")
+    console.write(f"\nprediction ({task} v{model.version}) on a held-out example: text "
+                  f"{row['text']!r} + {row['audio_path']} (true: {row['emotion']}):\n")
     for p in preds:
-        print(f"  {p.emotion:<10} {p.probability:.3f}")
+        console.write(f"  {p.emotion:<10} {p.probability:.3f}\n")
 
 
-def _held_out_row(config: RunConfig) -> dict:
+def _held_out_row(config: RunConfig, summary) -> dict:
     """A manifest row from the eval split, so the demo predicts on data it did not train on."""
     import csv
 
     from components import artifacts
-    from pipeline.local_runner import latest_output
 
     with open(os.path.join(config.data_root, "manifest.csv")) as f:
         rows = {r["id"]: r for r in csv.DictReader(f)}
-    report_dir = latest_output(config.pipeline_root, "EmotionExampleGen", "report")
-    if report_dir:
-        with open(os.path.join(report_dir, artifacts.SPLITS_FILE)) as f:
+    if summary.ingest_uri:
+        with open(os.path.join(summary.ingest_uri, artifacts.SPLITS_FILE)) as f:
             for r in csv.DictReader(f):
                 if r["split"] == "eval" and r["id"] in rows:
                     return rows[r["id"]]
     return next(iter(rows.values()))
+
+
+def cmd_config_show(args) -> int:
+    from pipeline import config_file
+
+    sys.stdout.write(config_file.show(args.preset))
+    return 0
+
+
+def cmd_runs_list(args) -> int:
+    from pipeline import runs_list
+
+    for line in runs_list.lines(runs_list.list_runs(os.path.abspath(args.output_dir),
+                                                    args.preset, args.last)):
+        print(line)
+    return 0
 
 
 def cmd_ingest(args) -> int:
@@ -223,7 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p, data_root_required=False):
-        p.add_argument("--preset", required=True, choices=sorted(PRESETS))
+        p.add_argument("--preset", choices=sorted(PRESETS),
+                       help="the preset to run (or the base a --config file starts from)")
+        p.add_argument("--config", metavar="FILE",
+                       help="YAML or JSON run configuration: `preset:` plus any field of the "
+                            "schema (see `mer config show PRESET`)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override one field, repeatable: --set train.epochs=20 "
+                            "--set models.ser=cnn2d")
         p.add_argument("--data-root", required=data_root_required,
                        help="dataset folder (or manifest file); demo: generated if absent")
         p.add_argument("--output-dir", default=DEFAULT_OUTPUT,
@@ -238,7 +308,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", metavar="SECONDS|auto",
                      help="clip length the Transform pads/trims to (default: the preset's); "
                           "auto: the length covering 95%% of the train clips")
+    run.add_argument("--no-cache", action="store_true",
+                     help="run every component again (default: reuse TFX's cached results)")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show TensorFlow, Beam and component logs here instead of the log file")
     run.set_defaults(fn=cmd_run)
+
+    cfg = sub.add_parser("config", help="run configuration files")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    show = cfg_sub.add_parser("show", help="print a preset as a configuration file")
+    show.add_argument("preset", choices=sorted(PRESETS))
+    show.set_defaults(fn=cmd_config_show)
+
+    runs = sub.add_parser("runs", help="past pipeline runs, from ML Metadata")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True)
+    lst = runs_sub.add_parser("list", help="date, preset, tasks, accuracy, pushed version")
+    lst.add_argument("--output-dir", default=DEFAULT_OUTPUT)
+    lst.add_argument("--preset", help="only this preset's runs")
+    lst.add_argument("--last", type=int, default=20, help="at most this many runs per preset")
+    lst.set_defaults(fn=cmd_runs_list)
 
     ing = sub.add_parser("ingest", help="read a dataset into contract TFRecords")
     common(ing)

@@ -1,20 +1,38 @@
-"""Runs create_pipeline() with TFX's LocalDagRunner on the local Beam runner."""
+"""Runs create_pipeline() with TFX's LocalDagRunner on the local Beam runner.
+
+A run gets a folder of its own, `<output_dir>/runs/<pipeline>/<time>/`, holding its log
+(everything TensorFlow, Beam and the components print, when the CLI keeps the terminal quiet)
+and its report. TensorFlow is imported only inside `run`, so a caller can send its start-up
+noise to that log first.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import glob
+import datetime
 import os
-import time
-from typing import Optional, Sequence
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence, TextIO
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from tfx import v1 as tfx  # noqa: E402
-
-from pipeline import pipeline as pipeline_def  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
-from pipeline.fingerprint import tree_fingerprint  # noqa: E402
+
+if TYPE_CHECKING:
+    from pipeline.run_summary import RunSummary
+
+LOG_FILE = "run.log"
+REPORT_FILE = "report.html"
+
+
+class RunFailed(RuntimeError):
+    """A component failed; `summary` says what the run did up to there."""
+
+    def __init__(self, summary: RunSummary, cause: BaseException):
+        super().__init__(f"{summary.failed or 'the pipeline'} failed: {cause}")
+        self.summary = summary
+        self.cause = cause
 
 
 def default_data_root(config_output_dir: str, preset_name: str) -> str:
@@ -30,9 +48,35 @@ def prepare_data(config: RunConfig) -> RunConfig:
     return config
 
 
-def run(config: RunConfig, tasks: Optional[Sequence[str]] = None) -> RunSummary:
+def new_run_dir(config: RunConfig) -> Path:
+    """`<output_dir>/runs/<pipeline>/<local time>/` (a suffix keeps same-second runs apart)."""
+    base = Path(config.output_dir) / "runs" / config.pipeline_name
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, n = base / stamp, 1
+    while path.exists():
+        n += 1
+        path = base / f"{stamp}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def run(config: RunConfig, tasks: Optional[Sequence[str]] = None, *,
+        console: Optional[TextIO] = None, run_dir: Optional[Path] = None,
+        separate_lines: bool = False) -> RunSummary:
+    """Runs the pipeline, showing one line per component on `console` (default stdout), and
+    writes the report into `run_dir` (default: a new one). Raises RunFailed when a component
+    fails, after writing the report of what ran."""
+    from tfx import v1 as tfx
+    from tfx.dsl.compiler import compiler
+
+    from pipeline import pipeline as pipeline_def
+    from pipeline import progress
+    from pipeline.fingerprint import tree_fingerprint
+
+    console = console or sys.stdout
+    run_dir = run_dir or new_run_dir(config)
+    tasks = list(tasks or config.preset.tasks)
     prepare_data(config)
-    started = time.time()
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     p = pipeline_def.create_pipeline(
         config,
@@ -41,99 +85,46 @@ def run(config: RunConfig, tasks: Optional[Sequence[str]] = None) -> RunSummary:
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),
     )
-    tfx.orchestration.LocalDagRunner().run(p)
-    return summarize(config, tasks or config.preset.tasks, started)
+    ir = compiler.Compiler().compile(p)
+    lines = progress.ComponentLines(console, len(progress.shown_nodes(ir)),
+                                    separate_lines=separate_lines)
+    error: Optional[BaseException] = None
+    with progress.reporting_launches(lines):
+        try:
+            tfx.orchestration.LocalDagRunner().run_with_ir(ir)
+        except Exception as e:  # noqa: BLE001 - reported with the summary, then raised
+            traceback.print_exc()  # to the run's log when the CLI keeps the terminal quiet
+            error = e
+    try:
+        summary = summary_of(config, tasks, lines.run_id)
+    except Exception:
+        if error is not None:  # nothing recorded to summarise: the failure itself is the news
+            raise error from None
+        raise
+    try:
+        summary.report_path = str(write_report(config, summary, run_dir))
+    except Exception:  # noqa: BLE001 - a report that cannot be drawn must not hide the run
+        traceback.print_exc()
+        summary.report_path = ""
+    if error is not None:
+        raise RunFailed(summary, error) from error
+    return summary
 
 
-@dataclasses.dataclass
-class TaskSummary:
-    task: str
-    accuracy: Optional[float]
-    blessed: bool
-    reasons: list[str]
-    best_baseline: Optional[str]
-    best_baseline_accuracy: Optional[float]
-    pushed_version: Optional[str]
-    pushed_this_run: bool
-    serving_dir: str
-    notes: list[str] = dataclasses.field(default_factory=list)  # e.g. blessed within a margin
+def summary_of(config: RunConfig, tasks: Optional[Sequence[str]] = None,
+               run_id: Optional[str] = None) -> RunSummary:
+    """The summary of a run (default: the newest) of `config`'s pipeline, from ML Metadata."""
+    from pipeline import run_metadata, run_summary
+
+    store = run_metadata.open_store(config.metadata_path)
+    record = run_metadata.read_run(store, run_id)
+    return run_summary.summarize(store, record, list(tasks or config.preset.tasks),
+                                 config.serving_dir, config.preset.features.auto_duration)
 
 
-@dataclasses.dataclass
-class RunSummary:
-    tasks: list[TaskSummary]
-    ingest: dict
-    auto_duration_s: Optional[float] = None  # the clip length `duration_s: auto` chose
+def write_report(config: RunConfig, summary: RunSummary, run_dir: Path) -> Path:
+    from pipeline import run_metadata, run_report
 
-    def lines(self) -> list[str]:
-        out = []
-        ing = self.ingest
-        if self.auto_duration_s is not None:
-            out.append(f"transform: duration_s auto chose {self.auto_duration_s:.2f} s clips")
-        if ing:
-            out.append(
-                f"ingest: {ing['written']} examples written "
-                f"({', '.join(f'{k}={v}' for k, v in sorted(ing['by_split'].items()))}), "
-                f"{ing['quarantined']} quarantined {ing['quarantine_by_reason'] or ''}".rstrip())
-        for t in self.tasks:
-            acc = "n/a" if t.accuracy is None else f"{100 * t.accuracy:.1f}%"
-            state = "blessed" if t.blessed else "NOT blessed (" + "; ".join(t.reasons) + ")"
-            if t.blessed and t.notes:
-                state += " (" + "; ".join(t.notes) + ")"
-            if t.best_baseline:
-                acc += f" (best baseline {t.best_baseline}: {100 * t.best_baseline_accuracy:.1f}%)"
-            if t.pushed_this_run:
-                push = f"pushed version {t.pushed_version} to {t.serving_dir}"
-            elif t.pushed_version:
-                push = f"not pushed; serving stays at version {t.pushed_version}"
-            else:
-                push = "not pushed; nothing served yet"
-            out.append(f"{t.task}: eval accuracy {acc}, {state}, {push}")
-        return out
-
-
-def latest_output(pipeline_root: str, component: str, key: str) -> Optional[str]:
-    """TFX 1.x lays outputs out as <root>/<component>/<key>/<execution id>."""
-    dirs = glob.glob(os.path.join(pipeline_root, component, key, "*"))
-    dirs = [d for d in dirs if os.path.basename(d).isdigit()]
-    return max(dirs, key=lambda d: int(os.path.basename(d))) if dirs else None
-
-
-def summarize(config: RunConfig, tasks: Sequence[str], started: float) -> RunSummary:
-    from components.artifacts import read_ingest_report, read_verdict
-    from components.gate.tfma_results import overall_metric
-
-    root = config.pipeline_root
-    report_dir = latest_output(root, "EmotionExampleGen", "report")
-    ing = read_ingest_report(report_dir) if report_dir else {}
-    out = []
-    for task in tasks:
-        eval_dir = latest_output(root, pipeline_def.component_id("Evaluator", task), "evaluation")
-        bless_dir = latest_output(root, pipeline_def.component_id("Gate", task), "blessing")
-        verdict = read_verdict(bless_dir) if bless_dir else {}
-        serving = os.path.join(config.serving_dir, task)
-        versions = sorted(
-            (d for d in os.listdir(serving) if d.isdigit()), key=int
-        ) if os.path.isdir(serving) else []
-        newest = versions[-1] if versions else None
-        this_run = bool(newest) and os.path.getmtime(os.path.join(serving, newest)) >= started
-        out.append(TaskSummary(
-            task=task, accuracy=overall_metric(eval_dir) if eval_dir else None,
-            blessed=bool(verdict.get("blessed")), reasons=verdict.get("reasons", []),
-            best_baseline=verdict.get("best_baseline"),
-            best_baseline_accuracy=verdict.get("best_baseline_accuracy"),
-            pushed_version=newest, pushed_this_run=this_run,
-            serving_dir=serving, notes=verdict.get("notes", []),
-        ))
-    return RunSummary(tasks=out, ingest=ing, auto_duration_s=_auto_duration(config))
-
-
-def _auto_duration(config: RunConfig) -> Optional[float]:
-    if not config.preset.features.auto_duration:
-        return None
-    import tensorflow_transform as tft
-
-    from components.transform.preprocessing import auto_duration_s
-
-    graph_dir = latest_output(config.pipeline_root, "Transform", "transform_graph")
-    return auto_duration_s(tft.TFTransformOutput(graph_dir)) if graph_dir else None
+    store = run_metadata.open_store(config.metadata_path)
+    record = run_metadata.read_run(store, summary.run_id or None)
+    return run_report.write(run_dir / REPORT_FILE, config, summary, record)

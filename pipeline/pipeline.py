@@ -6,6 +6,7 @@ Feature code is in components/transform, model code in components/trainer.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Optional, Sequence
 
@@ -21,14 +22,22 @@ from components.core.config import GateConfig  # noqa: E402
 from components.core.features import OPTIONAL_FEATURES  # noqa: E402
 from components.core.signatures import PROBABILITIES, SERVING_DEFAULT  # noqa: E402
 from components.core.tasks import validate_tasks  # noqa: E402
+from components.data_gate.component import DataGate  # noqa: E402
 from components.example_gen.component import EmotionExampleGen  # noqa: E402
 from components.gate.component import Gate  # noqa: E402
 from components.gate.tfma_results import ACCURACY  # noqa: E402
 from components.trainer.models.build import required_features  # noqa: E402
+from pipeline import code_version as cv  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
+from pipeline.contract_schema import write_schema  # noqa: E402
 
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run.run_fn"
+# The preset fields each standard component's module code reads: its part of the cache key
+# (the custom components name theirs in their component.py). A field read but not listed fails
+# loudly (`PresetPart`), so a part cannot silently miss something the code depends on.
+TRANSFORM_FIELDS = ("features",)
+TRAINER_FIELDS = ("labels", "train")
 
 
 def component_id(kind: str, task: str) -> str:
@@ -42,8 +51,12 @@ def optional_features(preset, tasks) -> list[str]:
 
 
 def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
-    """Accuracy, balanced accuracy, per-class metrics, confusion matrix, calibration;
-    sliced by emotion, speaker, gender and dataset.
+    """Accuracy, per-class metrics, confusion matrix, calibration; sliced by emotion, speaker,
+    gender and dataset.
+
+    The UAR (balanced accuracy) is read from the confusion matrix (`pipeline.tfma_confusion`):
+    TFMA's macro-averaged binarized `Recall` counts a class as predicted only above
+    probability 0.5, which is not the argmax recall UAR means.
 
     The blessing thresholds apply to the overall slice only: a plain
     `threshold=` would apply to every slice, and one small speaker slice
@@ -74,13 +87,6 @@ def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
             metrics=[tfma.MetricConfig(class_name=c) for c in (
                 "Precision", "Recall", "F1Score", "Calibration", "CalibrationPlot")],
         ))
-        specs.append(tfma.MetricsSpec(  # macro-averaged recall = balanced accuracy (UAR)
-            binarize=class_ids,
-            aggregate=tfma.AggregationOptions(
-                macro_average=True, class_weights={i: 1.0 for i in range(n_classes)}),
-            metrics=[tfma.MetricConfig(class_name="Recall",
-                                       config='"name": "balanced_accuracy"')],
-        ))
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
             label_key=contract.LABEL, signature_name=SERVING_DEFAULT,
@@ -93,21 +99,30 @@ def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
     )
 
 
+def task_preset(preset, task: str):
+    """The preset as one task's Trainer sees it: only that task's model, so choosing another
+    SER model does not rerun the TER Trainer."""
+    return preset.replace(tasks=(task,), train=dataclasses.replace(
+        preset.train, models={task: preset.train.models[task]}))
+
+
 def create_pipeline(
     config: RunConfig,
     tasks: Optional[Sequence[str]] = None,
     input_fingerprint: str = "",
     metadata_connection_config=None,
+    schema_dir: Optional[str] = None,
     features_only: bool = False,
     extra_features: Sequence[str] = (),
 ) -> tfx.dsl.Pipeline:
-    """The pipeline for `config` and `tasks` (default: the preset's).
+    """The graph for `config.preset` and `tasks` (default: the preset's).
 
-    `features_only` stops after the Transform: ingestion, statistics, schema, validation and
-    the Transform, exactly as the full pipeline runs them. The studies and the quality
-    benchmark run that once per split and train many models on its output. `extra_features`
-    asks the Transform for optional features beyond what the preset's models read (e.g. log-mel
-    frames for a study's candidate CNN).
+    `schema_dir` (default `<output_dir>/schemas`) is where the preset's contract schema is
+    written for ImportSchemaGen, a path the runner can read. `features_only` stops after the
+    Transform: ingestion, schema, statistics, validation and the Transform, exactly as the full
+    pipeline runs them; the studies and the quality benchmark run that once per split and train
+    many models on its output. `extra_features` asks the Transform for optional features
+    beyond what the preset's models read (e.g. log-mel frames for a study's candidate CNN).
     """
     preset = config.preset
     tasks = validate_tasks(tasks or preset.tasks)
@@ -116,37 +131,46 @@ def create_pipeline(
         raise ValueError(f"extra_features {unknown} are not optional features {OPTIONAL_FEATURES}")
 
     example_gen = EmotionExampleGen(
-        preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint)
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+        preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint,
+        code_version=cv.code_version(cv.EXAMPLE_GEN))
+    schema_file = write_schema(preset, schema_dir or os.path.join(config.output_dir, "schemas"))
+    schema_import = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    schema = schema_import.outputs["schema"]
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"], schema=schema)
     example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+        statistics=statistics_gen.outputs["statistics"], schema=schema)
+    data_gate = DataGate(anomalies=example_validator.outputs["anomalies"], schema=schema,
+                         code_version=cv.code_version(cv.DATA_GATE))
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
-        schema=schema_gen.outputs["schema"],
+        schema=data_gate.outputs["checked_schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"preset": preset.to_json(), "tasks": list(tasks),
+        custom_config={"preset": preset.part_json(*TRANSFORM_FIELDS), "tasks": list(tasks),
                        "features": sorted(set(optional_features(preset, tasks))
-                                          | set(extra_features))},
+                                          | set(extra_features)),
+                       "code_version": cv.code_version(cv.TRANSFORM)},
     )
-    components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
+    components = [example_gen, schema_import, statistics_gen, example_validator,
+                  data_gate, transform]
     if features_only:
         return tfx.dsl.Pipeline(
             pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
             components=components, enable_cache=config.enable_cache,
             metadata_connection_config=metadata_connection_config,
             beam_pipeline_args=config.beam_pipeline_args())
+    trainer_code, baselines_code, gate_code = (
+        cv.code_version(cv.TRAINER), cv.code_version(cv.BASELINES), cv.code_version(cv.GATE))
 
     for task in tasks:
         trainer = tfx.components.Trainer(
             run_fn=RUN_FN,
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
-            schema=schema_gen.outputs["schema"],
             train_args=tfx.proto.TrainArgs(num_steps=preset.train.train_steps or 0),
             eval_args=tfx.proto.EvalArgs(num_steps=0),
-            custom_config={"preset": preset.to_json(), "task": task},
+            custom_config={"preset": task_preset(preset, task).part_json(*TRAINER_FIELDS),
+                           "task": task, "code_version": trainer_code},
         ).with_id(component_id("Trainer", task))
         resolver = tfx.dsl.Resolver(
             strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -168,11 +192,12 @@ def create_pipeline(
         baselines = Baselines(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
-            preset=preset, task=task, models=preset.gate.baselines,
+            preset=preset, task=task, models=preset.gate.baselines, code_version=baselines_code,
         ).with_id(component_id("Baselines", task))
         gate = Gate(
             model=trainer.outputs["model"], evaluation=evaluator.outputs["evaluation"],
             baselines=baselines.outputs["baselines"], baseline_margin=preset.gate.baseline_margin,
+            code_version=gate_code,
         ).with_id(component_id("Gate", task))
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"],

@@ -18,13 +18,18 @@ from components.baselines.executor import Executor
 from components.core.config import Preset
 from components.core.model_names import BASELINES
 
+# What the baselines read of the preset (their cache key): not the Trainer's epochs or model.
+PRESET_FIELDS = ("labels",)
+
 
 class BaselinesSpec(component_spec.ComponentSpec):
     PARAMETERS = {
-        "preset": component_spec.ExecutionParameter(type=str),
+        "preset": component_spec.ExecutionParameter(type=str),  # PRESET_FIELDS, as JSON
         "task": component_spec.ExecutionParameter(type=str),
         "models": component_spec.ExecutionParameter(type=str),  # JSON list
+        "seed": component_spec.ExecutionParameter(type=int),  # the preset's train.seed
         "grid_search": component_spec.ExecutionParameter(type=int, optional=True),
+        "code_version": component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
@@ -46,12 +51,14 @@ class Baselines(base_component.BaseComponent):
         task: str,
         models: Sequence[str] = BASELINES,
         grid_search: bool = False,
+        code_version: str = "",
     ):
         unknown = [m for m in models if m not in BASELINES]
         if unknown:
             raise ValueError(f"Unknown baseline(s) {unknown}; choose from {BASELINES}.")
         super().__init__(spec=BaselinesSpec(
-            preset=preset.to_json(), task=task, models=json.dumps(list(models)),
-            grid_search=int(grid_search), examples=examples, transform_graph=transform_graph,
+            preset=preset.part_json(*PRESET_FIELDS), task=task, models=json.dumps(list(models)),
+            seed=preset.train.seed, grid_search=int(grid_search), code_version=code_version,
+            examples=examples, transform_graph=transform_graph,
             baselines=types.Channel(type=BaselineResults),
         ))

@@ -20,7 +20,7 @@ from tfx.types import artifact_utils
 from components.artifacts import write_baseline_metrics
 from components.baselines.data import load_split
 from components.baselines.models import GRIDS, make_baseline
-from components.core.config import Preset
+from components.core.config import PresetPart
 from components.transform import preprocessing as pp
 
 
@@ -66,7 +66,8 @@ def fit_and_score(
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict: dict[str, list[types.Artifact]],
            output_dict: dict[str, list[types.Artifact]], exec_properties: dict[str, Any]) -> None:
-        preset = Preset.from_json(exec_properties["preset"])
+        preset = PresetPart.from_json(exec_properties["preset"])
+        seed = int(exec_properties["seed"])
         task = exec_properties["task"]
         names = json.loads(exec_properties["models"])
         examples = artifact_utils.get_single_instance(input_dict["examples"])
@@ -81,7 +82,7 @@ class Executor(base_executor.BaseExecutor):
         results = {}
         for name in names:
             model, metrics = fit_and_score(
-                name, task, x_train, y_train, x_eval, y_eval, labels, seed=preset.train.seed,
+                name, task, x_train, y_train, x_eval, y_eval, labels, seed=seed,
                 grid_search=bool(exec_properties.get("grid_search")))
             joblib.dump(model, os.path.join(out.uri, f"{name}.joblib"))
             results[name] = metrics

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Optional
+import types
+import typing
+from typing import Any, Mapping, Optional, Sequence
 
-from components.core.model_names import BASELINES
+from components.core.model_names import BASELINES, MODEL_NAMES, is_model_name
+from components.core.tasks import TASKS
 
 SPLIT_METHODS = ("random", "speaker", "kfold", "loso", "predefined")
 AUTO = "auto"  # features.duration_s value: chosen by the Transform from the clip lengths
@@ -214,26 +217,182 @@ class Preset:
     train: TrainConfig = TrainConfig()
     gate: GateConfig = GateConfig()
 
+    def __post_init__(self) -> None:
+        _check_preset(self)
+
     def replace(self, **changes: Any) -> Preset:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return self.part_json(*field_names(Preset))
 
     @staticmethod
     def from_json(text: str) -> Preset:
+        return from_dict(Preset, json.loads(text))
+
+    def part_json(self, *fields: str) -> str:
+        """The named top-level fields only, as JSON: what one component is given.
+
+        Why parts: TFX keys its cache on a component's parameters, so a component handed the
+        whole preset reruns whenever any field changes (an epoch count rerunning ingestion).
+        Handed only the fields it reads, it reruns exactly when one of those changes.
+        """
+        unknown = sorted(set(fields) - set(field_names(Preset)))
+        if unknown:
+            raise ValueError(f"Preset has no field(s) {unknown}")
+        return json.dumps({f: to_dict(getattr(self, f)) for f in fields}, sort_keys=True)
+
+
+class PresetPart:
+    """Some fields of a Preset, read back from `Preset.part_json` (attribute access as a Preset).
+
+    Reading a field the part does not carry raises, naming the fields it does carry: a
+    component can then never depend on configuration that is not in its cache key.
+    """
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = dict(values)
+
+    @staticmethod
+    def from_json(text: str) -> PresetPart:
         raw = json.loads(text)
-        raw["labels"] = tuple(raw["labels"])
-        raw["tasks"] = tuple(raw["tasks"])
-        split = raw["split"]
-        split["eval_speakers"] = tuple(split["eval_speakers"])
-        raw["split"] = SplitConfig(**split)
-        feats = raw["features"]
-        feats["audio_kinds"] = tuple(feats["audio_kinds"])
-        feats["tfidf_ngrams"] = tuple(feats["tfidf_ngrams"])
-        raw["features"] = FeatureConfig(**feats)
-        raw["train"] = TrainConfig(**raw["train"])
-        gate = raw["gate"]
-        gate["baselines"] = tuple(gate["baselines"])
-        raw["gate"] = GateConfig(**gate)
-        return Preset(**raw)
+        hints = _hints(Preset)
+        unknown = sorted(set(raw) - set(hints))
+        if unknown:
+            raise ValueError(f"Preset has no field(s) {unknown}")
+        return PresetPart({k: _from_value(hints[k], v, k) for k, v in raw.items()})
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(sorted(self._values))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(
+                f"this component's configuration part has no {name!r} (it carries "
+                f"{', '.join(self.fields)}); add the field to the part the pipeline gives it"
+            ) from None
+
+
+class ConfigError(ValueError):
+    """A bad value in the configuration; `key` is its dotted path (e.g. `train.epochs`)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def to_dict(value: Any) -> Any:
+    """A configuration value as JSON-ready data (dataclasses -> dicts, tuples -> lists)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [to_dict(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_dict(v) for k, v in value.items()}
+    return value
+
+
+def from_dict(cls: type, raw: Mapping[str, Any], where: str = "") -> Any:
+    """Builds dataclass `cls` from `to_dict` output, guided by its type hints.
+
+    Generic on purpose: a field added to any config class needs no change here. Missing
+    fields take their defaults; unknown ones are a ConfigError naming them.
+    """
+    hints = _hints(cls)
+    unknown = sorted(set(raw) - set(hints))
+    if unknown:
+        raise ConfigError(where + unknown[0], f"unknown field; {cls.__name__} has "
+                          f"{', '.join(hints)}")
+    return cls(**{k: _from_value(hints[k], v, where + k) for k, v in raw.items()})
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _from_value(tp: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+        return from_dict(tp, value, where + ".")
+    origin = typing.get_origin(tp)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        return tuple(value)
+    if origin in (typing.Union, types.UnionType):
+        for member in typing.get_args(tp):
+            if dataclasses.is_dataclass(member) and isinstance(value, Mapping):
+                return from_dict(member, value, where + ".")
+    return value
+
+
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(key, message)
+
+
+def _check_preset(p: Preset) -> None:
+    """Bad values fail where a preset is made (code or config file), naming the key."""
+    _check(bool(p.name), "name", "must be a non-empty name")
+    _check(bool(p.tasks), "tasks", f"needs at least one of {', '.join(TASKS)}")
+    for t in p.tasks:
+        _check(t in TASKS, "tasks", f"unknown task {t!r}; tasks are {', '.join(TASKS)}")
+    _check(len(set(p.labels)) == len(p.labels), "labels", f"has duplicates: {list(p.labels)}")
+    s = p.split
+    _check(s.method in SPLIT_METHODS, "split.method",
+           f"must be one of {', '.join(SPLIT_METHODS)}, got {s.method!r}")
+    _check(0 < s.test_fraction < 1, "split.test_fraction",
+           f"is a share of the data in (0, 1), got {s.test_fraction}")
+    _check(s.n_folds >= 2, "split.n_folds", f"must be at least 2, got {s.n_folds}")
+    _check(s.fold >= 0, "split.fold", f"must be 0 or more, got {s.fold}")
+    _check_train(p.train, p.tasks)
+    g = p.gate
+    _check(0 <= g.min_accuracy <= 1, "gate.min_accuracy", f"is in [0, 1], got {g.min_accuracy}")
+    _check(g.max_regression >= 0, "gate.max_regression", f"must be 0 or more, got "
+           f"{g.max_regression}")
+    _check(g.baseline_margin >= 0, "gate.baseline_margin", f"must be 0 or more, got "
+           f"{g.baseline_margin}")
+    _check(bool(g.baselines), "gate.baselines", f"needs at least one of {', '.join(BASELINES)}")
+    for b in g.baselines:
+        _check(b in BASELINES, "gate.baselines",
+               f"unknown baseline {b!r}; baselines are {', '.join(BASELINES)}")
+    f = p.features
+    lo, hi = tuple(f.tfidf_ngrams)
+    _check(1 <= lo <= hi, "features.tfidf_ngrams", f"is (min n, max n) with 1 <= min <= max, "
+           f"got {list(f.tfidf_ngrams)}")
+    _check(f.tfidf_vocab_size >= 1, "features.tfidf_vocab_size",
+           f"must be at least 1, got {f.tfidf_vocab_size}")
+
+
+def _check_train(t: TrainConfig, tasks: Sequence[str]) -> None:
+    for task in tasks:
+        _check(task in t.models, "train.models",
+               f"names no model for task {task!r}; e.g. {task}: {MODEL_NAMES[task][0]}")
+    for task, name in t.models.items():
+        _check(task in TASKS, f"train.models.{task}", f"unknown task; tasks are "
+               f"{', '.join(TASKS)}")
+        _check(is_model_name(task, name), f"train.models.{task}",
+               f"unknown {task} model {name!r}; models: {', '.join(MODEL_NAMES[task])}"
+               + (" (or any TEXT+AUDIO pair of TER and SER encoders)" if task == "mer" else ""))
+    _check(t.epochs >= 1, "train.epochs", f"must be at least 1, got {t.epochs}")
+    _check(t.batch_size >= 1, "train.batch_size", f"must be at least 1, got {t.batch_size}")
+    _check(t.learning_rate > 0, "train.learning_rate", f"must be positive, got "
+           f"{t.learning_rate}")
+    _check(0 <= t.dropout < 1, "train.dropout", f"is a rate in [0, 1), got {t.dropout}")
+    _check(0 <= t.validation_fraction < 1, "train.validation_fraction",
+           f"is a share of the train split in [0, 1), got {t.validation_fraction}")
+    _check(t.train_steps is None or t.train_steps >= 1, "train.train_steps",
+           f"is empty (epochs over the data) or at least 1, got {t.train_steps}")
+
+
+# Schema libraries read this (the config-file loader validates with pydantic over these very
+# dataclasses): a key that is not a field is an error, not silently ignored.
+for _cls in (SplitConfig, FeatureConfig, TrainConfig, GateConfig, Preset):
+    _cls.__pydantic_config__ = {"extra": "forbid"}

@@ -15,14 +15,21 @@ from components.artifacts import IngestReport
 from components.core.config import Preset
 from components.example_gen.executor import Executor
 
+# The preset fields ingestion reads (its part of the cache key): a change to anything else
+# (epochs, the gate, features) reuses the cached examples.
+PRESET_FIELDS = ("name", "reader", "reader_options", "labels", "require_text", "require_audio",
+                 "split")
+
 
 class EmotionExampleGenSpec(component_spec.ComponentSpec):
     PARAMETERS = {
-        "preset": component_spec.ExecutionParameter(type=str),
+        "preset": component_spec.ExecutionParameter(type=str),  # PRESET_FIELDS, as JSON
         "data_root": component_spec.ExecutionParameter(type=str),
         # Changes whenever the files under data_root change, so TFX's cache
         # never reuses examples of an older copy of the dataset.
         "input_fingerprint": component_spec.ExecutionParameter(type=str, optional=True),
+        # A hash of the ingestion code: an edit to a reader reruns ingestion.
+        "code_version": component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS: dict = {}
     OUTPUTS = {
@@ -35,11 +42,13 @@ class EmotionExampleGen(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = EmotionExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
-    def __init__(self, preset: Preset, data_root: str, input_fingerprint: str = ""):
+    def __init__(self, preset: Preset, data_root: str, input_fingerprint: str = "",
+                 code_version: str = ""):
         super().__init__(spec=EmotionExampleGenSpec(
-            preset=preset.to_json(),
+            preset=preset.part_json(*PRESET_FIELDS),
             data_root=data_root,
             input_fingerprint=input_fingerprint,
+            code_version=code_version,
             examples=types.Channel(type=standard_artifacts.Examples),
             report=types.Channel(type=IngestReport),
         ))

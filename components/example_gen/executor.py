@@ -10,7 +10,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from components.core.config import Preset
+from components.core.config import PresetPart
 from components.example_gen import ingest
 
 
@@ -21,7 +21,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        preset = Preset.from_json(exec_properties["preset"])
+        preset = PresetPart.from_json(exec_properties["preset"])
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         report = artifact_utils.get_single_instance(output_dict["report"])
         examples.split_names = artifact_utils.encode_split_names(list(ingest.SPLITS))

@@ -20,7 +20,7 @@ from typing import Iterable, Optional, Sequence
 import apache_beam as beam
 
 from components.artifacts import QUARANTINE_FILE, REPORT_FILE, SPLITS_FILE
-from components.core import contract
+from components.core import contract, progress
 from components.core.config import Preset
 from components.example_gen.loading import load_or_reject
 from components.example_gen.readers import get_reader
@@ -95,6 +95,7 @@ class _Load(beam.DoFn):
     def process(self, item):
         source, split = item
         result = load_or_reject(source, self._labels, self._require_text, self._require_audio)
+        progress.advance(progress.RECORDS)
         if isinstance(result, contract.Rejected):
             yield beam.pvalue.TaggedOutput("rejected", result)
         else:
@@ -106,6 +107,7 @@ def build_ingest(
 ) -> None:
     """Adds the decode-and-write steps; counts and rejections go to scratch_dir."""
     items = [(s, listing.split_of.get(s.id, "")) for s in listing.sources]
+    progress.start(progress.RECORDS, len(items))
     loaded = (
         p
         | "ListSources" >> beam.Create(items, reshuffle=True)

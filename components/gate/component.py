@@ -19,6 +19,7 @@ from components.gate.executor import Executor
 class GateSpec(component_spec.ComponentSpec):
     PARAMETERS = {
         "baseline_margin": component_spec.ExecutionParameter(type=float, optional=True),
+        "code_version": component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         "model": component_spec.ChannelParameter(type=standard_artifacts.Model),
@@ -33,8 +34,10 @@ class Gate(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, model: types.BaseChannel, evaluation: types.BaseChannel,
-                 baselines: types.BaseChannel, baseline_margin: float = 0.0):
+                 baselines: types.BaseChannel, baseline_margin: float = 0.0,
+                 code_version: str = ""):
         super().__init__(spec=GateSpec(
-            baseline_margin=baseline_margin, model=model, evaluation=evaluation,
-            baselines=baselines, blessing=types.Channel(type=standard_artifacts.ModelBlessing),
+            baseline_margin=baseline_margin, code_version=code_version, model=model,
+            evaluation=evaluation, baselines=baselines,
+            blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         ))

@@ -14,6 +14,9 @@ from tfx.utils import io_utils
 from components.artifacts import read_baseline_metrics, write_verdict
 from components.gate import tfma_results
 
+# The blessing's custom property holding the model's overall eval accuracy.
+ACCURACY_PROPERTY = "accuracy"
+
 
 def decide(
     accuracy: float | None, tfma_failures: list[str], baselines: dict, margin: float
@@ -73,5 +76,7 @@ class Executor(base_executor.BaseExecutor):
             constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)
         blessing.set_int_custom_property(
             constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)
+        if accuracy is not None:  # in ML Metadata too, so `mer runs list` needs no files
+            blessing.set_float_custom_property(ACCURACY_PROPERTY, accuracy)
         print(f"gate: {'BLESSED' if blessed else 'NOT blessed'}" +
               ("" if blessed else ": " + "; ".join(reasons)))

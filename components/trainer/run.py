@@ -17,9 +17,10 @@ import tensorflow_transform as tft  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
-from components.core.config import Preset  # noqa: E402
+from components.core.config import PresetPart  # noqa: E402
 from components.core.features import LABEL  # noqa: E402
 from components.trainer import export  # noqa: E402
+from components.trainer.epoch_progress import EpochProgress  # noqa: E402
 from components.trainer.fit import ACCURACY, carve_validation, fit_model  # noqa: E402
 from components.trainer.strategy import distribution_strategy  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
@@ -65,7 +66,7 @@ def _save_history(history: dict[str, list[float]], run_dir: str) -> None:
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     config = fn_args.custom_config
-    preset = Preset.from_json(config["preset"])
+    preset = PresetPart.from_json(config["preset"])  # the fields the pipeline's TRAINER_FIELDS name
     task = config["task"]
     model_name = preset.train.models[task]
     cfg = preset.train.for_task(task)
@@ -78,7 +79,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         task, model_name, len(names), tft_output.transformed_feature_spec(), train_rows, cfg,
         validation_rows=val_rows, train_steps=fn_args.train_steps or None,
         strategy=distribution_strategy(),
-        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)])
+        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+                   EpochProgress(cfg.epochs * cfg.ensemble_size)])
     model = result.model
     model.summary(print_fn=lambda line: print(line))
     _save_history(result.history, fn_args.model_run_dir)

@@ -15,7 +15,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from components.core import contract  # noqa: E402
-from components.core.config import Preset  # noqa: E402
+from components.core.config import Preset, PresetPart  # noqa: E402
 from components.core.features import (  # noqa: E402
     AUDIO_FEATURES,
     LABEL,
@@ -137,8 +137,10 @@ def auto_duration_s(tft_output: tft.TFTransformOutput) -> float | None:
 
 
 def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
-    """tf.Transform entry point; `custom_config` carries the preset and tasks."""
-    preset = Preset.from_json(custom_config["preset"])
+    """tf.Transform entry point; `custom_config` carries the preset fields this reads (the
+    pipeline's TRANSFORM_FIELDS), the tasks, the optional features and a `code_version` (unread
+    here: it keys TFX's cache on this package's source)."""
+    preset = PresetPart.from_json(custom_config["preset"])
     outputs = transform_features(
         inputs, preset, custom_config["tasks"], tuple(custom_config.get("features", ())))
     if contract.LABEL in inputs:

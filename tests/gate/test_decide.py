@@ -33,7 +33,7 @@ def test_missing_accuracy_refuses():
 
 
 def test_summary_says_when_a_blessed_model_trails_a_baseline_within_the_margin():
-    from pipeline.local_runner import RunSummary, TaskSummary
+    from pipeline.run_summary import RunSummary, TaskSummary
 
     blessed, _ = decide(0.58, [], BASELINES, margin=0.03)
     notes = margin_notes(blessed, 0.58, BASELINES, margin=0.03)

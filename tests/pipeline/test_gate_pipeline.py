@@ -9,6 +9,7 @@ import pytest
 
 from pipeline import demo_corpus, local_runner
 from pipeline.configs import RunConfig, get_preset
+from pipeline.run_summary import RunSummary
 
 
 def _versions(config, task):
@@ -49,7 +50,10 @@ def test_bad_model_is_refused_and_previous_version_keeps_serving(base_config):
     assert any("baseline" in r for r in bad.reasons), bad.reasons
     assert any("last blessed" in r for r in bad.reasons), bad.reasons
     assert _versions(base_config, "ter") == served
-    summary_text = "\n".join(local_runner.RunSummary([bad], {}).lines())
+    # Evaluated against the last blessed model: the summary names it and still has the UAR.
+    assert bad.last_blessed_version == served[0] and bad.last_blessed_accuracy == good.accuracy
+    assert bad.balanced_accuracy is not None
+    summary_text = "\n".join(RunSummary([bad], {}).lines())
     assert "NOT blessed" in summary_text and "serving stays at version" in summary_text
 
     # A good model after it (another seed, so not a cache hit) is pushed as a new version.

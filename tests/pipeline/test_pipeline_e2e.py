@@ -1,43 +1,16 @@
-"""The whole pipeline on a small demo corpus, then predictions from raw inputs."""
+"""The whole pipeline on a small demo corpus (`demo_run`: `mer run` in a subprocess, see
+conftest.py), then predictions from raw inputs."""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from pipeline import demo_corpus, local_runner
-from pipeline.configs import RunConfig, get_preset
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    data_root = out / "data"
-    demo_corpus.generate(data_root, demo_corpus.DemoCorpusConfig(
-        n_speakers=4, utterances_per_class_per_speaker=6))
-    # One corrupt file: it must be quarantined, not crash the run or vanish.
-    with open(data_root / "manifest.csv") as f:
-        rows = list(csv.DictReader(f))
-    bad = data_root / "audio" / "corrupt.wav"
-    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
-    with open(data_root / "manifest.csv", "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writerow({**rows[0], "id": "corrupt_1", "audio_path": "audio/corrupt.wav"})
-    preset = get_preset("demo")
-    # This test is about the wiring (ingest -> ... -> push -> predict); the gate's
-    # decisions are tested in tests/gate, so here it lets every model through.
-    preset = preset.replace(
-        train=dataclasses.replace(preset.train, epochs=30),
-        gate=dataclasses.replace(preset.gate, min_accuracy=0.0, baseline_margin=1.0))
-    config = RunConfig(preset=preset, data_root=str(data_root), output_dir=str(out / "artifacts"))
-    summary = local_runner.run(config)
-    return config, summary, rows
+from pipeline.configs import get_preset
 
 
 def test_every_task_is_pushed_in_tf_serving_layout(demo_run):
@@ -132,12 +105,12 @@ def test_served_model_equals_librosa_features_through_the_trained_head(demo_run)
 
     from serving.backends.inprocess import resolve_version_dir
 
-    config, _, _ = demo_run
+    config, summary, _ = demo_run
     data_root = Path(config.data_root)
     paths = {r["id"]: str(data_root / r["audio_path"])
              for r in csv.DictReader(open(data_root / "manifest.csv"))}
-    report = local_runner.latest_output(config.pipeline_root, "EmotionExampleGen", "report")
-    splits = {r["id"]: r["split"] for r in csv.DictReader(open(Path(report) / "splits.csv"))}
+    splits = {r["id"]: r["split"] for r in csv.DictReader(
+        open(Path(summary.ingest_uri) / "splits.csv"))}
     duration = config.preset.features.duration_s
     train = np.stack([_librosa_utterance_features(paths[i], duration)
                       for i, s in splits.items() if s == "train"])
