@@ -100,10 +100,10 @@ def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
 
 
 def task_preset(preset, task: str):
-    """The preset as one task's Trainer sees it: only that task's model, so choosing another
-    SER model does not rerun the TER Trainer."""
+    """The preset as one task's Trainer sees it: only that task's model and its per-task
+    overrides already applied, so changing the SER recipe does not rerun the TER Trainer."""
     return preset.replace(tasks=(task,), train=dataclasses.replace(
-        preset.train, models={task: preset.train.models[task]}))
+        preset.train.for_task(task), models={task: preset.train.models[task]}))
 
 
 def create_pipeline(

@@ -144,33 +144,23 @@ def _fingerprint(data_root: str) -> str:
 
 
 def latest_outputs(config: RunConfig, node_id: str) -> tuple[str, dict]:
-    """`node_id`'s latest finished execution in MLMD: its state (COMPLETE or CACHED) and its
-    output artifacts by output key."""
-    import ml_metadata as mlmd
-    from ml_metadata.proto import metadata_store_pb2
+    """`node_id` in the newest run in MLMD (`pipeline.run_metadata`): its state (COMPLETE or
+    CACHED) and its output artifacts by output key, as TFX artifacts (what tfxio reads)."""
     from tfx.types import artifact_utils
 
-    store_config = metadata_store_pb2.ConnectionConfig()
-    store_config.sqlite.filename_uri = config.metadata_path
-    store = mlmd.MetadataStore(store_config)
-    context = store.get_context_by_type_and_name("node", f"{config.pipeline_name}.{node_id}")
-    if context is None:
-        raise RuntimeError(f"no {node_id} run in {config.metadata_path}")
-    done = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
-    executions = [e for e in store.get_executions_by_context(context.id)
-                  if e.last_known_state in done]
-    if not executions:
-        raise RuntimeError(f"{node_id} of {config.pipeline_name} did not complete")
-    latest = max(executions, key=lambda e: e.id)
-    outputs: dict[str, object] = {}
-    for event in store.get_events_by_execution_ids([latest.id]):
-        if event.type != metadata_store_pb2.Event.OUTPUT:
-            continue
-        key = event.path.steps[0].key
-        (artifact,) = store.get_artifacts_by_id([event.artifact_id])
-        (artifact_type,) = store.get_artifact_types_by_id([artifact.type_id])
-        outputs[key] = artifact_utils.deserialize_artifact(artifact_type, artifact)
-    return metadata_store_pb2.Execution.State.Name(latest.last_known_state), outputs
+    from pipeline import run_metadata
+
+    store = run_metadata.open_store(config.metadata_path)
+    node = run_metadata.read_run(store).node(node_id)
+    if node is None or node.state not in ("COMPLETE", "CACHED"):
+        raise RuntimeError(f"{node_id} of {config.pipeline_name} did not complete "
+                           f"({node.state if node else 'not run'}); see the run's log")
+    types = {t.id: t for t in store.get_artifact_types()}
+    outputs = {}
+    for key, records in node.outputs.items():
+        (artifact,) = store.get_artifacts_by_id([records[0].id])
+        outputs[key] = artifact_utils.deserialize_artifact(types[artifact.type_id], artifact)
+    return node.state, outputs
 
 
 def speaker_folds(speakers: Sequence[str], n_folds: int) -> list[tuple[str, ...]]:
