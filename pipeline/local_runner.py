@@ -14,7 +14,6 @@ from tfx import v1 as tfx  # noqa: E402
 
 from pipeline import pipeline as pipeline_def  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
-from pipeline.fingerprint import tree_fingerprint  # noqa: E402
 
 
 def default_data_root(config_output_dir: str, preset_name: str) -> str:
@@ -37,7 +36,6 @@ def run(config: RunConfig, tasks: Optional[Sequence[str]] = None) -> RunSummary:
     p = pipeline_def.create_pipeline(
         config,
         tasks=tasks,
-        input_fingerprint=tree_fingerprint(config.data_root),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),
     )

@@ -96,14 +96,12 @@ def eval_config(gate: GateConfig, n_classes: int = 0) -> tfma.EvalConfig:
 def create_pipeline(
     config: RunConfig,
     tasks: Optional[Sequence[str]] = None,
-    input_fingerprint: str = "",
     metadata_connection_config=None,
 ) -> tfx.dsl.Pipeline:
     preset = config.preset
     tasks = validate_tasks(tasks or preset.tasks)
 
-    example_gen = EmotionExampleGen(
-        preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint)
+    example_gen = EmotionExampleGen(preset=preset, data_root=config.data_root)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)

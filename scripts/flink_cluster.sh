@@ -179,6 +179,11 @@ taskmanager.host: localhost
 taskmanager.bind-host: localhost
 taskmanager.numberOfTaskSlots: $SLOTS
 taskmanager.memory.process.size: $TM_MEMORY
+# Beam's batch jobs have many shuffling operators running at once; Flink's default of 512
+# sort-shuffle buffers per partition exhausts a small TaskManager's network memory.
+taskmanager.memory.network.min: 192mb
+taskmanager.memory.network.max: 192mb
+taskmanager.network.sort-shuffle.min-buffers: 64
 rest.address: localhost
 rest.bind-address: localhost
 rest.port: $REST_PORT

@@ -6,8 +6,6 @@ component, and the pipeline never builds a layer.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -21,6 +19,7 @@ from components.core.config import Preset  # noqa: E402
 from components.core.features import LABEL  # noqa: E402
 from components.core.warmup import write_warmup_requests  # noqa: E402
 from components.trainer import export  # noqa: E402
+from components.trainer import run_files  # noqa: E402
 from components.trainer.models.build import build_model  # noqa: E402
 from components.trainer.strategy import distribution_strategy  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
@@ -46,33 +45,6 @@ def _split_train(ds, batch_size: int, validation_fraction: float, seed: int):
     train = train.cache().shuffle(4096, seed=seed, reshuffle_each_iteration=True)
     return (train.batch(batch_size).prefetch(tf.data.AUTOTUNE),
             val.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE))
-
-
-def _save_history(history, run_dir: str) -> None:
-    """Training curves as CSV (and PNG when matplotlib is there) next to the run."""
-    os.makedirs(run_dir, exist_ok=True)
-    keys = sorted(history.history)
-    with open(os.path.join(run_dir, "history.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["epoch"] + keys)
-        for i in range(len(history.epoch)):
-            w.writerow([i + 1] + [history.history[k][i] for k in keys])
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "sparse_categorical_accuracy"), strict=True):
-        for prefix in ("", "val_"):
-            if prefix + metric in history.history:
-                ax.plot(history.history[prefix + metric], label=prefix + metric)
-        ax.set_xlabel("epoch")
-        ax.legend()
-    fig.savefig(os.path.join(run_dir, "history.png"))
-    plt.close(fig)
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -115,9 +87,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
         verbose=2, callbacks=callbacks,
     )
-    _save_history(history, fn_args.model_run_dir)
-    with open(os.path.join(fn_args.model_run_dir, "model.json"), "w") as f:
-        json.dump({"task": task, "model": model_name, "labels": names}, f)
+    run_files.save_history(history, fn_args.model_run_dir)
+    run_files.write_model_card(
+        fn_args.model_run_dir, {"task": task, "model": model_name, "labels": names})
 
     signatures = export.make_signatures(model, tft_output, task, names)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
