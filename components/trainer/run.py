@@ -18,10 +18,7 @@ from tfx_bsl.public import tfxio  # noqa: E402
 from components.core.config import Preset  # noqa: E402
 from components.core.features import LABEL  # noqa: E402
 from components.core.warmup import write_warmup_requests  # noqa: E402
-from components.trainer import (
-    export,  # noqa: E402
-    run_files,  # noqa: E402
-)
+from components.trainer import export, run_files  # noqa: E402
 from components.trainer.models.build import build_model  # noqa: E402
 from components.trainer.strategy import distribution_strategy  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
