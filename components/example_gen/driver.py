@@ -5,8 +5,8 @@ changed. TFX's own FileBasedExampleGen solves this with a driver that fingerprin
 files before the cache lookup; this is the same for a dataset tree: the fingerprint (every
 file's relative name, size and modification time) becomes the `input_fingerprint` execution
 property, part of the cache key, and a custom property of the examples it produced. It runs
-on the machine that orchestrates, at run time, with `tfx.dsl.io.fileio`, so it sees what the
-executor will read on every runner (local, Flink, Dataflow) and for `gs://` data roots too.
+on the machine that orchestrates, at run time, so it sees what the executor will read on every
+Beam runner (direct, Flink, Dataflow), and reads `gs://` data roots through `tfx.dsl.io.fileio`.
 On Kubeflow the same function runs in the compiled pre-cache hook (`kubeflow/runner.py`).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import posixpath
 from typing import Any
 
@@ -32,31 +33,57 @@ DATA_ROOT = "data_root"
 
 
 def dataset_fingerprint(root: str) -> str:
-    """A hash of the relative name, size and mtime (ns) of every file under root.
+    """A hash of the relative name, size and modification time of every file under root.
 
     root may be a folder or a manifest file (then its folder, which holds the files it names,
-    is fingerprinted too). Order-independent, and any renamed, resized or touched file changes
-    it; contents are not read, so it costs one stat per file.
+    is fingerprinted too). Order-independent; any renamed, resized or touched file changes it;
+    contents are not read, so it costs one stat per file. Local trees are read with os.stat
+    (nanosecond mtimes: TensorFlow's local stat rounds to seconds); URLs (gs://...) with fileio.
     """
+    entries = _remote_entries(root) if "://" in root else _local_entries(root)
+    h = hashlib.sha256()
+    for entry in sorted(entries):
+        h.update(entry.encode() + b"\n")
+    return f"files:{len(entries)},sha256:{h.hexdigest()[:32]}"
+
+
+def _missing(root: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"Data root {root} does not exist: cannot fingerprint the dataset. Pass --data-root "
+        f"pointing at the dataset (docs/datasets.md).")
+
+
+def _local_entries(root: str) -> list[str]:
+    if not os.path.exists(root):
+        raise _missing(root)
+    entries = []
+    if os.path.isfile(root):
+        st = os.stat(root)
+        entries.append(f"{os.path.basename(root)}|{st.st_size}|{st.st_mtime_ns}")
+        root = os.path.dirname(root) or "."
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            st = os.stat(path)
+            entries.append(f"{os.path.relpath(path, root)}|{st.st_size}|{st.st_mtime_ns}")
+    return entries
+
+
+def _remote_entries(root: str) -> list[str]:
     if not fileio.exists(root):
-        raise FileNotFoundError(
-            f"Data root {root} does not exist: cannot fingerprint the dataset. Pass --data-root "
-            f"pointing at the dataset (docs/datasets.md).")
+        raise _missing(root)
     entries = []
     if not fileio.isdir(root):
         st = fileio.stat(root)
         entries.append(f"{posixpath.basename(root)}|{st.length}|{st.mtime_nsec}")
-        root = posixpath.dirname(root) or "."
+        root = posixpath.dirname(root)
     base = root.rstrip("/")
     for dirpath, _, files in fileio.walk(root):
         for name in files:
             path = posixpath.join(str(dirpath).rstrip("/"), str(name).rstrip("/"))
             st = fileio.stat(path)
             entries.append(f"{path[len(base):].lstrip('/')}|{st.length}|{st.mtime_nsec}")
-    h = hashlib.sha256()
-    for entry in sorted(entries):
-        h.update(entry.encode() + b"\n")
-    return f"files:{len(entries)},sha256:{h.hexdigest()[:32]}"
+    return entries
 
 
 class Driver(base_driver.BaseDriver, ir_base_driver.BaseDriver):
