@@ -141,7 +141,10 @@ def ram(tmp_path, monkeypatch):
     root = f"ram://{os.path.basename(tmp_path)}"
     yield root
     assert not (tmp_path / "ram:").exists()
-    tf.io.gfile.rmtree(root) if tf.io.gfile.exists(root) else None
+    try:  # best effort: TF's ram:// cannot always delete a tree (it is freed with the process)
+        tf.io.gfile.rmtree(root)
+    except tf.errors.OpError:
+        pass
 
 
 def test_baselines_executor_on_ram_gives_the_local_metrics(local_run, ram):
