@@ -128,7 +128,7 @@ def _cluster(command: str, taskmanagers: int, run_dir: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from pipeline.configs import RunConfig, SHARED_DATASETS, get_preset
+    from pipeline.configs import SHARED_DATASETS, RunConfig, get_preset
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clips", type=int, default=10000)

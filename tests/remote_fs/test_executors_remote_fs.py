@@ -57,9 +57,8 @@ def _local_copy(remote: str, local_dir: str) -> str:
 
 
 def test_example_gen_executor_writes_examples_and_report_to_gcs(gcs, tmp_path):
-    from tests.example_gen.conftest import write_wav
-
     from components.example_gen.executor import Executor
+    from tests.example_gen.conftest import write_wav
 
     data = tmp_path / "data"
     for i in range(10):
