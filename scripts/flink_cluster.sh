@@ -24,7 +24,7 @@
 #   MER_FLINK_RPC_PORT       JobManager RPC     (default 6123)
 #   MER_FLINK_TASKMANAGERS   TaskManager JVMs   (default 2)
 #   MER_FLINK_SLOTS          slots per TaskManager (default 1)
-#   MER_FLINK_TM_MEMORY      process size of each TaskManager (default 2048m)
+#   MER_FLINK_TM_MEMORY      process size of each TaskManager (default 3072m)
 #   MER_FLINK_START_TIMEOUT  seconds to wait for the TaskManagers (default 180)
 set -euo pipefail
 
@@ -37,7 +37,7 @@ REST_PORT=${MER_FLINK_REST_PORT:-8081}
 RPC_PORT=${MER_FLINK_RPC_PORT:-6123}
 N_TM=${MER_FLINK_TASKMANAGERS:-2}
 SLOTS=${MER_FLINK_SLOTS:-1}
-TM_MEMORY=${MER_FLINK_TM_MEMORY:-2048m}
+TM_MEMORY=${MER_FLINK_TM_MEMORY:-3072m}
 START_TIMEOUT=${MER_FLINK_START_TIMEOUT:-180}
 
 FLINK_HOME=$CACHE/flink-$FLINK_VERSION
@@ -184,9 +184,10 @@ taskmanager.memory.process.size: $TM_MEMORY
 taskmanager.memory.network.min: 192mb
 taskmanager.memory.network.max: 192mb
 taskmanager.network.sort-shuffle.min-buffers: 64
-# Records (WAV bytes) sit on the task heap between operators; Flink's default split leaves a
-# 2 GB TaskManager ~0.3 GB of it and 40% managed memory that Beam's batch jobs barely use.
-taskmanager.memory.managed.fraction: 0.15
+# Records (batches of WAV bytes) sit on the task heap between operators and must each fit one
+# sort buffer of managed memory, which Beam's many grouping operators share: a 1.5 GB
+# TaskManager ran out of heap on 1440 RAVDESS clips, a 2 GB one with less managed memory out of
+# sort buffer. 3 GB at Flink's 40% managed split gives ~1 GB of each.
 rest.address: localhost
 rest.bind-address: localhost
 rest.port: $REST_PORT
