@@ -187,7 +187,9 @@ taskmanager.network.sort-shuffle.min-buffers: 64
 # Records (batches of WAV bytes) sit on the task heap between operators and must each fit one
 # sort buffer of managed memory, which Beam's many grouping operators share: a 1.5 GB
 # TaskManager ran out of heap on 1440 RAVDESS clips, a 2 GB one with less managed memory out of
-# sort buffer. 3 GB at Flink's 40% managed split gives ~1 GB of each.
+# sort buffer. 3 GB at Flink's 40% managed split gives ~1 GB of each, and the large-record
+# handler sorts a record bigger than a sort buffer (a batch of clips) instead of failing.
+taskmanager.runtime.large-record-handler: true
 rest.address: localhost
 rest.bind-address: localhost
 rest.port: $REST_PORT
