@@ -167,6 +167,9 @@ def main(argv=None) -> int:
         try:
             t = statistics_and_transform(examples, schema, preset, work / name,
                                          config.beam_pipeline_args())
+        except RuntimeError as err:  # a runner that fails at this size says why; the rest go on
+            print(f"{name:18s} FAILED: {str(err).splitlines()[-1][:300]}")
+            continue
         finally:
             if taskmanagers:
                 _cluster("stop", taskmanagers, run_dir)
