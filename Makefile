@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all lint venv clean
+.PHONY: demo test test-all test-flink lint venv clean
 
 venv: $(STAMP)
 
@@ -24,10 +24,21 @@ demo: venv
 	$(VENV)/bin/mer run --preset demo
 
 test: lint
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not flink" $(PYTEST_ARGS)
 
 test-all: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not flink" $(PYTEST_ARGS)
+
+# The Beam components on a real Flink cluster (needs Java 17 and Maven): starts the local
+# cluster of scripts/flink_cluster.sh unless one is running, and stops what it started.
+test-flink: venv
+	@set -e; \
+	if scripts/flink_cluster.sh status >/dev/null 2>&1; then \
+	  $(PY) -m pytest -m flink $(PYTEST_ARGS); \
+	else \
+	  scripts/flink_cluster.sh start; trap 'scripts/flink_cluster.sh stop' EXIT; \
+	  $(PY) -m pytest -m flink $(PYTEST_ARGS); \
+	fi
 
 # Style and the layers (pyproject.toml's import-linter contracts): a back-import fails the tests.
 lint: venv

@@ -20,6 +20,7 @@ from pipeline.configs import (  # noqa: E402
     BEAM_MODES,
     DEFAULT_OUTPUT_DIR,
     PRESETS,
+    RUNNERS,
     RunConfig,
 )
 
@@ -60,11 +61,34 @@ def _run_config(args) -> RunConfig:
             raise SystemExit(f"--duration: {err}") from None
     if overrides:
         preset = preset.replace(**overrides)
-    return RunConfig(
+    config = RunConfig(
         preset=preset, data_root=os.path.abspath(data_root), output_dir=output_dir,
-        beam_mode=getattr(args, "beam_mode", "in_memory"),
         enable_cache=not getattr(args, "no_cache", False),
+        **_runner_options(args),
     )
+    try:
+        config.beam_pipeline_args()  # a bad runner option fails here, before any component runs
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return config
+
+
+def _runner_options(args) -> dict:
+    """The RunConfig fields of --runner, --beam-mode, --flink-master and --beam-arg."""
+    runner = getattr(args, "runner", "direct")
+    beam_mode = getattr(args, "beam_mode", None)
+    if beam_mode and runner != "direct":
+        raise SystemExit(f"--beam-mode applies to --runner direct only (got --runner {runner}); "
+                         f"pass the runner's own options with --beam-arg=--OPTION=VALUE")
+    for flag in ("flink_master", "flink_job_server_jar"):
+        if getattr(args, flag, None) and runner != "flink":
+            raise SystemExit(f"--{flag.replace('_', '-')} needs --runner flink")
+    return {
+        "beam_mode": beam_mode or "in_memory", "runner": runner,
+        "flink_master": getattr(args, "flink_master", None) or "",
+        "flink_job_server_jar": getattr(args, "flink_job_server_jar", None) or "",
+        "beam_args": tuple(getattr(args, "beam_arg", None) or ()),
+    }
 
 
 def _tasks(args, config: RunConfig) -> Optional[list[str]]:
@@ -298,7 +322,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dataset folder (or manifest file); demo: generated if absent")
         p.add_argument("--output-dir", default=DEFAULT_OUTPUT,
                        help="where runs write (pipeline root, metadata, serving models)")
-        p.add_argument("--beam-mode", default="in_memory", choices=BEAM_MODES)
+        p.add_argument("--runner", default="direct", choices=RUNNERS,
+                       help="Beam runner of ExampleGen, StatisticsGen, Transform and Evaluator "
+                            "(default: the embedded DirectRunner; see docs/scaling.md)")
+        p.add_argument("--beam-mode", choices=BEAM_MODES,
+                       help="DirectRunner mode (default in_memory; multi_processing: every core)")
+        p.add_argument("--flink-master", metavar="HOST:PORT",
+                       help="Flink REST address with --runner flink, e.g. localhost:8081")
+        p.add_argument("--flink-job-server-jar", metavar="PATH",
+                       help="Beam's Flink job server (default: scripts/flink_cluster.sh's for a "
+                            "local master; Beam's published one otherwise)")
+        p.add_argument("--beam-arg", action="append", default=[], metavar="--OPTION=VALUE",
+                       help="Beam pipeline option passed through (repeatable), e.g. "
+                            "--beam-arg=--project=P --beam-arg=--region=R for Dataflow")
         p.add_argument("--split", choices=SPLIT_METHODS)
 
     run = sub.add_parser("run", help="run the full pipeline locally")

@@ -71,7 +71,6 @@ def run(config: RunConfig, tasks: Optional[Sequence[str]] = None, *,
 
     from pipeline import pipeline as pipeline_def
     from pipeline import progress
-    from pipeline.fingerprint import tree_fingerprint
 
     console = console or sys.stdout
     run_dir = run_dir or new_run_dir(config)
@@ -81,7 +80,6 @@ def run(config: RunConfig, tasks: Optional[Sequence[str]] = None, *,
     p = pipeline_def.create_pipeline(
         config,
         tasks=tasks,
-        input_fingerprint=tree_fingerprint(config.data_root),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path),
     )

@@ -109,7 +109,6 @@ def task_preset(preset, task: str):
 def create_pipeline(
     config: RunConfig,
     tasks: Optional[Sequence[str]] = None,
-    input_fingerprint: str = "",
     metadata_connection_config=None,
     schema_dir: Optional[str] = None,
     features_only: bool = False,
@@ -131,7 +130,7 @@ def create_pipeline(
         raise ValueError(f"extra_features {unknown} are not optional features {OPTIONAL_FEATURES}")
 
     example_gen = EmotionExampleGen(
-        preset=preset, data_root=config.data_root, input_fingerprint=input_fingerprint,
+        preset=preset, data_root=config.data_root,
         code_version=cv.code_version(cv.EXAMPLE_GEN))
     schema_file = write_schema(preset, schema_dir or os.path.join(config.output_dir, "schemas"))
     schema_import = tfx.components.ImportSchemaGen(schema_file=schema_file)

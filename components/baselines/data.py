@@ -1,16 +1,22 @@
 """Transformed examples -> NumPy arrays for scikit-learn.
 
 The baselines train on exactly the features the Keras models see (the
-Transform outputs), so the comparison in the gate is like for like.
+Transform outputs), so the comparison in the gate is like for like. Splits are
+found and read the way TFX's own components read them (the artifact's split
+layout, its payload format, the files' compression), through TensorFlow's file
+systems, so an artifact on gs:// reads like a local one.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-
 import numpy as np
-import tensorflow as tf
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx import types
+from tfx.components.util import tfxio_utils
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+from tfx.utils import io_utils
+from tfx_bsl.public import tfxio
 
 from components.core import features as ft
 
@@ -22,19 +28,24 @@ TASK_FEATURES = {
 
 
 def load_split(
-    examples_uri: str, split: str, feature_spec: dict, task: str, batch_size: int = 256
+    examples: types.Artifact, split: str, schema: schema_pb2.Schema, task: str,
+    batch_size: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) for one split; MER concatenates TF-IDF and audio features as the reference did."""
-    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
-    if not files:
-        raise FileNotFoundError(f"No transformed examples for split {split!r} in {examples_uri}.")
+    pattern = io_utils.all_files_pattern(artifact_utils.get_split_uri([examples], split))
+    if not fileio.glob(pattern):
+        raise FileNotFoundError(
+            f"No transformed examples for split {split!r} in {examples.uri} (looked for "
+            f"{pattern}); is the Transform's transformed_examples artifact complete?")
     names = TASK_FEATURES[task]
-    spec = {k: feature_spec[k] for k in names + (ft.LABEL,)}
-    ds = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size)
+    make_source = tfxio_utils.get_tfxio_factory_from_artifact(
+        [examples], telemetry_descriptors=["Baselines"], schema=schema)
+    source = make_source(pattern).Project(list(names) + [ft.LABEL])
+    batches = source.TensorFlowDataset(tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size, shuffle=False, num_epochs=1))
     xs, ys = [], []
-    for batch in ds:
-        parsed = tf.io.parse_example(batch, spec)
-        xs.append(np.concatenate([parsed[k].numpy().reshape(len(batch), -1) for k in names],
-                                 axis=1))
-        ys.append(parsed[ft.LABEL].numpy().reshape(-1))
+    for batch in batches:
+        n = int(batch[ft.LABEL].shape[0])
+        xs.append(np.concatenate([batch[k].numpy().reshape(n, -1) for k in names], axis=1))
+        ys.append(batch[ft.LABEL].numpy().reshape(-1))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int64)

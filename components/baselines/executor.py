@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -15,6 +16,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, classificat
 from sklearn.model_selection import GridSearchCV
 from tfx import types
 from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.artifacts import write_baseline_metrics
@@ -76,15 +78,18 @@ class Executor(base_executor.BaseExecutor):
 
         tft_output = tft.TFTransformOutput(graph.uri)
         labels = pp.label_names(tft_output, n_min=len(preset.labels))
-        spec = tft_output.transformed_feature_spec()
-        x_train, y_train = load_split(examples.uri, "train", spec, task)
-        x_eval, y_eval = load_split(examples.uri, "eval", spec, task)
+        schema = tft_output.transformed_metadata.schema
+        x_train, y_train = load_split(examples, "train", schema, task)
+        x_eval, y_eval = load_split(examples, "eval", schema, task)
         results = {}
         for name in names:
             model, metrics = fit_and_score(
                 name, task, x_train, y_train, x_eval, y_eval, labels, seed=seed,
                 grid_search=bool(exec_properties.get("grid_search")))
-            joblib.dump(model, os.path.join(out.uri, f"{name}.joblib"))
+            blob = io.BytesIO()  # GFile takes bytes, not the memoryviews joblib writes
+            joblib.dump(model, blob)
+            with fileio.open(os.path.join(out.uri, f"{name}.joblib"), "wb") as f:
+                f.write(blob.getvalue())
             results[name] = metrics
             print(f"baseline {task}/{name}: eval accuracy {metrics['accuracy']:.4f}")
         best = max(results, key=lambda n: results[n]["accuracy"])

@@ -63,7 +63,7 @@ def write_warmup_requests(
 
     if task not in TASK_INPUTS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASK_INPUTS)}")
-    if not os.path.exists(os.path.join(saved_model_dir, "saved_model.pb")):
+    if not tf.io.gfile.exists(os.path.join(saved_model_dir, "saved_model.pb")):
         raise FileNotFoundError(f"{saved_model_dir} is not a SavedModel (no saved_model.pb); "
                                 f"call write_warmup_requests after exporting the model")
     samples = {
@@ -90,7 +90,7 @@ def write_warmup_requests(
         logs.append(request(list(range(n))))
     logs = logs[:MAX_RECORDS]
     path = warmup_path(saved_model_dir)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tf.io.gfile.makedirs(os.path.dirname(path))  # a gs:// model dir on Kubeflow
     with tf.io.TFRecordWriter(path) as writer:
         for log in logs:
             writer.write(log.SerializeToString())

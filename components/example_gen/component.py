@@ -13,6 +13,7 @@ from tfx.types import component_spec, standard_artifacts
 
 from components.artifacts import IngestReport
 from components.core.config import Preset
+from components.example_gen.driver import Driver
 from components.example_gen.executor import Executor
 
 # The preset fields ingestion reads (its part of the cache key): a change to anything else
@@ -25,9 +26,6 @@ class EmotionExampleGenSpec(component_spec.ComponentSpec):
     PARAMETERS = {
         "preset": component_spec.ExecutionParameter(type=str),  # PRESET_FIELDS, as JSON
         "data_root": component_spec.ExecutionParameter(type=str),
-        # Changes whenever the files under data_root change, so TFX's cache
-        # never reuses examples of an older copy of the dataset.
-        "input_fingerprint": component_spec.ExecutionParameter(type=str, optional=True),
         # A hash of the ingestion code: an edit to a reader reruns ingestion.
         "code_version": component_spec.ExecutionParameter(type=str, optional=True),
     }
@@ -41,13 +39,13 @@ class EmotionExampleGenSpec(component_spec.ComponentSpec):
 class EmotionExampleGen(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = EmotionExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+    # Fingerprints data_root when the run starts, so a changed dataset is never a cache hit.
+    DRIVER_CLASS = Driver
 
-    def __init__(self, preset: Preset, data_root: str, input_fingerprint: str = "",
-                 code_version: str = ""):
+    def __init__(self, preset: Preset, data_root: str, code_version: str = ""):
         super().__init__(spec=EmotionExampleGenSpec(
             preset=preset.part_json(*PRESET_FIELDS),
             data_root=data_root,
-            input_fingerprint=input_fingerprint,
             code_version=code_version,
             examples=types.Channel(type=standard_artifacts.Examples),
             report=types.Channel(type=IngestReport),

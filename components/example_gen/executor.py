@@ -12,6 +12,7 @@ from tfx.types import artifact_utils
 
 from components.core.config import PresetPart
 from components.example_gen import ingest
+from components.example_gen.driver import FINGERPRINT_PROPERTY, dataset_fingerprint
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -27,6 +28,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(ingest.SPLITS))
         examples_utils.set_payload_format(
             examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
+        # The driver took it before the cache lookup; where no driver runs (Kubeflow Pipelines'
+        # open-source backend) it is taken here, so the examples still name their data.
+        examples.set_string_custom_property(
+            FINGERPRINT_PROPERTY, exec_properties.get(FINGERPRINT_PROPERTY)
+            or dataset_fingerprint(exec_properties["data_root"]))
         with self._make_beam_pipeline() as p:
             listing = ingest.list_dataset(preset, exec_properties["data_root"])
             ingest.build_ingest(p, listing, preset, examples.uri, report.uri)

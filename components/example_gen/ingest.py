@@ -4,7 +4,8 @@ Listing (metadata only) runs in one process so splits can be stratified or
 speaker-disjoint over the whole dataset; decoding and resampling, the
 expensive part, runs on Beam workers. Nothing is dropped silently: every
 listed record ends up written or quarantined with a reason, and the report
-proves the sum.
+proves the sum. Outputs go through Beam's and TFX's file systems (never the
+local file API), so the examples and the report may live on gs://.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
+import io
 import json
 import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import apache_beam as beam
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils, standard_artifacts
 
 from components.artifacts import QUARANTINE_FILE, REPORT_FILE, SPLITS_FILE
 from components.core import contract, progress
@@ -102,6 +106,14 @@ class _Load(beam.DoFn):
             yield split, result
 
 
+def split_uri(examples_uri: str, split: str) -> str:
+    """Where TFX's readers look for a split of an Examples artifact at examples_uri."""
+    examples = standard_artifacts.Examples()
+    examples.uri = examples_uri
+    examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
+    return artifact_utils.get_split_uri([examples], split)
+
+
 def build_ingest(
     p: beam.Pipeline, listing: Listing, preset: Preset, examples_uri: str, scratch_dir: str
 ) -> None:
@@ -121,7 +133,7 @@ def build_ingest(
             | f"Keep{split}" >> beam.Filter(lambda kv, s=split: kv[0] == s)
             | f"Serialize{split}" >> beam.Map(lambda kv: to_example(kv[1]).SerializeToString())
             | f"Write{split}" >> beam.io.WriteToTFRecord(
-                os.path.join(examples_uri, f"Split-{split}", "data_tfrecord"),
+                os.path.join(split_uri(examples_uri, split), "data_tfrecord"),
                 file_name_suffix=".gz",
             )
         )
@@ -143,14 +155,29 @@ def build_ingest(
 
 def read_scratch(scratch_dir: str):
     """Reads back what the Beam job wrote (works on every runner, unlike closures)."""
-    counts, rejected = [], []
-    with open(os.path.join(scratch_dir, _COUNTS)) as f:
-        for line in f:
-            split, emotion, n = json.loads(line)
-            counts.append(((split, emotion), n))
-    with open(os.path.join(scratch_dir, _REJECTED)) as f:
-        rejected = [contract.Rejected(**json.loads(line)) for line in f]
+    counts = [((split, emotion), n) for split, emotion, n in
+              _read_jsonl(os.path.join(scratch_dir, _COUNTS))]
+    rejected = [contract.Rejected(**row) for row in
+                _read_jsonl(os.path.join(scratch_dir, _REJECTED))]
     return counts, rejected
+
+
+def _read_jsonl(path: str) -> list:
+    with fileio.open(path, "r") as f:
+        return [json.loads(line) for line in f.read().splitlines() if line.strip()]
+
+
+def _write_text(path: str, text: str) -> None:
+    with fileio.open(path, "w") as f:
+        f.write(text)
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 @dataclasses.dataclass
@@ -191,7 +218,7 @@ def write_report(
     load_rejected: Iterable[contract.Rejected],
 ) -> IngestSummary:
     """Writes ingest_report.json, quarantine.csv and splits.csv; returns the report."""
-    os.makedirs(report_dir, exist_ok=True)
+    fileio.makedirs(report_dir)
     quarantined = list(listing.rejected) + list(load_rejected)
     # Sources whose label is outside the label set never got a split.
     by_class: dict[str, dict[str, int]] = collections.defaultdict(dict)
@@ -208,20 +235,18 @@ def write_report(
         by_split_and_class={k: dict(v) for k, v in by_class.items()},
         quarantine_by_reason=dict(reasons), split_method=preset.split.method,
     )
-    with open(os.path.join(report_dir, REPORT_FILE), "w") as f:
-        json.dump(dataclasses.asdict(report), f, indent=2, sort_keys=True)
-    with open(os.path.join(report_dir, QUARANTINE_FILE), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "reason", "origin", "detail"])
-        for r in sorted(quarantined, key=lambda r: (r.reason, r.id)):
-            w.writerow([r.id, r.reason, r.origin, r.detail])
+    _write_text(os.path.join(report_dir, REPORT_FILE),
+                json.dumps(dataclasses.asdict(report), indent=2, sort_keys=True))
+    _write_text(os.path.join(report_dir, QUARANTINE_FILE), _csv_text(
+        ["id", "reason", "origin", "detail"],
+        ([r.id, r.reason, r.origin, r.detail]
+         for r in sorted(quarantined, key=lambda r: (r.reason, r.id)))))
     rejected_ids = {r.id for r in quarantined}
-    with open(os.path.join(report_dir, SPLITS_FILE), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "split", "speaker", "emotion"])
-        for s in sorted(listing.sources, key=lambda s: s.id):
-            if s.id in listing.split_of and s.id not in rejected_ids:
-                w.writerow([s.id, listing.split_of[s.id], s.speaker, s.emotion])
+    _write_text(os.path.join(report_dir, SPLITS_FILE), _csv_text(
+        ["id", "split", "speaker", "emotion"],
+        ([s.id, listing.split_of[s.id], s.speaker, s.emotion]
+         for s in sorted(listing.sources, key=lambda s: s.id)
+         if s.id in listing.split_of and s.id not in rejected_ids)))
     return report
 
 
@@ -231,7 +256,7 @@ def finish_ingest(
     """Turns what the Beam job left in report_dir into the final report files."""
     counts, rejected = read_scratch(report_dir)
     for name in (_COUNTS, _REJECTED):
-        os.remove(os.path.join(report_dir, name))
+        fileio.remove(os.path.join(report_dir, name))
     return write_report(report_dir, preset, data_root, listing, counts, rejected)
 
 
@@ -246,7 +271,7 @@ def run_ingest(
     """Runs ingestion end to end (used by `mer ingest` and the ExampleGen executor)."""
     listing = list_dataset(preset, data_root)
     report_dir = report_dir or examples_uri
-    os.makedirs(report_dir, exist_ok=True)
+    fileio.makedirs(report_dir)
     p = pipeline or beam.Pipeline(argv=beam_args or ["--direct_running_mode=in_memory"])
     with p:
         build_ingest(p, listing, preset, examples_uri, report_dir)

@@ -6,8 +6,6 @@ component, and the pipeline never builds a layer.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -19,9 +17,9 @@ from tfx_bsl.public import tfxio  # noqa: E402
 
 from components.core.config import PresetPart  # noqa: E402
 from components.core.features import LABEL  # noqa: E402
-from components.trainer import export  # noqa: E402
+from components.trainer import export, run_files  # noqa: E402
 from components.trainer.epoch_progress import EpochProgress  # noqa: E402
-from components.trainer.fit import ACCURACY, carve_validation, fit_model  # noqa: E402
+from components.trainer.fit import carve_validation, fit_model  # noqa: E402
 from components.trainer.strategy import distribution_strategy  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
 
@@ -36,32 +34,6 @@ def _rows(fn_args, tft_output, files) -> tf.data.Dataset:
     ).unbatch()
 
 
-def _save_history(history: dict[str, list[float]], run_dir: str) -> None:
-    """Training curves as CSV (and PNG when matplotlib is there) next to the run."""
-    os.makedirs(run_dir, exist_ok=True)
-    keys = sorted(history)
-    epochs = len(history.get("loss", []))
-    with open(os.path.join(run_dir, "history.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["epoch"] + keys)
-        for i in range(epochs):
-            w.writerow([i + 1] + [history[k][i] for k in keys])
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", ACCURACY), strict=True):
-        for prefix in ("", "val_"):
-            if prefix + metric in history:
-                ax.plot(history[prefix + metric], label=prefix + metric)
-        ax.set_xlabel("epoch")
-        ax.legend()
-    fig.savefig(os.path.join(run_dir, "history.png"))
-    plt.close(fig)
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -83,10 +55,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                    EpochProgress(cfg.epochs * cfg.ensemble_size)])
     model = result.model
     model.summary(print_fn=lambda line: print(line))
-    _save_history(result.history, fn_args.model_run_dir)
-    with open(os.path.join(fn_args.model_run_dir, "model.json"), "w") as f:
-        json.dump({"task": task, "model": model_name, "labels": names,
-                   "ensemble_size": cfg.ensemble_size, "train_examples": result.train_examples,
-                   "train_seconds": round(result.seconds, 1)}, f)
+    run_files.save_history(result.history, fn_args.model_run_dir)
+    run_files.write_model_card(fn_args.model_run_dir, {
+        "task": task, "model": model_name, "labels": names, "ensemble_size": cfg.ensemble_size,
+        "train_examples": result.train_examples, "train_seconds": round(result.seconds, 1)})
 
     export.export_model(model, tft_output, task, names, fn_args.serving_model_dir)

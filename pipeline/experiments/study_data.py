@@ -119,8 +119,7 @@ def prepare_split(preset: Preset, data_root: str, output_dir: str, tasks: Sequen
         config.metadata_path)
     p = pipeline_def.create_pipeline(config, tasks=tasks, features_only=True,
                                      extra_features=extra_features,
-                                     metadata_connection_config=connection,
-                                     input_fingerprint=_fingerprint(config.data_root))
+                                     metadata_connection_config=connection)
     started = time.time()
     tfx.orchestration.LocalDagRunner().run(p)
     transform_state, transform = latest_outputs(config, "Transform")
@@ -135,12 +134,6 @@ def prepare_split(preset: Preset, data_root: str, output_dir: str, tasks: Sequen
                             examples=transform["transformed_examples"],
                             transform_graph_uri=graph.uri, labels=labels, report_uri=report.uri,
                             seconds=time.time() - started, cached=transform_state == "CACHED")
-
-
-def _fingerprint(data_root: str) -> str:
-    from pipeline.fingerprint import tree_fingerprint
-
-    return tree_fingerprint(data_root)
 
 
 def latest_outputs(config: RunConfig, node_id: str) -> tuple[str, dict]:

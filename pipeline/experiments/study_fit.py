@@ -105,9 +105,9 @@ def _fit_baseline(ts, task, model, cfg, rows_fn) -> CandidateFit:
         raise ValueError("baselines read whole feature matrices; slice their columns and call "
                          "fit_baseline_arrays instead")
     started = time.time()
-    spec = ts.tft_output().transformed_feature_spec()
-    x_train, y_train = load_split(ts.examples.uri, TRAIN, spec, task)
-    x_test, y_test = load_split(ts.examples.uri, EVAL, spec, task)
+    schema = ts.tft_output().transformed_metadata.schema
+    x_train, y_train = load_split(ts.examples, TRAIN, schema, task)
+    x_test, y_test = load_split(ts.examples, EVAL, schema, task)
     return _score_baseline(model, task, ts.labels, x_train, y_train, x_test, y_test, cfg,
                            started)
 
