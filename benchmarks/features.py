@@ -21,14 +21,25 @@ still librosa's, so a speedup can never come from computing something else.
   n_mels and ``tuning=0.0`` on the same decoded 16 kHz samples padded/trimmed to 3 s. (The
   reference's 22,050 Hz features are a different quantity: other frequency resolution.)
 
+* **FLOP limit** (same run): the FLOPs one clip's STFT and filterbanks take (a real FFT of
+  ``n_fft`` points counted as ``2.5 n log2 n``, the window and power per frame, the dense mel +
+  chroma matmul per frame, the DCT) times our clips/s, divided by the FLOP/s of a float32
+  ``tf.matmul`` of two 1024 x 1024 matrices, timed in every repeat next to our batches. It says
+  how much of what the cores can compute the features use; an FFT never runs at matmul speed.
+* **breakdown** (same run): cumulative stages of our graph, chunked as the features run
+  (decode; + STFT power; + filterbank matmul; the full features), so the time per stage is a
+  difference of the stages' fastest passes (the least disturbed by other load).
+
 Usage: ``python benchmarks/features.py [--n 240] [--batch-size 64] [--repeats 3]``. Not a test:
-the output ends with ``speedup_vs_librosa: X`` and ``max_rel_error: Y`` for scripts to read.
+the output ends with ``speedup_vs_librosa``, ``max_rel_error`` and ``fraction_of_flop_limit``
+lines (``key: value``) for scripts to read.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import statistics
 import sys
@@ -82,6 +93,69 @@ def rel_error(ours: np.ndarray, ref: np.ndarray) -> float:
     """``max|ours - ref| / max|ref|`` for one clip's vector (the issue's parity measure)."""
     ref = np.asarray(ref, np.float64)
     return float(np.max(np.abs(np.asarray(ours, np.float64) - ref)) / np.max(np.abs(ref)))
+
+
+def flops_per_clip(num_samples: int) -> float:
+    """FLOPs of the STFT and the filterbanks for one clip of ``num_samples`` (see the docstring)."""
+    from components.transform.audio_features import AudioFeatureParams, num_frames
+
+    p = AudioFeatureParams()
+    frames = num_frames(num_samples, p.hop_length)
+    bins = 1 + p.n_fft // 2
+    stft = frames * (2.5 * p.n_fft * math.log2(p.n_fft) + p.n_fft + 3 * bins)
+    filterbanks = frames * 2 * bins * (p.n_mels + p.n_chroma) + 2 * p.n_mfcc * p.n_mels
+    return stft + filterbanks
+
+
+def make_matmul_rate(size: int = 1024):
+    """A callable returning float32 matmul FLOP/s (median of 5 calls), on the same TF threads."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal([size, size], seed=[1, 2])
+    b = tf.random.stateless_normal([size, size], seed=[3, 4])
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+    matmul(a, b)
+
+    def rate() -> float:
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            matmul(a, b).numpy()
+            times.append(time.perf_counter() - t)
+        return 2.0 * size ** 3 / statistics.median(times)
+
+    return rate
+
+
+def make_stage_fns(num_samples: int) -> dict:
+    """Cumulative stages of our graph (tf.functions on WAV bytes), chunked like the features."""
+    import tensorflow as tf
+
+    from components.transform import audio_features as af
+    from components.transform import filterbanks
+    from components.transform.wav_decode import decode_wav
+
+    p = af.AudioFeatureParams()
+    basis = np.concatenate([
+        filterbanks.mel_basis(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax),
+        filterbanks.chroma_basis(p.sample_rate, p.n_fft, p.n_chroma)]).T.astype(np.float32)
+
+    def stage(last: str):
+        def per_chunk(chunk):
+            power = af.stft_power(chunk, p.n_fft, p.hop_length)
+            if last == "stft":
+                return tf.reduce_sum(power, axis=[1, 2])[:, None]
+            projected = tf.matmul(tf.reshape(power, [-1, basis.shape[0]]), basis)
+            return tf.reduce_sum(tf.reshape(projected, [tf.shape(chunk)[0], -1]), 1)[:, None]
+
+        def fn(wav):
+            waveforms = decode_wav(wav, num_samples)[0]
+            if last == "decode":
+                return tf.reduce_sum(waveforms, axis=1)
+            return af.in_chunks(per_chunk, waveforms, tf.TensorShape([1]))
+        return tf.function(fn, input_signature=[tf.TensorSpec([None], tf.string)])
+
+    return {name: stage(name) for name in ("decode", "stft", "filterbanks")}
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -147,7 +221,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"warm-up (not timed): first tf.function call incl. trace {trace_s:.2f} s; "
           f"first librosa clip {warm_ref_s:.2f} s")
 
-    ref_totals, our_totals = [], []
+    matmul_rate = make_matmul_rate()
+    num_samples = int(round(DURATION_S * 16000))
+    stage_fns = make_stage_fns(num_samples)
+    for stage_fn in stage_fns.values():  # trace (not timed)
+        stage_fn(tf.constant([wavs[i] for i in batches[0]], dtype=tf.string))
+    stage_totals: dict[str, list[float]] = {name: [] for name in (*stage_fns, "features")}
+    ref_totals, our_totals, matmul_rates = [], [], []
     our_out = np.zeros((n, 180), np.float32)
     for rep in range(args.repeats):
         ref_t = our_t = 0.0
@@ -163,6 +243,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     our_t += time.perf_counter() - t
         ref_totals.append(ref_t)
         our_totals.append(our_t)
+        matmul_rates.append(matmul_rate())
+        for name, stage_fn in stage_fns.items():
+            t = time.perf_counter()
+            for batch in batches:
+                stage_fn(tf.constant([wavs[i] for i in batch], dtype=tf.string)).numpy()
+            stage_totals[name].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for batch in batches:
+            ours(batch)
+        stage_totals["features"].append(time.perf_counter() - t)
         print(f"repeat {rep + 1}/{args.repeats}: reference {ref_t:6.2f} s "
               f"({n / ref_t:7.1f} clips/s) | ours {our_t:6.2f} s ({n / our_t:7.1f} clips/s) "
               f"| ratio {ref_t / our_t:5.1f}x")
@@ -182,6 +272,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             per_kind[kind] = max(per_kind[kind], rel_error(ours_vec[sl], ref[sl]))
     max_err = max(errors)
 
+    flops = flops_per_clip(num_samples)
+    matmul_flops = statistics.median(matmul_rates)
+    fraction = flops * (n / our_s) / matmul_flops
+    ms = {k: 1000 * min(v) / n for k, v in stage_totals.items()}  # least-disturbed pass
     threads = args.tf_threads or "default (all cores)"
     print()
     print(f"reference (librosa.load @22050 Hz + mfcc/melspectrogram/chroma_stft, per file): "
@@ -194,8 +288,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"parity vs librosa@16k per kind (max over clips of max|d|/max|ref| on the kind's "
           f"slice): mfcc {per_kind['mfcc']:.2e}, mel {per_kind['mel']:.2e}, "
           f"chroma {per_kind['chroma']:.2e}")
+    print(f"time breakdown per clip (fastest pass of each cumulative stage): decode "
+          f"{ms['decode']:.3f} ms, STFT power (frame, window, FFT, |X|^2) "
+          f"{ms['stft'] - ms['decode']:.3f} ms, "
+          f"mel+chroma matmul {ms['filterbanks'] - ms['stft']:.3f} ms, the rest (dB, DCT, "
+          f"chroma norm, means) {ms['features'] - ms['filterbanks']:.3f} ms; total "
+          f"{ms['features']:.3f} ms")
+    print(f"FLOP limit: STFT + filterbanks {flops / 1e6:.1f} MFLOP per clip x "
+          f"{n / our_s:.1f} clips/s = {flops * n / our_s / 1e9:.2f} GFLOP/s; float32 matmul "
+          f"1024^3 measured {matmul_flops / 1e9:.1f} GFLOP/s (median of {args.repeats})")
     print(f"speedup_vs_librosa: {speedup:.1f}")
     print(f"max_rel_error: {max_err:.2e}")
+    print(f"fraction_of_flop_limit: {fraction:.3f}")
     return 0
 
 
