@@ -150,13 +150,18 @@ def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
         tasks=(Optional[Union[Annotated[str, tasks_string], list[TaskName]]],
                Field(None, description=task_help)),
     )
+    # Form fields are strings or files; none can be null, only absent (default None).
     form_model = create_model(
         "PredictForm",
         __config__=ConfigDict(extra="forbid"),
-        text=text, top_k=top_k, asr=asr,
-        audio=(Optional[bytes], Field(None, json_schema_extra={"format": "binary"},
-                                      description="the audio file (WAV, FLAC, Ogg, MP3)")),
-        tasks=(Optional[Annotated[str, tasks_string]], Field(None, description=task_help)),
+        text=(str, Field(None, max_length=limits.max_text_chars,
+                         description="what was said (TER and MER)")),
+        top_k=(int, Field(None, ge=1, le=limits.max_top_k,
+                          description="how many emotions per task (default 3)")),
+        asr=asr,
+        audio=(bytes, Field(None, json_schema_extra={"format": "binary"},
+                            description="the audio file (WAV, FLAC, Ogg, MP3)")),
+        tasks=(Annotated[str, tasks_string], Field(None, description=task_help)),
     )
     return json_model, form_model
 

@@ -52,7 +52,6 @@ from tensorflow_serving.apis import (  # noqa: E402
     prediction_service_pb2_grpc,
 )
 
-
 DEFAULT_SIGNATURE = "serving_default"
 
 # TF Serving's mapping of canonical status codes to HTTP statuses (http_status_code.cc).
