@@ -120,6 +120,12 @@ class MicroBatcher:
             self._cond.notify()
         return request.future.result()
 
+    @property
+    def queued_batches(self) -> int:
+        """Closed batches waiting for a thread (what `max_enqueued_batches` bounds)."""
+        with self._cond:
+            return len(self._ready)
+
     def close(self) -> None:
         """Finish what is queued, then stop the threads (a replaced model version's batcher)."""
         with self._cond:

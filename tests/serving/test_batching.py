@@ -83,7 +83,9 @@ def test_a_full_queue_is_refused_at_once():
                                                 max_enqueued_batches=2, num_batch_threads=1))
     pool = ThreadPoolExecutor(4)
     pending = [pool.submit(batcher.submit, {"x": [b"0"]}) for _ in range(3)]
-    time.sleep(0.2)  # one runs, two are queued
+    deadline = time.monotonic() + 30
+    while batcher.queued_batches < 2 and time.monotonic() < deadline:  # one runs, two wait
+        time.sleep(0.01)
     with pytest.raises(ServerUnavailableError, match="overloaded"):
         batcher.submit({"x": [b"0"]})
     gate.set()

@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import logging
+import time
 import uuid
 
 import pytest
@@ -259,8 +260,13 @@ def test_metrics_count_requests_errors_and_task_latency(app):
 def test_access_log_is_one_json_object_per_request(app, caplog):
     with caplog.at_level(logging.INFO, logger="mer.serve.access"):
         request(app, "GET", "/api/health", headers={"X-Request-ID": "log-test-1"})
-    records = [r for r in caplog.records if r.name == "mer.serve.access"
-               and r.fields["request_id"] == "log-test-1"]
+        deadline = time.monotonic() + 10  # the server logs right after the last byte is sent
+        while True:
+            records = [r for r in caplog.records if r.name == "mer.serve.access"
+                       and r.fields["request_id"] == "log-test-1"]
+            if records or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
     assert len(records) == 1
     from serving.app.observability import JsonFormatter
 
