@@ -247,23 +247,29 @@ def in_chunks(fn, x: tf.Tensor, out_shape: tf.TensorShape) -> tf.Tensor:
 
     ``fn`` must treat clips independently (every feature here does, top_db included), so the
     result equals ``fn(x)``; ``out_shape`` is the shape of one clip's result. A batch of at most
-    one chunk is computed directly. Public so benchmarks can time parts of the features the way
-    the features themselves run.
+    one chunk is computed directly (decided at run time when the batch size is dynamic). Public
+    so benchmarks can time parts of the features the way the features themselves run.
     """
     static = x.shape[0]
     if static is not None and static <= _CHUNK_CLIPS:
         return fn(x)
     n = tf.shape(x)[0]
     chunks = (n + _CHUNK_CLIPS - 1) // _CHUNK_CLIPS
-    parts = tf.TensorArray(x.dtype, size=chunks, infer_shape=False,
-                           element_shape=tf.TensorShape([None]).concatenate(out_shape))
+    shape = [static] + out_shape.as_list()
 
-    def body(i, parts):
-        return i + 1, parts.write(i, fn(x[i * _CHUNK_CLIPS:(i + 1) * _CHUNK_CLIPS]))
+    def loop() -> tf.Tensor:
+        parts = tf.TensorArray(x.dtype, size=chunks, infer_shape=False,
+                               element_shape=tf.TensorShape([None]).concatenate(out_shape))
 
-    _, parts = tf.while_loop(lambda i, _: i < chunks, body, (tf.constant(0), parts),
-                             parallel_iterations=_PARALLEL_CHUNKS)
-    return tf.ensure_shape(parts.concat(), [static] + out_shape.as_list())
+        def body(i, parts):
+            return i + 1, parts.write(i, fn(x[i * _CHUNK_CLIPS:(i + 1) * _CHUNK_CLIPS]))
+
+        _, parts = tf.while_loop(lambda i, _: i < chunks, body, (tf.constant(0), parts),
+                                 parallel_iterations=_PARALLEL_CHUNKS)
+        return tf.ensure_shape(parts.concat(), shape)
+
+    # Small serving batches skip the loop's fixed cost.
+    return tf.cond(n <= _CHUNK_CLIPS, lambda: tf.ensure_shape(fn(x), shape), loop)
 
 
 # --------------------------------------------------------------------------------------------
