@@ -37,15 +37,14 @@ import http.client
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -54,6 +53,15 @@ REPO = Path(__file__).resolve().parents[1]
 # package that the model-limit measurement imports.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path[0] = str(REPO)
+
+from benchmarks.serving_load import (  # noqa: E402
+    ApiCaller,
+    RunStats,
+    run_load,
+    stats,
+    stats_row,
+    stats_table,
+)
 
 TASKS = ("ter", "ser", "mer")
 CLIP_S = 3.0
@@ -65,18 +73,6 @@ class Sample:
     text: str
     wav: bytes  # 3 s, 16 kHz mono PCM_16
     emotion: str
-
-
-@dataclass
-class RunStats:
-    task: str
-    path: str
-    concurrency: int
-    requests: int
-    errors: int
-    p50_ms: float
-    p99_ms: float
-    throughput: float
 
 
 # --------------------------------------------------------------------------- inputs
@@ -105,60 +101,39 @@ def load_samples(data_root: Path, n: int) -> list[Sample]:
     return out
 
 
-# --------------------------------------------------------------------------- load generator
+class ModelLimit:
+    """The task's newest exported model, `predict_raw` called here on `batch`-row batches."""
+
+    def __init__(self, model_dir: str, task: str, samples: Sequence[Sample], batch: int):
+        from serving.backends.inprocess import InProcessModel
+
+        self.model = InProcessModel(str(Path(model_dir) / task))
+        rows = [samples[i % len(samples)] for i in range(batch)]
+        self.inputs: dict[str, list[bytes]] = {}
+        if "text" in self.model.inputs:
+            self.inputs["text"] = [s.text.encode("utf-8") for s in rows]
+        if "audio" in self.model.inputs:
+            self.inputs["audio"] = [s.wav for s in rows]
+        self.batch = batch
+        self.model.run(self.inputs)  # trace / warm up
+
+    def measure(self, seconds: float) -> tuple[float, float]:
+        """(rows/s, CPU ms per row) over about `seconds`."""
+        done, start, cpu = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - start < seconds or done < 3 * self.batch:
+            self.model.run(self.inputs)
+            done += self.batch
+        wall = time.perf_counter() - start
+        return done / wall, 1000 * (time.process_time() - cpu) / done
 
 
-def run_load(call: Callable[[int], bool], concurrency: int, seconds: float,
-             max_requests: int) -> tuple[list[float], int, float]:
-    """`concurrency` workers call `call(i)` until `seconds` pass or `max_requests` are done."""
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(max_requests))
-    deadline = time.perf_counter() + seconds
-
-    def worker() -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                return
-            t0 = time.perf_counter()
-            try:
-                ok = call(i)
-            except Exception:  # noqa: BLE001 - counted, not fatal
-                ok = False
-            dt = time.perf_counter() - t0
-            with lock:
-                latencies.append(dt)
-                errors += not ok
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        for f in [pool.submit(worker) for _ in range(concurrency)]:
-            f.result()
-    return latencies, errors, time.perf_counter() - start
-
-
-def model_limit(model_dir: str, task: str, samples: Sequence[Sample], batch: int,
-                seconds: float) -> tuple[float, str]:
-    """Rows/s of the task's newest exported model, `predict_raw` on `batch`-row calls."""
-    from serving.backends.inprocess import InProcessModel
-
-    model = InProcessModel(str(Path(model_dir) / task))
-    rows = [samples[i % len(samples)] for i in range(batch)]
-    inputs = {}
-    if "text" in model.inputs:
-        inputs["text"] = [s.text.encode("utf-8") for s in rows]
-    if "audio" in model.inputs:
-        inputs["audio"] = [s.wav for s in rows]
-    model.run(inputs)  # trace / warm up
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds or done < 3 * batch:
-        model.run(inputs)
-        done += batch
-    return done / (time.perf_counter() - start), model.version
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def batch_sizes(url: str) -> dict[str, float]:
@@ -175,74 +150,6 @@ def batch_sizes(url: str) -> dict[str, float]:
         totals.setdefault(task, {})[name] = float(value)
     return {t: v["batch_rows"] / v["batches"] for t, v in totals.items()
             if v.get("batches")}
-
-
-def stats(task: str, path: str, c: int, latencies: list[float], errors: int,
-          wall: float) -> RunStats:
-    ms = np.asarray(latencies) * 1000
-    return RunStats(task, path, c, len(ms), errors, float(np.percentile(ms, 50)),
-                    float(np.percentile(ms, 99)), len(ms) / wall)
-
-
-class ApiCaller:
-    """One keep-alive connection per worker thread, speaking minimal HTTP/1.1 on a raw socket.
-
-    Why not http.client: the load generator shares the 2 cores with the app, and http.client's
-    header parsing (email.parser) costs more CPU per request than the app's own HTTP layer; a
-    wrk-style client (pre-built requests, a status line and Content-Length read) leaves the
-    cores to what is measured. Replies are still checked: status 200 and every task "ok".
-    """
-
-    def __init__(self, url: str, bodies: Sequence[bytes]):
-        host, port = url.split("//", 1)[1].rstrip("/").split(":")
-        self.address = (host, int(port))
-        self.requests = [
-            (f"POST /api/predict HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: "
-             f"application/json\r\nContent-Length: {len(b)}\r\n\r\n").encode() + b
-            for b in bodies]
-        self.local = threading.local()
-
-    def _connect(self):
-        import socket
-
-        sock = socket.create_connection(self.address, timeout=60)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.local.sock, self.local.buf = sock, b""
-        return sock
-
-    def _read_response(self, sock) -> tuple[int, bytes]:
-        buf = self.local.buf
-        while b"\r\n\r\n" not in buf:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("the app closed the connection")
-            buf += chunk
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split()[1])
-        length = next(int(v) for k, _, v in (ln.partition(b":") for ln in lines[1:])
-                      if k.strip().lower() == b"content-length")
-        while len(rest) < length:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("the app closed the connection mid-reply")
-            rest += chunk
-        self.local.buf = rest[length:]
-        return status, rest[:length]
-
-    def __call__(self, i: int) -> bool:
-        sock = getattr(self.local, "sock", None) or self._connect()
-        try:
-            sock.sendall(self.requests[i % len(self.requests)])
-            status, data = self._read_response(sock)
-        except Exception:
-            sock.close()
-            self.local.sock = None
-            raise
-        if status != 200:
-            return False
-        results = json.loads(data)["results"]
-        return all(r["status"] == "ok" for r in results.values())
 
 
 def start_app(port: int, model_dir: str, server: Optional[str], log_path: Path,
@@ -293,6 +200,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--limit-batch", type=int, default=64,
                         help="rows per call when measuring the model's own throughput")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating API / model-limit rounds behind each fraction")
     parser.add_argument("--port", type=int, default=0, help="app port (default: a free one)")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -312,8 +221,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     args.batching_config)
     url = f"http://127.0.0.1:{port}"
     results: list[RunStats] = []
-    limits: dict[str, float] = {}
+    fractions: dict[str, float] = {}
     mean_batch: dict[str, float] = {}
+    c8 = 8 if 8 in levels else levels[-1]
+    round_errors = 0
     try:
         for task in TASKS:
             bodies = []
@@ -329,13 +240,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for c in levels:
                 lat, err, wall = run_load(caller, c, args.seconds, 100_000)
                 results.append(stats(task, "ours", c, lat, err, wall))
-                print(_row(results[-1]), flush=True)
+                print(stats_row(results[-1]), flush=True)
+            # The fraction: API at concurrency 8 and the model alone, alternating, so load
+            # from other processes on a shared machine hits both about equally.
+            limit = ModelLimit(args.model_dir, task, samples, args.limit_batch)
+            rounds = []
+            for _ in range(args.rounds):
+                cpu0 = process_cpu_s(app.pid)
+                lat, err, wall = run_load(caller, c8, args.seconds, 100_000)
+                api_cpu = 1000 * (process_cpu_s(app.pid) - cpu0) / max(len(lat), 1)
+                round_errors += err
+                rounds.append((len(lat) / wall, api_cpu, *limit.measure(args.seconds)))
+            api_rps, api_cpu, limit_rps, limit_cpu = (statistics.median(r[i] for r in rounds)
+                                                      for i in range(4))
+            fractions[task] = api_rps / limit_rps
+            print(f"{task:<4} c={c8} through the API {api_rps:7.1f} req/s (app CPU {api_cpu:.2f} "
+                  f"ms/request) | model limit {limit_rps:7.1f} rows/s (v{limit.model.version}, "
+                  f"batches of {args.limit_batch}, {limit_cpu:.2f} ms CPU/row) | fraction "
+                  f"{fractions[task]:.2f} (medians of {args.rounds} alternating rounds)",
+                  flush=True)
             if not args.server:
                 mean_batch.update(batch_sizes(url))
-            limits[task], version = model_limit(args.model_dir, task, samples, args.limit_batch,
-                                                args.seconds)
-            print(f"{task:<4} model limit: {limits[task]:8.1f} rows/s (v{version}, predict_raw "
-                  f"in-process, batches of {args.limit_batch})", flush=True)
     finally:
         app.terminate()
         app.wait(timeout=30)
@@ -352,44 +277,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     lambda i, t=task: bool(reference(t, samples[i % len(samples)])),
                     c, args.reference_seconds, max(4 * c, 400))
                 results.append(stats(task, "reference", c, lat, err, wall))
-                print(_row(results[-1]), flush=True)
+                print(stats_row(results[-1]), flush=True)
 
-    print("\n" + _table(results, levels))
+    print("\n" + stats_table(results, levels))
     by = {(r.task, r.path, r.concurrency): r for r in results}
-    c8 = 8 if 8 in levels else levels[-1]
     ratios = {t: by[(t, "ours", c8)].throughput / by[(t, "reference", c8)].throughput
               for t in TASKS}
-    fractions = {t: by[(t, "ours", c8)].throughput / limits[t] for t in TASKS}
     c1 = 1 if 1 in levels else levels[0]
-    print(f"\nat concurrency {c8}: " + "; ".join(
-        f"{t} {by[(t, 'ours', c8)].throughput:.0f} req/s through the API vs {limits[t]:.0f} "
-        f"rows/s model limit" for t in TASKS))
     if mean_batch:
-        print("mean in-process batch (rows), all runs: " + ", ".join(
+        print("\nmean in-process batch (rows), all runs: " + ", ".join(
             f"{t} {b:.1f}" for t, b in sorted(mean_batch.items())))
     print(f"context, not a headline: throughput vs the reference path at concurrency {c8}: "
           + ", ".join(f"{t} {r:.1f}x" for t, r in ratios.items()))
     for t in TASKS:
         print(f"{t}_p50_ms: {by[(t, 'ours', c1)].p50_ms:.2f}")
-    print(f"errors: {sum(r.errors for r in results if r.path == 'ours')}")
+    print(f"errors: {round_errors + sum(r.errors for r in results if r.path == 'ours')}")
     for t in TASKS:
         print(f"{t}_fraction_of_model_limit: {fractions[t]:.2f}")
     return 0
-
-
-def _row(r: RunStats) -> str:
-    return (f"{r.task:<4} {r.path:<10} c={r.concurrency:<3} n={r.requests:<6} "
-            f"errors={r.errors:<3} p50={r.p50_ms:8.2f} ms  p99={r.p99_ms:8.2f} ms  "
-            f"{r.throughput:8.1f} req/s")
-
-
-def _table(results: Sequence[RunStats], levels: Sequence[int]) -> str:
-    lines = ["| task | path | concurrency | requests | errors | p50 ms | p99 ms | req/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in results:
-        lines.append(f"| {r.task} | {r.path} | {r.concurrency} | {r.requests} | {r.errors} | "
-                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.throughput:.1f} |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,14 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
     from serving.backends.inprocess import InProcessBackend
     from serving.client import EmotionClient, backend_from_url
 
-    configure_logging(access_log=not quiet)
+    listener = configure_logging(access_log=not quiet)
     log = logging.getLogger("mer.serve")
     if server:
         backend = backend_from_url(server)
     else:
         batching = BatchingParams.from_file(batching_config) if batching_config else "config"
         backend = InProcessBackend(model_dir, batching=batching)
+        backend.configure_tf_threads()
     sock = bind(host, port)
     audio.warm_up()
     if isinstance(backend, InProcessBackend):
@@ -50,3 +51,4 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
     finally:
         sock.close()
         httpd.config.app.state.service.close()
+        listener.stop()

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any, Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -97,7 +97,7 @@ class ObservabilityMiddleware:
         start = time.perf_counter()
         headers = dict(scope.get("headers") or [])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        request_id = given if _REQUEST_ID.fullmatch(given) else os.urandom(8).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         seen = {"status": 500, "bytes_out": 0, "bytes_in": 0}

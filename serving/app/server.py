@@ -8,6 +8,8 @@ inside the server's startup.
 from __future__ import annotations
 
 import logging
+import logging.handlers
+import queue
 import socket
 import threading
 import time
@@ -36,16 +38,32 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def configure_logging(access_log: bool = True, level: int = logging.INFO) -> None:
-    """JSON lines on stderr for the app's loggers (`mer.serve`, `mer.serve.access`)."""
+class _RecordQueueHandler(logging.handlers.QueueHandler):
+    """Queues the record itself: formatting and writing happen on the listener's thread."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+def configure_logging(access_log: bool = True, level: int = logging.INFO
+                      ) -> logging.handlers.QueueListener:
+    """JSON lines on stderr for the app's loggers (`mer.serve`, `mer.serve.access`).
+
+    Records go through a queue to one writer thread, so the event loop does not format JSON or
+    wait on stderr for every request. Returns the started listener (`stop()` flushes it).
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
+    log_queue: queue.SimpleQueue = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(log_queue, handler)
     for name in ("mer.serve", "mer.serve.access"):
         logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
+        logger.handlers[:] = [_RecordQueueHandler(log_queue)]
         logger.setLevel(level)
         logger.propagate = False
     logging.getLogger("mer.serve.access").disabled = not access_log
+    listener.start()
+    return listener
 
 
 def make_server(client: EmotionClient, limits: Limits = Limits()) -> uvicorn.Server:

@@ -8,7 +8,6 @@ and stack traces go to the server's log only (logger `mer.serve`).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import time
@@ -97,12 +96,29 @@ def parse_tasks(value: str | list[str] | None) -> Optional[list[str]]:
     return list(dict.fromkeys(tasks))
 
 
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
 def decode_b64_audio(value: Optional[str]) -> Optional[bytes]:
+    """Strict base64 (standard alphabet, padded) -> bytes.
+
+    Checked with `bytes.translate` (C speed) instead of `b64decode(validate=True)`, whose regex
+    costs ~0.5 ms per 100 KB of audio, a third of what a whole SER request costs the server.
+    """
     if not value:
         return None
     try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
+        encoded = value.encode("ascii")
+    except UnicodeEncodeError:
+        encoded = b"!"
+    body = encoded.rstrip(b"=")
+    if (len(encoded) % 4 or len(encoded) - len(body) > 2
+            or body.translate(None, _B64_ALPHABET)):
+        raise ApiError(400, "invalid_audio", "audio_b64 is not valid base64 (standard "
+                                             "alphabet, padded, no line breaks)")
+    try:
+        return binascii.a2b_base64(encoded)
+    except binascii.Error:
         raise ApiError(400, "invalid_audio", "audio_b64 is not valid base64") from None
 
 

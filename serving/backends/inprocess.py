@@ -8,6 +8,7 @@ policy does, and merges concurrent requests into batches the way TF Serving's ba
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -136,12 +137,35 @@ class InProcessBackend(Backend):
             else:
                 model = _load_inprocess_model(path)
                 batcher = None if self.batching is None else MicroBatcher(
-                    model.run, self.batching, name=f"{task}-v{model.version}")
+                    model.run, self.batching_threads(), name=f"{task}-v{model.version}")
                 if entry is not None and entry[2] is not None:
                     entry[2].close()  # the old version finishes its queue, then stops
                 entry = (model, time.monotonic(), batcher)
             self._models[task] = entry
             return entry
+
+    def batching_threads(self) -> Optional[BatchingParams]:
+        """The batching parameters with at most one batch thread per CPU core: more threads
+        than cores only split the same rows into smaller, costlier batches."""
+        if self.batching is None:
+            return None
+        threads = min(self.batching.num_batch_threads, os.cpu_count() or 1)
+        return dataclasses.replace(self.batching, num_batch_threads=threads)
+
+    def configure_tf_threads(self) -> None:
+        """Give each batch thread its share of the cores for TF's ops (as TF Serving pairs
+        `num_batch_threads` with `--tensorflow_intra_op_parallelism`): one big op pool shared
+        by concurrent small batches costs more in hand-offs than it gains. Must run before
+        TensorFlow executes anything in this process; does nothing afterwards."""
+        params = self.batching_threads()
+        if params is None:
+            return
+        per_batch = max(1, (os.cpu_count() or 1) // params.num_batch_threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(per_batch)
+            tf.config.threading.set_inter_op_parallelism_threads(params.num_batch_threads)
+        except RuntimeError:  # TF is already initialised (tests, notebooks): keep its pools
+            pass
 
     def _model(self, task: str) -> InProcessModel:
         return self._entry(task)[0]
