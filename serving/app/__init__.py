@@ -11,12 +11,15 @@ does), `api` (routes, errors, OpenAPI), `middleware` (size limit, security heade
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from serving.app.schemas import Limits
 
 
 def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = None,
-          model_dir: str = "artifacts/serving", limits=None, quiet: bool = False,
-          batching_config: Optional[str] = None) -> None:
+          model_dir: str = "artifacts/serving", limits: Optional[Limits] = None,
+          quiet: bool = False, batching_config: Optional[str] = None) -> None:
     """Run the app until interrupted. Backend: TF Serving at `server` if given, else the
     newest pushed models in `model_dir`, loaded here (what works right after `make demo`),
     micro-batched with `batching_config` (default: serving/batching.config)."""

@@ -80,7 +80,8 @@ def _validate(model: type[BaseModel], data: dict, limits: Limits) -> Any:
         return model.model_validate(data)
     except ValidationError as e:
         errors = e.errors()
-    extra = sorted(str(err["loc"][0]) for err in errors if err["type"] == "extra_forbidden")
+    extra = sorted(str(err["loc"][0]) for err in errors
+                   if err["type"] == "extra_forbidden" and len(err["loc"]) == 1)
     if extra:
         accepted = ", ".join(model.model_fields)
         raise ApiError(400, "unknown_fields",
@@ -96,8 +97,9 @@ def _validate(model: type[BaseModel], data: dict, limits: Limits) -> Any:
     if field == "tasks":
         raise ApiError(400, "invalid_tasks", f"tasks must be a list of {', '.join(TASKS)} or a "
                                              f"comma-separated string of them, or 'all'") from None
+    where = ".".join(str(part) for part in err["loc"]) or "request"
     raise ApiError(400, _FIELD_CODES.get(field, "invalid_request"),
-                   f"{field or 'request'}: {err['msg']}") from None
+                   f"{where}: {err['msg']}") from None
 
 
 async def read_predict_input(request: Request, json_model: type[BaseModel],

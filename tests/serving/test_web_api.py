@@ -110,6 +110,8 @@ def test_flac_upload(app, make_wav):
     ({}, 400, "no_input"),
     ({"text": "   "}, 400, "no_input"),
     ({"audio_b64": "%%% not base64"}, 400, "invalid_audio"),
+    ({"audio_b64": "UklGRg"}, 400, "invalid_audio"),  # unpadded
+    ({"audio": {"b64": "UklGRg==", "x": 1}}, 400, "invalid_audio"),
     ({"text": "hi", "tasks": ["ter", "xyz"]}, 400, "invalid_tasks"),
     ({"text": "hi", "top_k": 99}, 400, "invalid_top_k"),
     ({"text": "hi", "colour": "blue"}, 400, "unknown_fields"),
