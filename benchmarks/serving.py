@@ -12,6 +12,9 @@ What is measured, for TER, SER (3 s clips) and MER at concurrency 1, 8 and 32:
   throughput at concurrency 8 divided by it: what HTTP, JSON/base64, the upload conversion and
   batching leave of what the model could do. The load generator shares the 2 cores with the
   app, so its own CPU is part of what the fraction pays for.
+* **front end alone** (context): the same app over a stub backend that answers at once
+  (`benchmarks/serving_frontend.py`), sent the same requests at concurrency 8: its CPU per
+  request is what HTTP, the framework and the body cost without any model.
 * **reference** (context): the reference system's per-request path, measured in the same run
   on the same inputs: every call loads the pickled scikit-learn models from disk and recomputes
   the librosa features (mean MFCC 40 / log-mel 128 / chroma 12) from the WAV bytes. It is
@@ -152,12 +155,51 @@ def batch_sizes(url: str) -> dict[str, float]:
             if v.get("batches")}
 
 
+def request_bodies(task: str, samples: Sequence[Sample]) -> list[bytes]:
+    """JSON bodies for `task` (text and/or base64 WAV), one per sample."""
+    bodies = []
+    for s in samples:
+        body: dict = {"tasks": [task]}
+        if task in ("ter", "mer"):
+            body["text"] = s.text
+        if task in ("ser", "mer"):
+            body["audio_b64"] = base64.b64encode(s.wav).decode()
+        bodies.append(json.dumps(body).encode())
+    return bodies
+
+
+def frontend_cpu(samples: Sequence[Sample], concurrency: int, seconds: float, log_dir: Path,
+                 model_dir: str) -> dict[str, float]:
+    """App CPU ms per request with a stub backend (no model), per task: the front end alone."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = start_app(port, model_dir, None, log_dir / "frontend.log", stub=True)
+    try:
+        out = {}
+        for task in TASKS:
+            caller = ApiCaller(f"http://127.0.0.1:{port}", request_bodies(task, samples))
+            run_load(caller, 4, 1.0, 64)
+            cpu0 = process_cpu_s(app.pid)
+            lat, _, _ = run_load(caller, concurrency, seconds, 100_000)
+            out[task] = 1000 * (process_cpu_s(app.pid) - cpu0) / max(len(lat), 1)
+        return out
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
 def start_app(port: int, model_dir: str, server: Optional[str], log_path: Path,
-              batching_config: Optional[str] = None) -> subprocess.Popen:
-    """`mer serve` in its own process; its access log goes to a file (a pipe nobody reads
-    would fill up and block the server)."""
+              batching_config: Optional[str] = None, stub: bool = False) -> subprocess.Popen:
+    """`mer serve` in its own process (or, with `stub`, the same app over a stub backend); its
+    access log goes to a file (a pipe nobody reads would fill up and block the server)."""
     cmd = [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port),
            "--model-dir", model_dir]
+    if stub:
+        cmd = [sys.executable, str(REPO / "benchmarks" / "serving_frontend.py"), "--port",
+               str(port)]
     if server:
         cmd += ["--server", server]
     if batching_config:
@@ -227,15 +269,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     round_errors = 0
     try:
         for task in TASKS:
-            bodies = []
-            for s in samples:
-                body = {"tasks": [task]}
-                if task in ("ter", "mer"):
-                    body["text"] = s.text
-                if task in ("ser", "mer"):
-                    body["audio_b64"] = base64.b64encode(s.wav).decode()
-                bodies.append(json.dumps(body).encode())
-            caller = ApiCaller(url, bodies)
+            caller = ApiCaller(url, request_bodies(task, samples))
             run_load(caller, 4, 1.0, 64)  # warm-up: graph tracing, connections, caches
             for c in levels:
                 lat, err, wall = run_load(caller, c, args.seconds, 100_000)
@@ -264,6 +298,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         app.terminate()
         app.wait(timeout=30)
+    frontend = frontend_cpu(samples, c8, args.seconds, Path(log_dir), args.model_dir)
 
     with tempfile.TemporaryDirectory() as tmp:
         from benchmarks.serving_reference import build_reference
@@ -287,6 +322,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if mean_batch:
         print("\nmean in-process batch (rows), all runs: " + ", ".join(
             f"{t} {b:.1f}" for t, b in sorted(mean_batch.items())))
+    print(f"front end alone (the same app over a stub backend, no model), app CPU per request at "
+          f"concurrency {c8}: " + ", ".join(f"{t} {ms:.2f} ms" for t, ms in frontend.items()))
     print(f"context, not a headline: throughput vs the reference path at concurrency {c8}: "
           + ", ".join(f"{t} {r:.1f}x" for t, r in ratios.items()))
     for t in TASKS:
