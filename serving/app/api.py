@@ -109,7 +109,7 @@ async def read_predict_input(request: Request, json_model: type[BaseModel],
     if kind == "application/json":
         try:
             data = json.loads(await request.body())
-        except (UnicodeDecodeError, ValueError) as e:
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # too deep nests too
             raise ApiError(400, "invalid_json", f"request body is not valid JSON: {e}") from None
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_json", "request body must be a JSON object")

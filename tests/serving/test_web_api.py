@@ -145,9 +145,10 @@ def test_request_size_and_content_type(app):
     status, _, data = request(app, "POST", "/api/predict", b"hello",
                               {"Content-Type": "text/plain"})
     assert status == 415 and "multipart/form-data" in json.loads(data)["error"]["message"]
-    status, _, data = request(app, "POST", "/api/predict", b"{not json",
-                              {"Content-Type": "application/json"})
-    assert status == 400 and json.loads(data)["error"]["code"] == "invalid_json"
+    for bad in (b"{not json", b"[" * 100_000 + b"]" * 100_000, b"{\"text\": \"\xff\"}"):
+        status, _, data = request(app, "POST", "/api/predict", bad,
+                                  {"Content-Type": "application/json"})
+        assert status == 400 and json.loads(data)["error"]["code"] == "invalid_json", data
 
 
 def test_chunked_body_over_the_limit_is_refused_while_streaming(app):
