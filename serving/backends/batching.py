@@ -39,6 +39,10 @@ Outputs = tuple[np.ndarray, np.ndarray]
 RunBatch = Callable[[Mapping[str, Sequence[bytes]]], Outputs]
 
 
+class BatcherClosedError(ServerUnavailableError):
+    """The batcher was closed (its model version was replaced): submit to the new one."""
+
+
 @dataclass(frozen=True)
 class BatchingParams:
     max_batch_size: int = 32
@@ -103,7 +107,8 @@ class MicroBatcher:
         request = _Request(inputs, rows, Future())
         with self._cond:
             if self._closed:
-                raise ServerUnavailableError(f"the batcher of {self.name} is closed")
+                raise BatcherClosedError(f"the batcher of {self.name} is closed",
+                                         public="the model is being replaced; retry")
             if len(self._ready) >= self.params.max_enqueued_batches:
                 raise ServerUnavailableError(
                     f"{self.name}: {len(self._ready)} batches are queued (max_enqueued_batches);"

@@ -27,7 +27,11 @@ from serving.backends.base import (  # noqa: E402
     model_error_summary,
     rows_to_predictions,
 )
-from serving.backends.batching import BatchingParams, MicroBatcher  # noqa: E402
+from serving.backends.batching import (  # noqa: E402
+    BatcherClosedError,
+    BatchingParams,
+    MicroBatcher,
+)
 from serving.errors import (  # noqa: E402
     ModelNotFoundError,
     PredictionError,
@@ -188,6 +192,13 @@ class InProcessBackend(Backend):
                 f"{self.model_repository}; pinning version {version} needs TF Serving "
                 f"(see serving/models.config).",
                 public=f"the in-process backend serves only the newest version of {task!r}")
+        try:
+            return self._predict_rows(task, inputs, top_k)
+        except BatcherClosedError:  # a new version replaced the model meanwhile: use it
+            return self._predict_rows(task, inputs, top_k)
+
+    def _predict_rows(self, task: str, inputs: Mapping[str, Sequence[bytes]],
+                      top_k: int) -> list[list[Prediction]]:
         model, _, batcher = self._entry(task)
         expected = set(model.inputs)
         if set(inputs) != expected:
