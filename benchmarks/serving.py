@@ -287,12 +287,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 rounds.append((len(lat) / wall, api_cpu, *limit.measure(args.seconds)))
             api_rps, api_cpu, limit_rps, limit_cpu = (statistics.median(r[i] for r in rounds)
                                                       for i in range(4))
+            single_cpu = ModelLimit(args.model_dir, task, samples, 1).measure(1.0)[1]
             fractions[task] = api_rps / limit_rps
             print(f"{task:<4} c={c8} through the API {api_rps:7.1f} req/s (app CPU {api_cpu:.2f} "
                   f"ms/request) | model limit {limit_rps:7.1f} rows/s (v{limit.model.version}, "
-                  f"batches of {args.limit_batch}, {limit_cpu:.2f} ms CPU/row) | fraction "
-                  f"{fractions[task]:.2f} (medians of {args.rounds} alternating rounds)",
-                  flush=True)
+                  f"batches of {args.limit_batch}, {limit_cpu:.2f} ms CPU/row; one row per call: "
+                  f"{single_cpu:.2f} ms) | fraction {fractions[task]:.2f} (medians of "
+                  f"{args.rounds} alternating rounds)", flush=True)
             if not args.server:
                 mean_batch.update(batch_sizes(url))
     finally:
