@@ -19,8 +19,8 @@ slaney mel filters, ``power_to_db(ref=1.0, amin=1e-10, top_db=80)``, ortho DCT-I
 chroma) is tested in ``tests/transform/test_audio_features.py``; measured errors are listed in
 ``docs/features.md``. Everything is computed in the waveforms' dtype: float32 (what
 ``wav_decode.decode_wav`` returns) meets the budgets the models need (utterance vectors within
-1e-5 of their maximum, log-mel frames within 1e-4), at a third of float64's cost; float64 input
-gives float64 features.
+1e-5 of their maximum, log-mel frames within 1e-4) at a fraction of float64's cost; float64
+input gives float64 features.
 
 One deliberate deviation: chroma uses ``tuning=0.0`` instead of librosa's default per-clip
 tuning estimate (``estimate_tuning`` via ``piptrack``). That estimate is a data-dependent,
@@ -49,7 +49,8 @@ _DB_SCALE = 10.0 / np.log(10.0)  # 10 * log10(x) == _DB_SCALE * ln(x)
 _SUPPORTED_DTYPES = (tf.float32, tf.float64)
 # Large batches are computed a few clips at a time, two chunks in flight (one per core): the
 # frames and spectra of 4 clips (~3 MB for 3 s) stay in a core's L2 cache between the framing,
-# FFT, power and filterbank ops, which measured 1.5-3x faster than whole-batch ops on 64 clips.
+# FFT, power and filterbank ops, instead of ~50 MB of frames streaming through memory per op
+# for 64 clips at once (docs/features.md, "Precision and speed").
 _CHUNK_CLIPS = 4
 _PARALLEL_CHUNKS = 2
 
