@@ -13,9 +13,9 @@ Clients convert once with the same resampler (`serving.audio.to_wav16k`).
 
 Why it is vectorised: the canonical layout (44-byte header, `data` right after a 16-byte `fmt `
 chunk: what ingestion, `serving.audio` and most encoders write) is decoded for the whole batch
-with `decode_raw`, which is about 20x cheaper than one `tf.audio.decode_wav` per clip in a
-`map_fn`. Other layouts (extra chunks, several channels) take that per-clip path, only for the
-clips that need it.
+with one `decode_raw` instead of one `tf.audio.decode_wav` per clip in a `map_fn` (whose
+per-clip loop cost more than the features themselves for small clips). Other layouts (extra
+chunks, several channels) take that per-clip path, only for the clips that need it.
 """
 
 from __future__ import annotations
