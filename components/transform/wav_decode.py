@@ -13,8 +13,8 @@ Clients convert once with the same resampler (`serving.audio.to_wav16k`).
 
 Why it is vectorised: the canonical layout (44-byte header, `data` right after a 16-byte `fmt `
 chunk: what ingestion, `serving.audio` and most encoders write) is decoded for the whole batch
-with one `decode_raw` instead of one `tf.audio.decode_wav` per clip in a `map_fn` (whose
-per-clip loop cost more than the features themselves for small clips). Other layouts (extra
+with one `decode_raw` instead of one `tf.audio.decode_wav` per clip in a `map_fn`, a loop whose
+per-clip overhead was a large share of the whole feature graph's time. Other layouts (extra
 chunks, several channels) take that per-clip path, only for the clips that need it.
 """
 
