@@ -24,10 +24,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from components.core.contract import SAMPLE_RATE
 from pipeline import demo_corpus  # noqa: E402
 
 
-def audio_features(paths: Sequence[Path], sr: int = 16000) -> np.ndarray:
+def audio_features(paths: Sequence[Path], sr: int = SAMPLE_RATE) -> np.ndarray:
     """Mean MFCC/log-mel/chroma per clip, as librosa computes them (n_fft 2048, hop 512)."""
     import librosa
     import soundfile as sf

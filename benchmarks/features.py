@@ -21,14 +21,25 @@ still librosa's, so a speedup can never come from computing something else.
   n_mels and ``tuning=0.0`` on the same decoded 16 kHz samples padded/trimmed to 3 s. (The
   reference's 22,050 Hz features are a different quantity: other frequency resolution.)
 
+* **FLOP limit** (same run): the FLOPs one clip's STFT and filterbanks take (a real FFT of
+  ``n_fft`` points counted as ``2.5 n log2 n``, the window and power per frame, the dense mel +
+  chroma matmul per frame, the DCT) times our clips/s, divided by the FLOP/s of a float32
+  ``tf.matmul`` of two 1024 x 1024 matrices, timed in every repeat next to our batches. It says
+  how much of what the cores can compute the features use; an FFT never runs at matmul speed.
+* **breakdown** (same run): cumulative stages of our graph, chunked as the features run
+  (decode; + STFT power; + filterbank matmul; the full features), so the time per stage is a
+  difference of the stages' fastest passes (the least disturbed by other load).
+
 Usage: ``python benchmarks/features.py [--n 240] [--batch-size 64] [--repeats 3]``. Not a test:
-the output ends with ``speedup_vs_librosa: X`` and ``max_rel_error: Y`` for scripts to read.
+the output ends with ``speedup_vs_librosa``, ``max_rel_error`` and ``fraction_of_flop_limit``
+lines (``key: value``) for scripts to read.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import statistics
 import sys
@@ -46,6 +57,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_DATA_ROOT = REPO_ROOT.parent / "shared" / "datasets" / "ravdess"
 DURATION_S = 3.0
+BREAKDOWN_PASSES = 3  # per repeat
 
 
 def reference_features(path: str | os.PathLike, duration_s: float = DURATION_S) -> np.ndarray:
@@ -84,6 +96,69 @@ def rel_error(ours: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(ours, np.float64) - ref)) / np.max(np.abs(ref)))
 
 
+def flops_per_clip(num_samples: int) -> float:
+    """FLOPs of the STFT and the filterbanks for one clip of ``num_samples`` (see the docstring)."""
+    from components.transform.audio_features import AudioFeatureParams, num_frames
+
+    p = AudioFeatureParams()
+    frames = num_frames(num_samples, p.hop_length)
+    bins = 1 + p.n_fft // 2
+    stft = frames * (2.5 * p.n_fft * math.log2(p.n_fft) + p.n_fft + 3 * bins)
+    filterbanks = frames * 2 * bins * (p.n_mels + p.n_chroma) + 2 * p.n_mfcc * p.n_mels
+    return stft + filterbanks
+
+
+def make_matmul_rate(size: int = 1024):
+    """A callable returning float32 matmul FLOP/s (median of 5 calls), on the same TF threads."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal([size, size], seed=[1, 2])
+    b = tf.random.stateless_normal([size, size], seed=[3, 4])
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+    matmul(a, b)
+
+    def rate() -> float:
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            matmul(a, b).numpy()
+            times.append(time.perf_counter() - t)
+        return 2.0 * size ** 3 / statistics.median(times)
+
+    return rate
+
+
+def make_stage_fns(num_samples: int) -> dict:
+    """Cumulative stages of our graph (tf.functions on WAV bytes), chunked like the features."""
+    import tensorflow as tf
+
+    from components.transform import audio_features as af
+    from components.transform import filterbanks
+    from components.transform.wav_decode import decode_wav
+
+    p = af.AudioFeatureParams()
+    basis = np.concatenate([
+        filterbanks.mel_basis(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax),
+        filterbanks.chroma_basis(p.sample_rate, p.n_fft, p.n_chroma)]).T.astype(np.float32)
+
+    def stage(last: str):
+        def per_chunk(chunk):
+            power = af.stft_power(chunk, p.n_fft, p.hop_length)
+            if last == "stft":
+                return tf.reduce_sum(power, axis=[1, 2])[:, None]
+            projected = tf.matmul(tf.reshape(power, [-1, basis.shape[0]]), basis)
+            return tf.reduce_sum(tf.reshape(projected, [tf.shape(chunk)[0], -1]), 1)[:, None]
+
+        def fn(wav):
+            waveforms = decode_wav(wav, num_samples)[0]
+            if last == "decode":
+                return tf.reduce_sum(waveforms, axis=1)
+            return af.in_chunks(per_chunk, waveforms, tf.TensorShape([1]))
+        return tf.function(fn, input_signature=[tf.TensorSpec([None], tf.string)])
+
+    return {name: stage(name) for name in ("decode", "stft", "filterbanks")}
+
+
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT),
@@ -114,25 +189,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
     tf.config.set_visible_devices([], "GPU")  # the comparison is on CPU
 
-    from pipeline.experiments.feature_study_data import (
-        file_to_wav_bytes,
-        list_clips,
-        make_feature_fn,
-        stratified_subset,
-    )
+    from components.core.contract import SAMPLE_RATE
+    from components.example_gen.audio_io import file_to_wav_bytes
+    from components.example_gen.readers import get_reader
+    from components.example_gen.splits import SplitKey, assign_splits
+    from components.transform import audio_features as af
+    from components.transform.wav_decode import decode_wav
 
-    clips = list_clips(root, preset="ravdess")
-    idx = stratified_subset([c.emotion for c in clips], args.n, args.seed)
-    clips = [clips[i] for i in idx]
+    # The clips as ingestion lists them, a seeded stratified subset (the pipeline's own
+    # stratified split, whose eval side holds n of them).
+    clips = sorted((s for s in get_reader("ravdess")(root) if hasattr(s, "audio_path")),
+                   key=lambda s: s.id)
+    if args.n < len(clips):
+        keys = [SplitKey(c.id, c.emotion, c.speaker) for c in clips]
+        chosen = assign_splits(keys, "random", seed=args.seed,
+                               test_fraction=args.n / len(clips))
+        clips = [c for c in clips if chosen[c.id] == "eval"]
     n = len(clips)
     note = "" if n >= 200 else " (fewer than the issue's 200)"
     print(f"clips: {n}{note} from {root}, seeded stratified by emotion (seed {args.seed}), "
           f"{DURATION_S} s each; {os.cpu_count()} CPU cores")
 
-    # Untimed preparation: the bytes the TFRecords hold.
-    wavs = [file_to_wav_bytes(c.path) for c in clips]
+    # Untimed preparation: the bytes the TFRecords hold (ingestion's converter).
+    wavs = [file_to_wav_bytes(c.audio_path) for c in clips]
     batches = [list(range(i, min(i + args.batch_size, n))) for i in range(0, n, args.batch_size)]
-    fn = make_feature_fn(DURATION_S)
+    num_samples = int(round(DURATION_S * SAMPLE_RATE))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def fn(wav_bytes):  # what the Transform computes for the reference's utterance vector
+        return af.utterance_features(decode_wav(wav_bytes, num_samples)[0])
 
     def ours(batch: list[int]) -> np.ndarray:
         return fn(tf.constant([wavs[i] for i in batch], dtype=tf.string)).numpy()
@@ -142,27 +227,48 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ours(batches[0])
     trace_s = time.perf_counter() - t
     t = time.perf_counter()
-    reference_features(clips[0].path)
+    reference_features(clips[0].audio_path)
     warm_ref_s = time.perf_counter() - t
     print(f"warm-up (not timed): first tf.function call incl. trace {trace_s:.2f} s; "
           f"first librosa clip {warm_ref_s:.2f} s")
 
-    ref_totals, our_totals = [], []
+    matmul_rate = make_matmul_rate()
+    stage_fns = make_stage_fns(num_samples)
+    for stage_fn in stage_fns.values():  # trace (not timed)
+        stage_fn(tf.constant([wavs[i] for i in batches[0]], dtype=tf.string))
+    stage_totals: dict[str, list[float]] = {name: [] for name in (*stage_fns, "features")}
+    ref_totals, our_totals, matmul_rates = [], [], []
+    cpu_s = {"ref": 0.0, "ours": 0.0}  # CPU seconds, all threads: the work, whatever the load
     our_out = np.zeros((n, 180), np.float32)
     for rep in range(args.repeats):
         ref_t = our_t = 0.0
         for batch in batches:
             for side in (("ref", "ours") if rep % 2 == 0 else ("ours", "ref")):
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 if side == "ref":
                     for i in batch:
-                        reference_features(clips[i].path)
+                        reference_features(clips[i].audio_path)
                     ref_t += time.perf_counter() - t
+                    cpu_s["ref"] += time.process_time() - cpu
                 else:
                     our_out[batch] = ours(batch)
                     our_t += time.perf_counter() - t
+                    cpu_s["ours"] += time.process_time() - cpu
         ref_totals.append(ref_t)
         our_totals.append(our_t)
+        matmul_rates.append(matmul_rate())
+        # Breakdown passes: the stages one batch after the other, so a burst of other load
+        # hits them alike; the fastest of several passes per stage is kept.
+        for _ in range(BREAKDOWN_PASSES):
+            totals = dict.fromkeys(stage_totals, 0.0)
+            for batch in batches:
+                wav_batch = tf.constant([wavs[i] for i in batch], dtype=tf.string)
+                for name, stage_fn in (*stage_fns.items(), ("features", fn)):
+                    t = time.perf_counter()
+                    stage_fn(wav_batch).numpy()
+                    totals[name] += time.perf_counter() - t
+            for name, total in totals.items():
+                stage_totals[name].append(total)
         print(f"repeat {rep + 1}/{args.repeats}: reference {ref_t:6.2f} s "
               f"({n / ref_t:7.1f} clips/s) | ours {our_t:6.2f} s ({n / our_t:7.1f} clips/s) "
               f"| ratio {ref_t / our_t:5.1f}x")
@@ -182,6 +288,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             per_kind[kind] = max(per_kind[kind], rel_error(ours_vec[sl], ref[sl]))
     max_err = max(errors)
 
+    flops = flops_per_clip(num_samples)
+    matmul_flops = statistics.median(matmul_rates)
+    fraction = flops * (n / our_s) / matmul_flops
+    ms = {k: 1000 * min(v) / n for k, v in stage_totals.items()}  # least-disturbed pass
     threads = args.tf_threads or "default (all cores)"
     print()
     print(f"reference (librosa.load @22050 Hz + mfcc/melspectrogram/chroma_stft, per file): "
@@ -194,8 +304,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"parity vs librosa@16k per kind (max over clips of max|d|/max|ref| on the kind's "
           f"slice): mfcc {per_kind['mfcc']:.2e}, mel {per_kind['mel']:.2e}, "
           f"chroma {per_kind['chroma']:.2e}")
+    print(f"time breakdown per clip (fastest pass of each cumulative stage): decode "
+          f"{ms['decode']:.3f} ms, STFT power (frame, window, FFT, |X|^2) "
+          f"{ms['stft'] - ms['decode']:.3f} ms, "
+          f"mel+chroma matmul {ms['filterbanks'] - ms['stft']:.3f} ms, the rest (dB, DCT, "
+          f"chroma norm, means) {ms['features'] - ms['filterbanks']:.3f} ms; total "
+          f"{ms['features']:.3f} ms")
+    print(f"FLOP limit: STFT + filterbanks {flops / 1e6:.1f} MFLOP per clip x "
+          f"{n / our_s:.1f} clips/s = {flops * n / our_s / 1e9:.2f} GFLOP/s; float32 matmul "
+          f"1024^3 measured {matmul_flops / 1e9:.1f} GFLOP/s (median of {args.repeats})")
+    cpu_ref, cpu_ours = (1000 * cpu_s[k] / (n * args.repeats) for k in ("ref", "ours"))
+    print(f"context: CPU time per clip (all threads; less sensitive to other load than wall "
+          f"time): reference {cpu_ref:.2f} ms, ours {cpu_ours:.3f} ms, ratio "
+          f"{cpu_ref / cpu_ours:.1f}x")
     print(f"speedup_vs_librosa: {speedup:.1f}")
     print(f"max_rel_error: {max_err:.2e}")
+    print(f"fraction_of_flop_limit: {fraction:.3f}")
     return 0
 
 

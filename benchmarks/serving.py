@@ -1,15 +1,24 @@
-"""Load benchmark of the serving path: p50/p99 latency and throughput, versus the reference.
+"""Load benchmark of the serving path: latency, throughput, and how close it is to the model.
 
 What is measured, for TER, SER (3 s clips) and MER at concurrency 1, 8 and 32:
 
 * **ours**: `POST /api/predict` (JSON, base64 WAV) on the web app that `mer serve` runs,
   started as a separate process (so the load generator does not share its GIL), backed by
-  the pushed SavedModels in-process (default) or by TF Serving (`--server URL`). Clients keep
-  their HTTP connection alive, as browsers and API clients do.
-* **reference**: the reference system's per-request path, measured in the same run on the
-  same inputs: every call loads the pickled scikit-learn models from disk and recomputes the
-  librosa features (mean MFCC 40 / log-mel 128 / chroma 12) from the WAV bytes. It is called
-  as a plain function, without HTTP, which favours the reference.
+  the pushed SavedModels in-process with micro-batching (default) or by TF Serving
+  (`--server URL`). Clients keep their HTTP connection alive, as browsers and API clients do.
+* **model limit**: the same exported model's own throughput, `predict_raw` called in this
+  process on batches of `--limit-batch` rows of the same inputs for `--seconds`, right after
+  the task's API runs (the app is idle then). `<task>_fraction_of_model_limit` is the API's
+  throughput at concurrency 8 divided by it: what HTTP, JSON/base64, the upload conversion and
+  batching leave of what the model could do. The load generator shares the 2 cores with the
+  app, so its own CPU is part of what the fraction pays for.
+* **front end alone** (context): the same app over a stub backend that answers at once
+  (`benchmarks/serving_frontend.py`), sent the same requests at concurrency 8: its CPU per
+  request is what HTTP, the framework and the body cost without any model.
+* **reference** (context): the reference system's per-request path, measured in the same run
+  on the same inputs: every call loads the pickled scikit-learn models from disk and recomputes
+  the librosa features (mean MFCC 40 / log-mel 128 / chroma 12) from the WAV bytes. It is
+  called as a plain function, without HTTP, which favours the reference.
 
 Models for the reference path are trained here on the demo corpus (TF-IDF + logistic
 regression, librosa features + logistic regression, both concatenated for MER) and pickled
@@ -18,8 +27,8 @@ with joblib, as the reference did.
 Usage: ``make demo && python benchmarks/serving.py [--model-dir artifacts/serving]
 [--server grpc://localhost:8500] [--seconds 3]``. The last lines are machine-readable:
 ``ter_p50_ms``, ``ser_p50_ms``, ``mer_p50_ms`` (ours, concurrency 1), ``errors`` (ours, all
-runs) and ``speedup_vs_reference`` (throughput ratio at concurrency 8, the lowest of the three
-tasks).
+runs) and ``ter_fraction_of_model_limit``, ``ser_...``, ``mer_...`` (concurrency 8). The
+throughput ratio to the reference is printed above them as context.
 """
 
 from __future__ import annotations
@@ -28,26 +37,38 @@ import argparse
 import base64
 import csv
 import http.client
-import io
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+# This script is named serving.py: its folder, first on sys.path, would shadow the `serving`
+# package that the model-limit measurement imports.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(REPO)
+
+from benchmarks.serving_load import (  # noqa: E402
+    ApiCaller,
+    RunStats,
+    run_load,
+    stats,
+    stats_row,
+    stats_table,
+)
 
 TASKS = ("ter", "ser", "mer")
 CLIP_S = 3.0
-SR = 16000
+from components.core.contract import SAMPLE_RATE as SR  # noqa: E402
 
 
 @dataclass
@@ -55,18 +76,6 @@ class Sample:
     text: str
     wav: bytes  # 3 s, 16 kHz mono PCM_16
     emotion: str
-
-
-@dataclass
-class RunStats:
-    task: str
-    path: str
-    concurrency: int
-    requests: int
-    errors: int
-    p50_ms: float
-    p99_ms: float
-    throughput: float
 
 
 # --------------------------------------------------------------------------- inputs
@@ -95,137 +104,106 @@ def load_samples(data_root: Path, n: int) -> list[Sample]:
     return out
 
 
-# --------------------------------------------------------------------------- reference path
+class ModelLimit:
+    """The task's newest exported model, `predict_raw` called here on `batch`-row batches."""
+
+    def __init__(self, model_dir: str, task: str, samples: Sequence[Sample], batch: int):
+        from serving.backends.inprocess import InProcessModel
+
+        self.model = InProcessModel(str(Path(model_dir) / task))
+        rows = [samples[i % len(samples)] for i in range(batch)]
+        self.inputs: dict[str, list[bytes]] = {}
+        if "text" in self.model.inputs:
+            self.inputs["text"] = [s.text.encode("utf-8") for s in rows]
+        if "audio" in self.model.inputs:
+            self.inputs["audio"] = [s.wav for s in rows]
+        self.batch = batch
+        self.model.run(self.inputs)  # trace / warm up
+
+    def measure(self, seconds: float) -> tuple[float, float]:
+        """(rows/s, CPU ms per row) over about `seconds`."""
+        done, start, cpu = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - start < seconds or done < 3 * self.batch:
+            self.model.run(self.inputs)
+            done += self.batch
+        wall = time.perf_counter() - start
+        return done / wall, 1000 * (time.process_time() - cpu) / done
 
 
-def _librosa_features(wav: bytes) -> np.ndarray:
-    import librosa
-
-    y, sr = librosa.load(io.BytesIO(wav), sr=SR)
-    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=2048, hop_length=512, n_mels=128)
-    logmel = librosa.power_to_db(mel)
-    mfcc = librosa.feature.mfcc(S=logmel, n_mfcc=40)
-    chroma = librosa.feature.chroma_stft(y=y, sr=sr, n_fft=2048, hop_length=512)
-    return np.concatenate([mfcc.mean(1), logmel.mean(1), chroma.mean(1)])
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def build_reference(train_rows: Sequence[Sample], out_dir: Path
-                    ) -> Callable[[str, Sample], list[tuple[str, float]]]:
-    """Train and pickle the reference's models; return its per-request predict function."""
-    import joblib
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    texts = [s.text for s in train_rows]
-    labels = [s.emotion for s in train_rows]
-    audio = np.stack([_librosa_features(s.wav) for s in train_rows])
-    tfidf = TfidfVectorizer(ngram_range=(1, 2)).fit(texts)
-    joblib.dump(tfidf, out_dir / "tfidf.pkl")
-    joblib.dump(LogisticRegression(max_iter=2000).fit(tfidf.transform(texts), labels),
-                out_dir / "ter.pkl")
-    joblib.dump(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-                .fit(audio, labels), out_dir / "ser.pkl")
-    fused = np.hstack([tfidf.transform(texts).toarray(), audio])
-    joblib.dump(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-                .fit(fused, labels), out_dir / "mer.pkl")
-
-    def predict(task: str, s: Sample) -> list[tuple[str, float]]:
-        # The per-request path: unpickle on every call, recompute librosa features.
-        model = joblib.load(out_dir / f"{task}.pkl")
-        if task == "ter":
-            x = joblib.load(out_dir / "tfidf.pkl").transform([s.text])
-        elif task == "ser":
-            x = _librosa_features(s.wav)[None, :]
-        else:
-            text_x = joblib.load(out_dir / "tfidf.pkl").transform([s.text]).toarray()
-            x = np.hstack([text_x, _librosa_features(s.wav)[None, :]])
-        probs = model.predict_proba(x)[0]
-        order = np.argsort(-probs)[:3]
-        return [(model.classes_[i], float(probs[i])) for i in order]
-
-    return predict
+def batch_sizes(url: str) -> dict[str, float]:
+    """Mean rows per in-process batch so far, per task, from the app's /metrics."""
+    host, port = url.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    totals: dict[str, dict[str, float]] = {}
+    for name, task, value in re.findall(
+            r'^mer_inprocess_(batches|batch_rows)_total\{task="(\w+)"\} ([0-9.e+]+)$', text,
+            re.MULTILINE):
+        totals.setdefault(task, {})[name] = float(value)
+    return {t: v["batch_rows"] / v["batches"] for t, v in totals.items()
+            if v.get("batches")}
 
 
-# --------------------------------------------------------------------------- load generator
+def request_bodies(task: str, samples: Sequence[Sample]) -> list[bytes]:
+    """JSON bodies for `task` (text and/or base64 WAV), one per sample."""
+    bodies = []
+    for s in samples:
+        body: dict = {"tasks": [task]}
+        if task in ("ter", "mer"):
+            body["text"] = s.text
+        if task in ("ser", "mer"):
+            body["audio_b64"] = base64.b64encode(s.wav).decode()
+        bodies.append(json.dumps(body).encode())
+    return bodies
 
 
-def run_load(call: Callable[[int], bool], concurrency: int, seconds: float,
-             max_requests: int) -> tuple[list[float], int, float]:
-    """`concurrency` workers call `call(i)` until `seconds` pass or `max_requests` are done."""
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(max_requests))
-    deadline = time.perf_counter() + seconds
+def frontend_cpu(samples: Sequence[Sample], concurrency: int, seconds: float, log_dir: Path,
+                 model_dir: str) -> dict[str, float]:
+    """App CPU ms per request with a stub backend (no model), per task: the front end alone."""
+    import socket
 
-    def worker() -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                return
-            t0 = time.perf_counter()
-            try:
-                ok = call(i)
-            except Exception:  # noqa: BLE001 - counted, not fatal
-                ok = False
-            dt = time.perf_counter() - t0
-            with lock:
-                latencies.append(dt)
-                errors += not ok
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        for f in [pool.submit(worker) for _ in range(concurrency)]:
-            f.result()
-    return latencies, errors, time.perf_counter() - start
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = start_app(port, model_dir, None, log_dir / "frontend.log", stub=True)
+    try:
+        out = {}
+        for task in TASKS:
+            caller = ApiCaller(f"http://127.0.0.1:{port}", request_bodies(task, samples))
+            run_load(caller, 4, 1.0, 64)
+            cpu0 = process_cpu_s(app.pid)
+            lat, _, _ = run_load(caller, concurrency, seconds, 100_000)
+            out[task] = 1000 * (process_cpu_s(app.pid) - cpu0) / max(len(lat), 1)
+        return out
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
 
 
-def stats(task: str, path: str, c: int, latencies: list[float], errors: int,
-          wall: float) -> RunStats:
-    ms = np.asarray(latencies) * 1000
-    return RunStats(task, path, c, len(ms), errors, float(np.percentile(ms, 50)),
-                    float(np.percentile(ms, 99)), len(ms) / wall)
-
-
-class ApiCaller:
-    """One keep-alive connection per worker thread to the web app."""
-
-    def __init__(self, url: str, bodies: Sequence[bytes]):
-        host, port = url.split("//", 1)[1].rstrip("/").split(":")
-        self.host, self.port, self.bodies = host, int(port), bodies
-        self.local = threading.local()
-
-    def __call__(self, i: int) -> bool:
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        try:
-            conn.request("POST", "/api/predict", self.bodies[i % len(self.bodies)],
-                         {"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            data = resp.read()
-        except Exception:
-            conn.close()
-            self.local.conn = None
-            raise
-        if resp.status != 200:
-            return False
-        results = json.loads(data)["results"]
-        return all(r["status"] == "ok" for r in results.values())
-
-
-def start_app(port: int, model_dir: str, server: Optional[str], log_path: Path
-              ) -> subprocess.Popen:
-    """`mer serve` in its own process; its access log goes to a file (a pipe nobody reads
-    would fill up and block the server)."""
+def start_app(port: int, model_dir: str, server: Optional[str], log_path: Path,
+              batching_config: Optional[str] = None, stub: bool = False) -> subprocess.Popen:
+    """`mer serve` in its own process (or, with `stub`, the same app over a stub backend); its
+    access log goes to a file (a pipe nobody reads would fill up and block the server)."""
     cmd = [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port),
            "--model-dir", model_dir]
+    if stub:
+        cmd = [sys.executable, str(REPO / "benchmarks" / "serving_frontend.py"), "--port",
+               str(port)]
     if server:
         cmd += ["--server", server]
+    if batching_config:
+        cmd += ["--batching-config", batching_config]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -255,11 +233,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", default=str(REPO / "artifacts" / "serving"))
     parser.add_argument("--server", help="TF Serving URL for the app (default: in-process)")
+    parser.add_argument("--batching-config",
+                        help="the app's in-process batching file (default: its own)")
     parser.add_argument("--data-root", default=str(REPO / "artifacts" / "data" / "demo"))
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=3.0, help="per run (ours)")
     parser.add_argument("--reference-seconds", type=float, default=4.0)
     parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--limit-batch", type=int, default=64,
+                        help="rows per call when measuring the model's own throughput")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating API / model-limit rounds behind each fraction")
     parser.add_argument("--port", type=int, default=0, help="app port (default: a free one)")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -275,30 +259,51 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
     log_dir = tempfile.mkdtemp(prefix="bench-serving-")
-    app = start_app(port, args.model_dir, args.server, Path(log_dir) / "mer-serve.log")
+    app = start_app(port, args.model_dir, args.server, Path(log_dir) / "mer-serve.log",
+                    args.batching_config)
     url = f"http://127.0.0.1:{port}"
     results: list[RunStats] = []
+    fractions: dict[str, float] = {}
+    mean_batch: dict[str, float] = {}
+    c8 = 8 if 8 in levels else levels[-1]
+    round_errors = 0
     try:
         for task in TASKS:
-            bodies = []
-            for s in samples:
-                body = {"tasks": [task]}
-                if task in ("ter", "mer"):
-                    body["text"] = s.text
-                if task in ("ser", "mer"):
-                    body["audio_b64"] = base64.b64encode(s.wav).decode()
-                bodies.append(json.dumps(body).encode())
-            caller = ApiCaller(url, bodies)
+            caller = ApiCaller(url, request_bodies(task, samples))
             run_load(caller, 4, 1.0, 64)  # warm-up: graph tracing, connections, caches
             for c in levels:
                 lat, err, wall = run_load(caller, c, args.seconds, 100_000)
                 results.append(stats(task, "ours", c, lat, err, wall))
-                print(_row(results[-1]), flush=True)
+                print(stats_row(results[-1]), flush=True)
+            # The fraction: API at concurrency 8 and the model alone, alternating, so load
+            # from other processes on a shared machine hits both about equally.
+            limit = ModelLimit(args.model_dir, task, samples, args.limit_batch)
+            rounds = []
+            for _ in range(args.rounds):
+                cpu0 = process_cpu_s(app.pid)
+                lat, err, wall = run_load(caller, c8, args.seconds, 100_000)
+                api_cpu = 1000 * (process_cpu_s(app.pid) - cpu0) / max(len(lat), 1)
+                round_errors += err
+                rounds.append((len(lat) / wall, api_cpu, *limit.measure(args.seconds)))
+            api_rps, api_cpu, limit_rps, limit_cpu = (statistics.median(r[i] for r in rounds)
+                                                      for i in range(4))
+            single_cpu = ModelLimit(args.model_dir, task, samples, 1).measure(1.0)[1]
+            fractions[task] = api_rps / limit_rps
+            print(f"{task:<4} c={c8} through the API {api_rps:7.1f} req/s (app CPU {api_cpu:.2f} "
+                  f"ms/request) | model limit {limit_rps:7.1f} rows/s (v{limit.model.version}, "
+                  f"batches of {args.limit_batch}, {limit_cpu:.2f} ms CPU/row; one row per call: "
+                  f"{single_cpu:.2f} ms) | fraction {fractions[task]:.2f} (medians of "
+                  f"{args.rounds} alternating rounds)", flush=True)
+            if not args.server:
+                mean_batch.update(batch_sizes(url))
     finally:
         app.terminate()
         app.wait(timeout=30)
+    frontend = frontend_cpu(samples, c8, args.seconds, Path(log_dir), args.model_dir)
 
     with tempfile.TemporaryDirectory() as tmp:
+        from benchmarks.serving_reference import build_reference
+
         train = load_samples(Path(args.data_root), 96)
         reference = build_reference(train, Path(tmp))
         for task in TASKS:
@@ -308,36 +313,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     lambda i, t=task: bool(reference(t, samples[i % len(samples)])),
                     c, args.reference_seconds, max(4 * c, 400))
                 results.append(stats(task, "reference", c, lat, err, wall))
-                print(_row(results[-1]), flush=True)
+                print(stats_row(results[-1]), flush=True)
 
-    print("\n" + _table(results, levels))
+    print("\n" + stats_table(results, levels))
     by = {(r.task, r.path, r.concurrency): r for r in results}
-    c8 = 8 if 8 in levels else levels[-1]
     ratios = {t: by[(t, "ours", c8)].throughput / by[(t, "reference", c8)].throughput
               for t in TASKS}
     c1 = 1 if 1 in levels else levels[0]
-    print("\nthroughput ratio at concurrency "
-          f"{c8}: " + ", ".join(f"{t} {r:.0f}x" for t, r in ratios.items()))
+    if mean_batch:
+        print("\nmean in-process batch (rows), all runs: " + ", ".join(
+            f"{t} {b:.1f}" for t, b in sorted(mean_batch.items())))
+    print(f"front end alone (the same app over a stub backend, no model), app CPU per request at "
+          f"concurrency {c8}: " + ", ".join(f"{t} {ms:.2f} ms" for t, ms in frontend.items()))
+    print(f"context, not a headline: throughput vs the reference path at concurrency {c8}: "
+          + ", ".join(f"{t} {r:.1f}x" for t, r in ratios.items()))
     for t in TASKS:
         print(f"{t}_p50_ms: {by[(t, 'ours', c1)].p50_ms:.2f}")
-    print(f"errors: {sum(r.errors for r in results if r.path == 'ours')}")
-    print(f"speedup_vs_reference: {min(ratios.values()):.1f}")
+    print(f"errors: {round_errors + sum(r.errors for r in results if r.path == 'ours')}")
+    for t in TASKS:
+        print(f"{t}_fraction_of_model_limit: {fractions[t]:.2f}")
     return 0
-
-
-def _row(r: RunStats) -> str:
-    return (f"{r.task:<4} {r.path:<10} c={r.concurrency:<3} n={r.requests:<6} "
-            f"errors={r.errors:<3} p50={r.p50_ms:8.2f} ms  p99={r.p99_ms:8.2f} ms  "
-            f"{r.throughput:8.1f} req/s")
-
-
-def _table(results: Sequence[RunStats], levels: Sequence[int]) -> str:
-    lines = ["| task | path | concurrency | requests | errors | p50 ms | p99 ms | req/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in results:
-        lines.append(f"| {r.task} | {r.path} | {r.concurrency} | {r.requests} | {r.errors} | "
-                     f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.throughput:.1f} |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

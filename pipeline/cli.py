@@ -301,7 +301,8 @@ def cmd_serve(args) -> int:
     """The web page and JSON API (serving/app)."""
     from serving.app import serve
 
-    serve(host=args.host, port=args.port, server=args.server, model_dir=args.model_dir)
+    serve(host=args.host, port=args.port, server=args.server, model_dir=args.model_dir,
+          batching_config=args.batching_config)
     return 0
 
 
@@ -395,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the pushed models, loaded in-process)")
     srv.add_argument("--model-dir", default=DEFAULT_SERVING_DIR,
                      help="model repository for the in-process backend")
+    srv.add_argument("--batching-config", metavar="FILE",
+                     help="in-process micro-batching parameters, TF Serving's text format "
+                          "(default: serving/batching.config, the file TF Serving uses)")
     srv.set_defaults(fn=cmd_serve)
     from pipeline.experiments import cli as experiments_cli
 

@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 import soundfile as sf
 
+from components.core.contract import SAMPLE_RATE
 from components.core.wav import encode_wav, to_mono_16k, tone_wav
 
 
@@ -55,6 +56,10 @@ def to_wav16k(data: bytes, max_duration_s: Optional[float] = None) -> ConvertedA
                 raise AudioTooLongError(
                     f"the audio is {frames / rate:.1f} s long; the limit is {max_duration_s:g} s "
                     f"(trim it, or send a shorter clip)")
+            if _is_contract_wav(f, data):
+                # Already what the models read, complete: decoding and re-encoding it would
+                # give the same samples back, so the bytes go through as they are.
+                return ConvertedAudio(data, frames / rate, rate, channels, fmt)
             samples = f.read(dtype="float32", always_2d=True)
     except AudioError:
         raise
@@ -73,6 +78,14 @@ def to_wav16k(data: bytes, max_duration_s: Optional[float] = None) -> ConvertedA
     if not np.all(np.isfinite(mono)):
         raise AudioError("the audio holds NaN/Inf samples")
     return ConvertedAudio(encode_wav(mono), duration, rate, channels, fmt)
+
+
+def _is_contract_wav(f: sf.SoundFile, data: bytes) -> bool:
+    """16 kHz mono 16-bit PCM WAV in the canonical layout (44-byte header, then exactly the
+    data chunk): what `encode_wav` itself would write for these samples."""
+    return (f.format == "WAV" and f.subtype == "PCM_16" and f.samplerate == SAMPLE_RATE
+            and f.channels == 1 and f.frames > 0 and data[12:20] == b"fmt \x10\x00\x00\x00"
+            and data[36:40] == b"data" and int.from_bytes(data[40:44], "little") == len(data) - 44)
 
 
 def file_to_wav16k(path: str, max_duration_s: Optional[float] = None) -> bytes:

@@ -5,13 +5,38 @@ model lacks `predict_raw` or takes other inputs: re-export it), `MissingInputErr
 needs an input the caller did not give), `ServerUnavailableError` (nothing answers at the URL
 after bounded retries: start the server), `ServingTimeoutError` (it answered too slowly),
 `PredictionError` (the server failed on this input).
+
+Each error has two texts: the message (`str(e)`), for the caller's own logs and the CLI, which
+names the model's path or the server's URL so an operator can fix it; and `public`, what the web
+app may tell a remote client: the model's own reason (e.g. "audio must be a 16 kHz mono 16-bit
+PCM WAV file; ..."), never a filesystem path or a host.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Optional
+
+# Absolute paths (POSIX with two or more parts, Windows drive paths) and URLs with a host.
+_INTERNALS = re.compile(r"(?:[a-z][a-z0-9+.-]*://[^\s'\"]+|(?<![\w.])(?:/[^\s/'\":]+){2,}/?"
+                        r"|\b[A-Za-z]:\\[^\s'\"]+)")
+
+
+def scrub(text: str) -> str:
+    """`text` with paths and URLs replaced by "<internal>": a last line of defence for replies."""
+    return _INTERNALS.sub("<internal>", text)
+
 
 class ServingError(Exception):
     """Base class of every error this module raises."""
+
+    def __init__(self, message: str, public: Optional[str] = None):
+        super().__init__(message)
+        self.public = public
+
+    def public_message(self, default: str) -> str:
+        """What a remote client may read: `public` if the backend gave one, else `default`."""
+        return scrub(self.public or default)
 
 
 class ModelNotFoundError(ServingError, FileNotFoundError):

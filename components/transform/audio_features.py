@@ -17,9 +17,10 @@ Rules this module follows so it stays exportable:
 Parity with librosa (``center=True``, ``pad_mode="constant"``, periodic Hann window, power 2,
 slaney mel filters, ``power_to_db(ref=1.0, amin=1e-10, top_db=80)``, ortho DCT-II, inf-norm
 chroma) is tested in ``tests/transform/test_audio_features.py``; measured errors are listed in
-``docs/features.md``. Internally everything is computed in float64 (float32 misses the 1e-5
-relative-error budget for log-mel, see ``_COMPUTE_DTYPE``); outputs have the input's dtype, i.e.
-float32 for what ``wav_decode.decode_wav`` returns.
+``docs/features.md``. Everything is computed in the waveforms' dtype: float32 (what
+``wav_decode.decode_wav`` returns) meets the budgets the models need (utterance vectors within
+1e-5 of their maximum, log-mel frames within 1e-4) at a fraction of float64's cost; float64
+input gives float64 features.
 
 One deliberate deviation: chroma uses ``tuning=0.0`` instead of librosa's default per-clip
 tuning estimate (``estimate_tuning`` via ``piptrack``). That estimate is a data-dependent,
@@ -30,30 +31,28 @@ per clip; speech is not tuned to A440 anyway, so a fixed filterbank is the sensi
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from components.core.contract import SAMPLE_RATE
-from components.transform import filterbanks
+from components.transform import filterbanks, frame_stats
 
 #: Utterance-level feature kinds, in the fixed order they are concatenated.
 FEATURE_KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
-#: Statistics over frames an utterance vector may hold, in their fixed order.
-STATISTICS: tuple[str, ...] = ("mean", "std")
 
 # librosa.power_to_db defaults we reproduce (ref=1.0 means no reference offset).
 _AMIN = 1e-10
 _DB_SCALE = 10.0 / np.log(10.0)  # 10 * log10(x) == _DB_SCALE * ln(x)
 
 _SUPPORTED_DTYPES = (tf.float32, tf.float64)
-# Internal precision. float32 end to end misses the 1e-5 parity budget (log-mel: 3e-5): TF's
-# float32 FFT has a noise floor ~1e-7 of each frame's energy, and bins that quiet are still
-# inside the 80 dB window of power_to_db. librosa's numpy FFT runs in double, so we do too;
-# outputs are cast back to the input dtype. Cost on 2 CPU cores: ~25% more time.
-_COMPUTE_DTYPE = tf.float64
+# Large batches are computed a few clips at a time, two chunks in flight (one per core): the
+# frames and spectra of 4 clips (~3 MB for 3 s) stay in a core's L2 cache between the framing,
+# FFT, power and filterbank ops, instead of ~50 MB of frames streaming through memory per op
+# for 64 clips at once (docs/features.md, "Precision and speed").
+_CHUNK_CLIPS = 4
+_PARALLEL_CHUNKS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,31 +148,8 @@ def feature_dim(kinds: Iterable[str] = FEATURE_KINDS,
     """Width of ``utterance_features(..., kinds, stats, deltas, segments)``, without tracing."""
     sizes = {"mfcc": params.n_mfcc, "mel": params.n_mels, "chroma": params.n_chroma}
     width = sum(sizes[k] for k in _validate_kinds(kinds))
-    return ((width + (params.n_mfcc if deltas else 0)) * len(_validate_stats(stats))
+    return ((width + (params.n_mfcc if deltas else 0)) * len(frame_stats.validate_stats(stats))
             + params.n_mfcc * segments)
-
-
-def _validate_stats(stats: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(stats, str) or not stats or set(stats) - set(STATISTICS) or \
-            len(set(stats)) != len(stats):
-        raise ValueError(f"stats must be a non-empty subset of {STATISTICS}, got {stats!r}")
-    return tuple(s for s in STATISTICS if s in stats)
-
-
-def _pool(x: tf.Tensor, stats: Sequence[str]) -> tf.Tensor:
-    """[batch, dim, frames] -> [batch, dim * len(stats)]: each statistic over the frames.
-
-    The standard deviation is computed in two passes (mean, then mean squared deviation),
-    which stays exact where E[x^2] - E[x]^2 would cancel for large, steady values.
-    """
-    mean = tf.reduce_mean(x, axis=2)
-    out = []
-    for stat in stats:
-        if stat == "mean":
-            out.append(mean)
-        else:
-            out.append(tf.sqrt(tf.reduce_mean(tf.square(x - mean[:, :, tf.newaxis]), axis=2)))
-    return tf.concat(out, axis=1)
 
 
 def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
@@ -188,23 +164,15 @@ def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
-# Spectral building blocks
+# Spectral building blocks (all in the dtype of their input)
 # --------------------------------------------------------------------------------------------
 
 
-def _power64(x: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
-    """float64 power spectrogram [batch, frames, bins] of validated waveforms."""
-    x = tf.cast(x, _COMPUTE_DTYPE)
+def _power(x: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
+    """Power spectrogram [batch, frames, bins] of validated waveforms, in their dtype."""
     pad = n_fft // 2
-    x = tf.pad(x, [[0, 0], [pad, pad]])
-    spec = tf.signal.stft(
-        x,
-        frame_length=n_fft,
-        frame_step=hop_length,
-        fft_length=n_fft,
-        window_fn=functools.partial(tf.signal.hann_window, periodic=True),
-        pad_end=False,
-    )
+    frames = tf.signal.frame(tf.pad(x, [[0, 0], [pad, pad]]), n_fft, hop_length)
+    spec = tf.signal.rfft(frames * tf.signal.hann_window(n_fft, periodic=True, dtype=x.dtype))
     return tf.math.square(tf.math.real(spec)) + tf.math.square(tf.math.imag(spec))
 
 
@@ -214,11 +182,9 @@ def stft_power(waveforms: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
     librosa 0.11 centres frames by zero-padding ``n_fft // 2`` samples on both sides
     (``pad_mode="constant"``) and uses a periodic ("fftbins") Hann window; tf.signal.stft does
     neither by default, so we pad explicitly and pass the periodic window. Frame count is
-    ``num_frames(samples, hop_length)``; bins are ``1 + n_fft // 2``. Computed in float64 (see
-    the module docstring) and returned in the waveforms' dtype.
+    ``num_frames(samples, hop_length)``; bins are ``1 + n_fft // 2``.
     """
-    x = _as_waveforms(waveforms)
-    return tf.cast(_power64(x, n_fft, hop_length), x.dtype)
+    return _power(_as_waveforms(waveforms), n_fft, hop_length)
 
 
 def _const(array: np.ndarray, dtype: tf.DType) -> tf.Tensor:
@@ -237,10 +203,10 @@ def power_to_db(S: tf.Tensor, top_db: Optional[float] = 80.0) -> tf.Tensor:
     S = tf.convert_to_tensor(S)
     if S.dtype not in _SUPPORTED_DTYPES:
         raise TypeError(f"S must be float32 or float64, got {S.dtype.name}")
-    return tf.cast(_power_to_db64(tf.cast(S, _COMPUTE_DTYPE), top_db), S.dtype)
+    return _power_to_db(S, top_db)
 
 
-def _power_to_db64(S: tf.Tensor, top_db: Optional[float]) -> tf.Tensor:
+def _power_to_db(S: tf.Tensor, top_db: Optional[float]) -> tf.Tensor:
     log_spec = _DB_SCALE * tf.math.log(tf.maximum(S, tf.constant(_AMIN, S.dtype)))
     if top_db is None:
         return log_spec
@@ -253,33 +219,62 @@ def _power_to_db64(S: tf.Tensor, top_db: Optional[float]) -> tf.Tensor:
     return tf.maximum(log_spec, peak - tf.constant(top_db, log_spec.dtype))
 
 
-def _mel_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
-    """[batch, frames, bins] power -> [batch, n_mels, frames] mel power (librosa layout)."""
-    basis = filterbanks.mel_basis(params.sample_rate, params.n_fft, params.n_mels, params.fmin,
-                                  params.fmax)
-    return tf.einsum("mf,btf->bmt", _const(basis, power.dtype), power)
+def _mel_basis(params: AudioFeatureParams) -> np.ndarray:
+    return filterbanks.mel_basis(params.sample_rate, params.n_fft, params.n_mels, params.fmin,
+                                 params.fmax)
 
 
-def _mfcc_from_mel(mel: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
-    """[batch, n_mels, frames] mel power -> [batch, n_mfcc, frames] like librosa.feature.mfcc."""
-    log_mel = _power_to_db64(mel, params.top_db)
-    dct = filterbanks.dct_matrix(params.n_mfcc, params.n_mels)
-    return tf.einsum("km,bmt->bkt", _const(dct, log_mel.dtype), log_mel)
+def _chroma_basis(params: AudioFeatureParams) -> np.ndarray:
+    return filterbanks.chroma_basis(params.sample_rate, params.n_fft, params.n_chroma)
 
 
-def _chroma_from_power(power: tf.Tensor, params: AudioFeatureParams) -> tf.Tensor:
-    """[batch, frames, bins] power -> [batch, n_chroma, frames], inf-norm per frame."""
-    basis = filterbanks.chroma_basis(params.sample_rate, params.n_fft, params.n_chroma)
-    raw = tf.einsum("cf,btf->bct", _const(basis, power.dtype), power)
+def _project(power: tf.Tensor, basis: np.ndarray) -> tf.Tensor:
+    """[batch, frames, bins] x basis [n, bins] -> [batch, frames, n] as one 2-D matmul."""
+    shape = tf.shape(power)
+    flat = tf.matmul(tf.reshape(power, [-1, basis.shape[1]]), _const(basis.T, power.dtype))
+    out = tf.reshape(flat, tf.concat([shape[:2], [basis.shape[0]]], axis=0))
+    return tf.ensure_shape(out, power.shape[:2].concatenate([basis.shape[0]]))
+
+
+def _normalize_chroma(raw: tf.Tensor, axis: int) -> tf.Tensor:
     # librosa.util.normalize(norm=inf, threshold=tiny(raw), fill=None): frames whose max is
     # below the smallest normal number are left un-normalised (divided by 1), so silent frames
     # stay 0 instead of becoming 0/0 = NaN. The float32 threshold is librosa's for float32
     # audio (what librosa.load returns); frames between it and float64's tiny cannot occur for
     # 16-bit PCM input, whose smallest non-zero power is ~1e-9.
     tiny = np.finfo(np.float32).tiny
-    length = tf.reduce_max(tf.abs(raw), axis=1, keepdims=True)
-    length = tf.where(length < tiny, tf.ones_like(length), length)
-    return raw / length
+    length = tf.reduce_max(tf.abs(raw), axis=axis, keepdims=True)
+    return raw / tf.where(length < tiny, tf.ones_like(length), length)
+
+
+def in_chunks(fn, x: tf.Tensor, out_shape: tf.TensorShape) -> tf.Tensor:
+    """``fn`` applied to ``x`` a few clips at a time (see ``_CHUNK_CLIPS``), results concatenated.
+
+    ``fn`` must treat clips independently (every feature here does, top_db included), so the
+    result equals ``fn(x)``; ``out_shape`` is the shape of one clip's result. A batch of at most
+    one chunk is computed directly (decided at run time when the batch size is dynamic). Public
+    so benchmarks can time parts of the features the way the features themselves run.
+    """
+    static = x.shape[0]
+    if static is not None and static <= _CHUNK_CLIPS:
+        return fn(x)
+    n = tf.shape(x)[0]
+    chunks = (n + _CHUNK_CLIPS - 1) // _CHUNK_CLIPS
+    shape = [static] + out_shape.as_list()
+
+    def loop() -> tf.Tensor:
+        parts = tf.TensorArray(x.dtype, size=chunks, infer_shape=False,
+                               element_shape=tf.TensorShape([None]).concatenate(out_shape))
+
+        def body(i, parts):
+            return i + 1, parts.write(i, fn(x[i * _CHUNK_CLIPS:(i + 1) * _CHUNK_CLIPS]))
+
+        _, parts = tf.while_loop(lambda i, _: i < chunks, body, (tf.constant(0), parts),
+                                 parallel_iterations=_PARALLEL_CHUNKS)
+        return tf.ensure_shape(parts.concat(), shape)
+
+    # Small serving batches skip the loop's fixed cost.
+    return tf.cond(n <= _CHUNK_CLIPS, lambda: tf.ensure_shape(fn(x), shape), loop)
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,8 +286,8 @@ def melspectrogram(waveforms: tf.Tensor,
                    params: AudioFeatureParams = AudioFeatureParams()) -> tf.Tensor:
     """Mel power spectrogram ``[batch, n_mels, frames]`` == ``librosa.feature.melspectrogram``."""
     x = _as_waveforms(waveforms)
-    mel = _mel_from_power(_power64(x, params.n_fft, params.hop_length), params)
-    return tf.cast(mel, x.dtype)
+    mel = _project(_power(x, params.n_fft, params.hop_length), _mel_basis(params))
+    return tf.transpose(mel, [0, 2, 1])
 
 
 def mfcc(waveforms: tf.Tensor, params: AudioFeatureParams = AudioFeatureParams()) -> tf.Tensor:
@@ -302,8 +297,10 @@ def mfcc(waveforms: tf.Tensor, params: AudioFeatureParams = AudioFeatureParams()
     an orthonormal DCT-II over the mel axis, keeping the first ``n_mfcc`` coefficients.
     """
     x = _as_waveforms(waveforms)
-    mel = _mel_from_power(_power64(x, params.n_fft, params.hop_length), params)
-    return tf.cast(_mfcc_from_mel(mel, params), x.dtype)
+    mel = _project(_power(x, params.n_fft, params.hop_length), _mel_basis(params))
+    coefficients = _project(_power_to_db(mel, params.top_db),
+                            filterbanks.dct_matrix(params.n_mfcc, params.n_mels))
+    return tf.transpose(coefficients, [0, 2, 1])
 
 
 def chroma_stft(waveforms: tf.Tensor,
@@ -316,8 +313,8 @@ def chroma_stft(waveforms: tf.Tensor,
     Each frame is scaled so its largest chroma bin is 1 (norm=inf); silent frames stay 0.
     """
     x = _as_waveforms(waveforms)
-    power = _power64(x, params.n_fft, params.hop_length)
-    return tf.cast(_chroma_from_power(power, params), x.dtype)
+    raw = _project(_power(x, params.n_fft, params.hop_length), _chroma_basis(params))
+    return tf.transpose(_normalize_chroma(raw, axis=2), [0, 2, 1])
 
 
 def utterance_features(waveforms: tf.Tensor,
@@ -335,46 +332,48 @@ def utterance_features(waveforms: tf.Tensor,
     the loudest frames. ``segments`` > 0 appends the MFCC means over that many equal parts of
     the (padded) clip, in time order: how the spectrum moves through the utterance, which
     whole-clip statistics cannot say. The defaults are the reference's 180 time-averaged
-    values. One STFT is
-    shared by all kinds. Padded zeros at the end of a clip are frames too: they are summarised
-    with the rest, identically at training and serving time.
+    values. One STFT and one filterbank matmul (mel and chroma side by side) serve all kinds;
+    for time-means alone the DCT, being linear, is applied to the time-averaged log-mel
+    (``mean(DCT(x)) == DCT(mean(x))``). Padded zeros at the end of a clip are frames too: they
+    are summarised with the rest, identically at training and serving time.
     """
     selected = _validate_kinds(kinds)
-    stats = _validate_stats(stats)
+    stats = frame_stats.validate_stats(stats)
     x = _as_waveforms(waveforms)
-    power = _power64(x, params.n_fft, params.hop_length)
-    parts = []
-    mel = mfcc_frames = None
-    if "mfcc" in selected or "mel" in selected or deltas or segments:
-        mel = _mel_from_power(power, params)
-    if "mfcc" in selected or deltas or segments:
-        mfcc_frames = _mfcc_from_mel(mel, params)
-    if "mfcc" in selected:
-        parts.append(_pool(mfcc_frames, stats))
-    if "mel" in selected:
-        parts.append(_pool(_power_to_db64(mel, params.top_db) if mel_db else mel, stats))
-    if "chroma" in selected:
-        parts.append(_pool(_chroma_from_power(power, params), stats))
-    if deltas:
-        parts.append(_pool(mfcc_frames[:, :, 1:] - mfcc_frames[:, :, :-1], stats))
-    if segments:
-        parts.append(_segment_means(mfcc_frames, segments))
-    return tf.cast(tf.concat(parts, axis=1), x.dtype)
+    need_mfcc_frames = "std" in stats or deltas or segments > 0
+    need_mel = "mfcc" in selected or "mel" in selected or deltas or segments > 0
+    bases = ([_mel_basis(params)] if need_mel else []) + (
+        [_chroma_basis(params)] if "chroma" in selected else [])
+    basis = np.concatenate(bases, axis=0)
+    n_mels = params.n_mels if need_mel else 0
 
+    def per_chunk(chunk: tf.Tensor) -> tf.Tensor:
+        projected = _project(_power(chunk, params.n_fft, params.hop_length), basis)
+        mel = projected[..., :n_mels]
+        dct = _const(filterbanks.dct_matrix(params.n_mfcc, params.n_mels).T, chunk.dtype)
+        parts, mfcc_frames = [], None
+        if need_mfcc_frames:  # [batch, frames, n_mfcc]
+            mfcc_frames = tf.tensordot(_power_to_db(mel, params.top_db), dct, axes=1)
+        if "mfcc" in selected:
+            if mfcc_frames is None:
+                mean_db = tf.reduce_mean(_power_to_db(mel, params.top_db), axis=1)
+                parts.append(tf.matmul(mean_db, dct))
+            else:
+                parts.append(frame_stats.pool(mfcc_frames, stats))
+        if "mel" in selected:
+            mel_frames = _power_to_db(mel, params.top_db) if mel_db else mel
+            parts.append(frame_stats.pool(mel_frames, stats))
+        if "chroma" in selected:
+            chroma = _normalize_chroma(projected[..., n_mels:], axis=2)
+            parts.append(frame_stats.pool(chroma, stats))
+        if deltas:
+            parts.append(frame_stats.pool(mfcc_frames[:, 1:] - mfcc_frames[:, :-1], stats))
+        if segments:
+            parts.append(frame_stats.segment_means(mfcc_frames, segments))
+        return tf.concat(parts, axis=1)
 
-def _segment_means(frames: tf.Tensor, segments: int) -> tf.Tensor:
-    """[batch, dim, frames] -> [batch, dim * segments]: means over equal runs of frames.
-
-    Boundaries are numpy's ``linspace(0, frames, segments + 1)`` rounded down, so every segment
-    is non-empty when there are at least as many frames as segments (checked at trace time).
-    """
-    n = frames.shape[2]
-    if n is None or n < segments:
-        raise ValueError(f"audio segments ({segments}) need a known number of frames >= "
-                         f"segments, got {n}; use a longer clip or fewer segments")
-    bounds = np.linspace(0, n, segments + 1).astype(int)
-    return tf.concat([tf.reduce_mean(frames[:, :, bounds[i]:bounds[i + 1]], axis=2)
-                      for i in range(segments)], axis=1)
+    width = feature_dim(selected, params, stats, deltas, segments)
+    return in_chunks(per_chunk, x, tf.TensorShape([width]))
 
 
 def log_mel_frames(waveforms: tf.Tensor,
@@ -386,8 +385,12 @@ def log_mel_frames(waveforms: tf.Tensor,
     ``librosa.power_to_db(librosa.feature.melspectrogram(...)).T`` for each clip.
     """
     x = _as_waveforms(waveforms)
-    power = _power64(x, params.logmel_n_fft, params.logmel_hop)
     basis = filterbanks.mel_basis(params.sample_rate, params.logmel_n_fft, params.logmel_n_mels,
-                       params.fmin, params.fmax)
-    mel = tf.einsum("btf,mf->btm", power, _const(basis, power.dtype))
-    return tf.cast(_power_to_db64(mel, params.top_db), x.dtype)
+                                  params.fmin, params.fmax)
+
+    def per_chunk(chunk: tf.Tensor) -> tf.Tensor:
+        mel = _project(_power(chunk, params.logmel_n_fft, params.logmel_hop), basis)
+        return _power_to_db(mel, params.top_db)
+
+    frames = None if x.shape[1] is None else num_frames(x.shape[1], params.logmel_hop)
+    return in_chunks(per_chunk, x, tf.TensorShape([frames, params.logmel_n_mels]))

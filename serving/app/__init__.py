@@ -1,41 +1,57 @@
-"""The `mer serve` web app: a page and a JSON API over TER, SER and MER.
+"""The `mer serve` web app: a page and a JSON API over TER, SER and MER, on FastAPI + uvicorn.
 
     from serving.app import serve
     serve(model_dir="artifacts/serving")               # in-process models
     serve(server="grpc://localhost:8500")              # TF Serving
+
+Parts: `schemas` (the API's pydantic models and limits), `service` (what a prediction request
+does), `api` (routes, errors, OpenAPI), `middleware` (size limit, security headers),
+`observability` (metrics, JSON logs), `server` (uvicorn).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from serving.app.server import BackgroundServer, make_server
-from serving.app.service import Limits, PredictService
-
-__all__ = ["BackgroundServer", "Limits", "PredictService", "make_server", "serve"]
+if TYPE_CHECKING:
+    from serving.app.schemas import Limits
 
 
 def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = None,
-          model_dir: str = "artifacts/serving", limits: Limits = Limits(),
-          quiet: bool = False) -> None:
+          model_dir: str = "artifacts/serving", limits: Optional[Limits] = None,
+          quiet: bool = False, batching_config: Optional[str] = None) -> None:
     """Run the app until interrupted. Backend: TF Serving at `server` if given, else the
-    newest pushed models in `model_dir`, loaded here (what works right after `make demo`)."""
+    newest pushed models in `model_dir`, loaded here (what works right after `make demo`),
+    micro-batched with `batching_config` (default: serving/batching.config)."""
+    import logging
+
     from serving import audio
+    from serving.app.schemas import Limits
+    from serving.app.server import bind, configure_logging, make_server
+    from serving.backends.batching import BatchingParams
     from serving.backends.inprocess import InProcessBackend
     from serving.client import EmotionClient, backend_from_url
 
-    backend = backend_from_url(server) if server else InProcessBackend(model_dir)
+    listener = configure_logging(access_log=not quiet)
+    log = logging.getLogger("mer.serve")
+    if server:
+        backend = backend_from_url(server)
+    else:
+        batching = BatchingParams.from_file(batching_config) if batching_config else "config"
+        backend = InProcessBackend(model_dir, batching=batching)
+        backend.configure_tf_threads()
+    sock = bind(host, port)
     audio.warm_up()
     if isinstance(backend, InProcessBackend):
         for task, state in backend.warm_up().items():  # pay model loading before the 1st user
             print(f"  {task}: " + (f"version {state}" if state.isdigit() else state), flush=True)
-    httpd = make_server(EmotionClient(backend), host, port, limits, quiet=quiet)
-    print(f"mer serve: http://{host}:{httpd.server_address[1]}/  (backend: "
-          f"{backend.description}; API docs: /openapi.json; Ctrl-C stops)", flush=True)
+    httpd = make_server(EmotionClient(backend), limits or Limits())
+    log.info("backend: %s", backend.description)
+    print(f"mer serve: http://{host}:{sock.getsockname()[1]}/  (backend: {backend.description}; "
+          f"API: /openapi.json, metrics: /metrics; Ctrl-C stops)", flush=True)
     try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        httpd.run(sockets=[sock])
     finally:
-        httpd.server_close()
-        httpd.service.close()  # type: ignore[attr-defined]
+        sock.close()
+        httpd.config.app.state.service.close()
+        listener.stop()

@@ -5,6 +5,7 @@ decoding of the `predict_raw` outputs (`probabilities`, `emotions`) into sorted 
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence, TypeVar
@@ -70,8 +71,10 @@ def rows_to_predictions(probabilities, emotions, top_k: int) -> list[list[Predic
 class Backend:
     """What `EmotionClient` needs from a serving backend."""
 
-    #: A short description with the URL or path, used in messages and the web app.
+    #: A short description with the URL or path, for logs, the CLI and error messages.
     description: str = ""
+    #: What kind of backend this is, without paths or hosts: what the web app tells clients.
+    kind: str = ""
 
     def predict_batch(self, task: str, inputs: Mapping[str, Sequence[bytes]], top_k: int,
                       version: Optional[int] = None) -> list[list[Prediction]]:
@@ -95,3 +98,21 @@ def looks_like_signature_error(message: str) -> bool:
     m = message.lower()
     return any(s in m for s in ("signature", "input tensor alias", "input size does not match",
                                 "missing but required", "expected to be in the set"))
+
+
+def model_error_summary(e: BaseException | str) -> str:
+    """The line of a TF / TF Serving error that says what was wrong, without the boilerplate.
+
+    TF's messages start with "Graph execution error:" or "{{function_node ...}}" and end with
+    node and op details; users need the one sentence, e.g. "Header mismatch: Expected RIFF but
+    found nota" or the model's own "audio must be a 16 kHz mono 16-bit PCM WAV file; ...".
+    """
+    text = e if isinstance(e, str) else (getattr(e, "message", None) or str(e))
+    skip = ("Graph execution error", "Detected at node", "<stack traces", "[[", "Traceback")
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.startswith((" ", "\t")) and not ln.startswith(skip)]
+    line = lines[-1] if lines else (text.strip() or e.__class__.__name__)
+    line = re.sub(r"\s*\[\[.*$|\s*\[Op:[^\]]*\]$", "", line)
+    line = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", line)
+    assertion = re.fullmatch(r"assertion failed: \[(.*)\]", line)
+    return assertion.group(1) if assertion else line

@@ -10,6 +10,7 @@ from serving.backends.base import (
     Backend,
     Prediction,
     looks_like_signature_error,
+    model_error_summary,
     rows_to_predictions,
     with_retries,
 )
@@ -31,6 +32,8 @@ class GrpcBackend(Backend):
     by all threads; its reconnect backoff is kept short so that a retry after a refused
     connection really tries again.
     """
+
+    kind = "TF Serving gRPC"
 
     def __init__(self, target: str, timeout: float = 10.0, retries: int = 3,
                  backoff_s: float = 0.1):
@@ -54,14 +57,14 @@ class GrpcBackend(Backend):
 
     def _call(self, method: Callable, request, task: str, version: Optional[int]):
         grpc = self._grpc
-        where = f"model {task!r}" + (f" version {version}" if version is not None else "")
-        where += f" at {self.url}"
+        model = f"model {task!r}" + (f" version {version}" if version is not None else "")
+        where = f"{model} at {self.url}"
 
         def give_up(e: BaseException, attempts: int) -> ServingError:
             return ServerUnavailableError(
                 f"TF Serving gRPC at {self.url} is unavailable ({e.details()}) after "
                 f"{attempts} attempt(s). Start it (`docker compose -f serving/docker-compose.yml "
-                f"up`) or fix the target.")
+                f"up`) or fix the target.", public="the model server is unavailable")
 
         def is_connection_error(e: BaseException) -> bool:
             return isinstance(e, grpc.RpcError) and e.code() == grpc.StatusCode.UNAVAILABLE
@@ -70,19 +73,24 @@ class GrpcBackend(Backend):
             return with_retries(lambda: method(request, timeout=self.timeout), self.retries,
                                  self.backoff_s, is_connection_error, give_up)
         except grpc.RpcError as e:
-            code, details = e.code(), e.details()
+            code, details = e.code(), model_error_summary(e.details() or "")
             if code == grpc.StatusCode.NOT_FOUND:
                 raise ModelNotFoundError(
                     f"{where} is not served ({details}). Check serving/models.config lists it "
-                    f"and that its base path holds a numbered version.") from None
+                    f"and that its base path holds a numbered version.",
+                    public=f"{model} is not served") from None
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise ServingTimeoutError(
                     f"{where} did not answer within {self.timeout:g} s; raise the timeout or "
-                    f"check the server's load.") from None
+                    f"check the server's load.",
+                    public=f"the model server did not answer within {self.timeout:g} s") from None
             if code == grpc.StatusCode.INVALID_ARGUMENT and looks_like_signature_error(details):
                 raise SignatureError(
-                    f"{where}: {details.rstrip('.')}. {SIGNATURE_FIX}") from None
-            raise PredictionError(f"{where} failed ({code.name}): {details}") from None
+                    f"{where}: {details.rstrip('.')}. {SIGNATURE_FIX}",
+                    public=f"{model}: {details.rstrip('.')}") from None
+            raise PredictionError(f"{where} failed ({code.name}): {details}",
+                                  public=f"{model} refused the input ({code.name}): "
+                                         f"{details}") from None
 
     def predict_batch(self, task: str, inputs: Mapping[str, Sequence[bytes]], top_k: int,
                       version: Optional[int] = None) -> list[list[Prediction]]:

@@ -2,16 +2,17 @@
 
 `InProcessModel` is one loaded version; `InProcessBackend` serves a model repository in TF
 Serving's layout (`<repo>/<task>/<version>/saved_model.pb`) the way TF Serving's `latest`
-policy does.
+policy does, and merges concurrent requests into batches the way TF Serving's batching does
+(`serving/backends/batching.py`, parameters from `serving/batching.config`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 import threading
 import time
-from typing import Mapping, Optional, Sequence
+from typing import Literal, Mapping, Optional, Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -20,7 +21,17 @@ import tensorflow as tf  # noqa: E402
 
 from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
-from serving.backends.base import Backend, Prediction  # noqa: E402
+from serving.backends.base import (  # noqa: E402
+    Backend,
+    Prediction,
+    model_error_summary,
+    rows_to_predictions,
+)
+from serving.backends.batching import (  # noqa: E402
+    BatcherClosedError,
+    BatchingParams,
+    MicroBatcher,
+)
 from serving.errors import (  # noqa: E402
     ModelNotFoundError,
     PredictionError,
@@ -59,6 +70,11 @@ class InProcessModel:
         self._fn = self._model.signatures[RAW_SIGNATURE]
         self.inputs = tuple(sorted(self._fn.structured_input_signature[1]))
 
+    def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
+        """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
+        out = self._fn(**{k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
+        return out[PROBABILITIES].numpy(), out[EMOTIONS].numpy()
+
     def predict(
         self, text: Optional[str] = None, audio: Optional[bytes] = None, top_k: int = 3
     ) -> list[Prediction]:
@@ -85,42 +101,78 @@ class InProcessBackend(Backend):
     Like TF Serving with the `latest` version policy, each task's newest numbered version is
     served, and the repository is re-scanned at most every `reload_interval_s` so a newly
     pushed version replaces the old one without a restart. Models load lazily on first use
-    (call `warm_up()` to pay that cost up front).
+    (call `warm_up()` to pay that cost up front). Concurrent requests are micro-batched with
+    `batching` (default: `serving/batching.config`, as TF Serving; None turns it off).
     """
 
-    def __init__(self, model_repository: str, reload_interval_s: float = 30.0):
+    kind = "in-process"
+
+    def __init__(self, model_repository: str, reload_interval_s: float = 30.0,
+                 batching: Optional[BatchingParams] | Literal["config"] = "config"):
         self.model_repository = os.path.abspath(model_repository)
         self.description = f"in-process models from {self.model_repository}"
         self.reload_interval_s = reload_interval_s
-        self._models: dict[str, tuple[object, float]] = {}  # task -> (InProcessModel, checked)
+        self.batching = BatchingParams.from_file() if batching == "config" else batching
+        # task -> (InProcessModel, when checked, its batcher or None)
+        self._models: dict[str, tuple[InProcessModel, float, Optional[MicroBatcher]]] = {}
         self._lock = threading.Lock()
 
-    def _model(self, task: str):
+    def _entry(self, task: str) -> tuple[InProcessModel, float, Optional[MicroBatcher]]:
         entry = self._models.get(task)
-        now = time.monotonic()
-        if entry is not None and now - entry[1] < self.reload_interval_s:
-            return entry[0]
+        if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
+            return entry
         with self._lock:
             entry = self._models.get(task)
             if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
-                return entry[0]
+                return entry
             base = os.path.join(self.model_repository, task)
             try:
                 path = resolve_version_dir(base)
             except ModelNotFoundError as e:
                 if entry is not None:  # a version vanished mid-run: keep serving what we have
-                    return entry[0]
+                    return entry
                 raise ModelNotFoundError(
                     f"no {task!r} model in {self.model_repository} (expected "
                     f"{base}/<version>/saved_model.pb). Run `make demo` (or `mer run`) so the "
                     f"Pusher writes it, or point --model-dir at the Pusher's serving "
-                    f"directory.") from e
+                    f"directory.", public=f"no {task!r} model is served") from e
             if entry is not None and entry[0].path == path:
-                model = entry[0]
+                entry = (entry[0], time.monotonic(), entry[2])
             else:
                 model = _load_inprocess_model(path)
-            self._models[task] = (model, time.monotonic())
-            return model
+                batcher = None if self.batching is None else MicroBatcher(
+                    model.run, self.batching_threads(), name=f"{task}-v{model.version}")
+                if entry is not None and entry[2] is not None:
+                    entry[2].close()  # the old version finishes its queue, then stops
+                entry = (model, time.monotonic(), batcher)
+            self._models[task] = entry
+            return entry
+
+    def batching_threads(self) -> Optional[BatchingParams]:
+        """The batching parameters with at most one batch thread per CPU core: more threads
+        than cores only split the same rows into smaller, costlier batches."""
+        if self.batching is None:
+            return None
+        threads = min(self.batching.num_batch_threads, os.cpu_count() or 1)
+        return dataclasses.replace(self.batching, num_batch_threads=threads)
+
+    def configure_tf_threads(self) -> None:
+        """Give each batch thread its share of the cores for TF's ops (as TF Serving pairs
+        `num_batch_threads` with `--tensorflow_intra_op_parallelism`): one big op pool shared
+        by concurrent small batches costs more in hand-offs than it gains. Must run before
+        TensorFlow executes anything in this process; does nothing afterwards."""
+        params = self.batching_threads()
+        if params is None:
+            return
+        per_batch = max(1, (os.cpu_count() or 1) // params.num_batch_threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(per_batch)
+            tf.config.threading.set_inter_op_parallelism_threads(params.num_batch_threads)
+        except RuntimeError:  # TF is already initialised (tests, notebooks): keep its pools
+            pass
+
+    def _model(self, task: str) -> InProcessModel:
+        return self._entry(task)[0]
 
     def warm_up(self, tasks: Sequence[str] = TASKS) -> dict[str, str]:
         """Load each task's model now; returns task -> version or the reason it is missing."""
@@ -138,42 +190,47 @@ class InProcessBackend(Backend):
             raise ModelNotFoundError(
                 f"the in-process backend serves only the newest version of {task!r} in "
                 f"{self.model_repository}; pinning version {version} needs TF Serving "
-                f"(see serving/models.config).")
-        model = self._model(task)
+                f"(see serving/models.config).",
+                public=f"the in-process backend serves only the newest version of {task!r}")
+        try:
+            return self._predict_rows(task, inputs, top_k)
+        except BatcherClosedError:  # a new version replaced the model meanwhile: use it
+            return self._predict_rows(task, inputs, top_k)
+
+    def _predict_rows(self, task: str, inputs: Mapping[str, Sequence[bytes]],
+                      top_k: int) -> list[list[Prediction]]:
+        model, _, batcher = self._entry(task)
         expected = set(model.inputs)
         if set(inputs) != expected:
             raise SignatureError(
                 f"model {task!r} at {model.path} takes inputs {sorted(expected)} in its "
                 f"{RAW_SIGNATURE!r} signature, not {sorted(inputs)}; re-export it with this "
-                f"project's Trainer.")
-        n = len(next(iter(inputs.values())))
-        out = []
-        for i in range(n):
-            row = {k: v[i] for k, v in inputs.items()}
-            try:
-                out.append(model.predict(text=row.get("text"), audio=row.get("audio"),
-                                         top_k=top_k))
-            except Exception as e:  # noqa: BLE001 - TF raises many types for bad input
-                raise PredictionError(
-                    f"model {task!r} at {model.path} failed: {tf_error_summary(e)}") from e
-        return out
+                f"project's Trainer.",
+                public=f"model {task!r} takes inputs {sorted(expected)}, not {sorted(inputs)}")
+        try:
+            probabilities, emotions = (batcher.submit(inputs) if batcher is not None
+                                       else model.run(inputs))
+        except ServingError:
+            raise
+        except Exception as e:  # noqa: BLE001 - TF raises many types for bad input
+            reason = model_error_summary(e)
+            raise PredictionError(f"model {task!r} at {model.path} failed: {reason}",
+                                  public=f"model {task!r} v{model.version} refused the input: "
+                                         f"{reason}") from e
+        return rows_to_predictions(probabilities, emotions, top_k)
 
     def model_version(self, task: str) -> str:
         return self._model(task).version
 
+    def batch_stats(self) -> dict[str, tuple[int, int]]:
+        """task -> (batches run, rows in them) by the current version's batcher."""
+        return {task: (b.batches_run, b.rows_run) for task, (_, _, b) in self._models.items()
+                if b is not None}
 
-def tf_error_summary(e: BaseException) -> str:
-    """The line of a TF error that says what was wrong, without graph-execution boilerplate.
-
-    TF's messages start with "Graph execution error:" and node/stack details; users need the
-    one line like "Header mismatch: Expected RIFF but found nota".
-    """
-    text = getattr(e, "message", None) or str(e)
-    skip = ("Graph execution error", "Detected at node", "<stack traces", "[[", "Traceback")
-    lines = [ln.strip() for ln in text.splitlines()
-             if ln.strip() and not ln.startswith((" ", "\t")) and not ln.startswith(skip)]
-    line = lines[-1] if lines else (text.strip() or e.__class__.__name__)
-    return re.sub(r"\s*\[\[.*$|\s*\[Op:[^\]]*\]$", "", line)
+    def close(self) -> None:
+        for _, _, batcher in self._models.values():
+            if batcher is not None:
+                batcher.close()
 
 
 def _load_inprocess_model(path: str):

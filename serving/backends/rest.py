@@ -16,6 +16,7 @@ from serving.backends.base import (
     Backend,
     Prediction,
     looks_like_signature_error,
+    model_error_summary,
     rows_to_predictions,
     with_retries,
 )
@@ -49,6 +50,8 @@ class RestBackend(Backend):
     HTTP/1.1 connection per thread (TF Serving and the test server both keep connections alive),
     which saves a TCP handshake per request.
     """
+
+    kind = "TF Serving REST"
 
     def __init__(self, base_url: str, timeout: float = 10.0, retries: int = 3,
                  backoff_s: float = 0.1):
@@ -101,7 +104,7 @@ class RestBackend(Backend):
                 f"TF Serving REST at {self.base_url} is unavailable ({e.__class__.__name__}: "
                 f"{e}) after {attempts} attempt(s). Start it (`docker compose -f "
                 f"serving/docker-compose.yml up`) or "
-                f"fix the URL.")
+                f"fix the URL.", public="the model server is unavailable")
 
         try:
             status, payload = with_retries(once, self.retries, self.backoff_s,
@@ -109,7 +112,8 @@ class RestBackend(Backend):
         except TimeoutError as e:
             raise ServingTimeoutError(
                 f"TF Serving REST at {self.base_url} did not answer {method} {path} within "
-                f"{self.timeout:g} s; raise the timeout or check the server's load.") from e
+                f"{self.timeout:g} s; raise the timeout or check the server's load.",
+                public=f"the model server did not answer within {self.timeout:g} s") from e
         try:
             parsed = json.loads(payload.decode("utf-8")) if payload else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -123,20 +127,24 @@ class RestBackend(Backend):
         return path + (f"/versions/{int(version)}" if version is not None else "")
 
     def _raise_for(self, status: int, body: dict, task: str, version: Optional[int]) -> None:
-        message = str(body.get("error", body))
-        where = f"model {task!r}" + (f" version {version}" if version is not None else "")
-        where += f" at {self.base_url}"
+        message = model_error_summary(str(body.get("error", body)))
+        model = f"model {task!r}" + (f" version {version}" if version is not None else "")
+        where = f"{model} at {self.base_url}"
         if status == 404:
             raise ModelNotFoundError(
                 f"{where} is not served ({message}). Check serving/models.config lists it and "
-                f"that its base path holds a numbered version (run the pipeline's Pusher).")
+                f"that its base path holds a numbered version (run the pipeline's Pusher).",
+                public=f"{model} is not served")
         if status == 400 and looks_like_signature_error(message):
             raise SignatureError(
-                f"{where}: {message.rstrip('.')}. {SIGNATURE_FIX}")
+                f"{where}: {message.rstrip('.')}. {SIGNATURE_FIX}",
+                public=f"{model}: {message.rstrip('.')}")
         if status == 503:
             raise ServerUnavailableError(f"{where} is not available yet (HTTP 503: {message}); "
-                                         f"the server may still be loading it.")
-        raise PredictionError(f"{where} failed (HTTP {status}): {message}")
+                                         f"the server may still be loading it.",
+                                         public=f"{model} is not available yet")
+        raise PredictionError(f"{where} failed (HTTP {status}): {message}",
+                              public=f"{model} refused the input: {message}")
 
     def predict_batch(self, task: str, inputs: Mapping[str, Sequence[bytes]], top_k: int,
                       version: Optional[int] = None) -> list[list[Prediction]]:

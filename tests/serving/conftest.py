@@ -6,7 +6,10 @@ bytes), both returning `probabilities` [N, C] and `emotions` [N, C]. The "models
 TF functions whose answers are predictable, so tests can assert on them:
 
 * ter: keyword counts ("happy", "sad", "angry" word lists) -> logits; no keyword -> neutral.
-* ser: RMS energy of the decoded WAV -> loud is angry, quiet is sad, in between neutral.
+* ser: RMS energy of the decoded WAV -> loud is angry, quiet is sad, in between neutral. The
+  WAV bytes are decoded by the exported models' own decoder (`components/transform/
+  wav_decode.py`, inside every Transform graph), so these fixtures refuse what a pushed model
+  refuses (another sample rate, 24-bit, float, non-WAV bytes) and read b"" as silence.
 * mer: the sum of both logits.
 
 `ter` has a version 2 that adds a fifth class, "surprise", so tests can see the newest
@@ -27,6 +30,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 EMOTIONS = ["neutral", "happy", "sad", "angry"]
+MAX_SAMPLES = 16000 * 8  # the fixture SER reads up to 8 s
 KEYWORDS = {
     "happy": ["happy", "glad", "great", "joy", "love", "wonderful"],
     "sad": ["sad", "cry", "crying", "lonely", "miss", "tears"],
@@ -50,11 +54,11 @@ def _build_module(task: str, names: list[str]):
         return tf.stack(cols, axis=1)
 
     def audio_logits(audio):  # [B] WAV bytes -> [B, n]
-        def rms(wav):
-            samples, _ = tf.audio.decode_wav(wav, desired_channels=1)
-            return tf.sqrt(tf.reduce_mean(tf.square(samples)) + 1e-12)
+        from components.transform.wav_decode import decode_wav
 
-        energy = tf.map_fn(rms, audio, fn_output_signature=tf.float32)
+        waveforms, lengths = decode_wav(audio, MAX_SAMPLES)
+        samples = tf.maximum(tf.cast(lengths, tf.float32), 1.0)
+        energy = tf.sqrt(tf.reduce_sum(tf.square(waveforms), axis=1) / samples + 1e-12)
         cols = [1.0 - tf.abs(energy - 0.1) * 10.0,  # neutral: moderate energy
                 tf.zeros_like(energy),  # happy
                 1.0 - energy * 40.0,  # sad: quiet

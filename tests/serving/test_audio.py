@@ -39,3 +39,11 @@ def test_rejects_garbage_empty_and_too_long(make_wav):
         to_wav16k(b"")
     with pytest.raises(AudioTooLongError, match="limit is 30 s"):
         to_wav16k(make_wav(seconds=31), max_duration_s=30)
+
+
+def test_contract_wav_goes_through_unchanged_and_others_are_rewritten(make_wav):
+    wav = make_wav(seconds=0.5, amplitude=0.3)  # 16 kHz mono PCM_16, canonical layout
+    assert to_wav16k(wav).wav_bytes == wav
+    truncated = wav[:-100]  # the header claims more data than follows: re-encoded, readable
+    out = to_wav16k(truncated).wav_bytes
+    assert out != truncated and int.from_bytes(out[40:44], "little") == len(out) - 44

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason(
 
 @pytest.fixture(scope="module")
 def app(model_repo):
-    from serving.app import BackgroundServer
+    from serving.app.server import BackgroundServer
     from serving.backends.inprocess import InProcessBackend
     from serving.client import EmotionClient
 

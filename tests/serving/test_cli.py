@@ -74,3 +74,6 @@ def test_serve_arguments():
     args = cli.build_parser().parse_args(
         ["serve", "--port", "9000", "--server", "grpc://localhost:8500"])
     assert (args.port, args.server) == (9000, "grpc://localhost:8500")
+    assert args.batching_config is None
+    args = cli.build_parser().parse_args(["serve", "--batching-config", "my.config"])
+    assert args.batching_config == "my.config"

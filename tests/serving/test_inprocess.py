@@ -19,7 +19,7 @@ def client(model_repo):
 def test_backend_from_path_is_in_process(model_repo):
     backend = backend_from_url(str(model_repo))
     assert isinstance(backend, InProcessBackend)
-    assert str(model_repo) in backend.description
+    assert str(model_repo) in backend.description and backend.kind == "in-process"
 
 
 def test_ter_ser_mer_predictions(client, loud_wav, quiet_wav):
@@ -80,9 +80,11 @@ def test_model_without_raw_signature(model_repo):
         client.predict("ter", text="hi")
 
 
-def test_bad_wav_is_a_prediction_error_with_the_tf_reason(client):
-    with pytest.raises(PredictionError, match="Header mismatch"):
+def test_bad_wav_is_a_prediction_error_with_the_models_reason(client, model_repo):
+    with pytest.raises(PredictionError, match="16 kHz mono 16-bit PCM WAV") as err:
         client.predict("ser", audio=b"definitely not a wav file")
+    assert str(model_repo) in str(err.value)  # for the operator
+    assert "not a WAV file" in err.value.public and str(model_repo) not in err.value.public
 
 
 def test_version_pinning_is_refused_in_process(client):

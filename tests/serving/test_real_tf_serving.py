@@ -97,3 +97,20 @@ def test_clients_against_tensorflow_model_server(real_server, scheme, loud_wav, 
     with pytest.raises(SignatureError):
         client.backend.predict_batch("ter", {"audio": [b"x"]}, top_k=3)
     client.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "grpc"])
+def test_real_server_refuses_audio_the_model_cannot_read(real_server, scheme, make_wav):
+    """The raw signature's header check holds in TF Serving itself (INVALID_ARGUMENT)."""
+    from serving.client import EmotionClient, backend_from_url
+    from serving.errors import PredictionError
+
+    grpc_port, rest_port = real_server
+    port = rest_port if scheme == "http" else grpc_port
+    client = EmotionClient(backend_from_url(f"{scheme}://127.0.0.1:{port}"))
+    for audio, found in ((make_wav(rate=44100), "44100 Hz"),
+                         (make_wav(subtype="PCM_24"), "24 bits")):
+        with pytest.raises(PredictionError, match="16 kHz mono 16-bit PCM WAV") as err:
+            client.predict("ser", audio=audio)
+        assert found in str(err.value)
+    client.close()

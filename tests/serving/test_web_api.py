@@ -1,15 +1,18 @@
-"""The web app's JSON API over a real HTTP server (the same one `mer serve` runs)."""
+"""The web app's JSON API over a real HTTP server (uvicorn, as `mer serve` runs it)."""
 
 from __future__ import annotations
 
 import base64
 import http.client
 import json
+import logging
+import time
 import uuid
 
 import pytest
 
-from serving.app import BackgroundServer, Limits
+from serving.app.schemas import Limits
+from serving.app.server import BackgroundServer
 from serving.backends.inprocess import InProcessBackend
 from serving.backends.rest import RestBackend
 from serving.client import EmotionClient
@@ -107,6 +110,8 @@ def test_flac_upload(app, make_wav):
     ({}, 400, "no_input"),
     ({"text": "   "}, 400, "no_input"),
     ({"audio_b64": "%%% not base64"}, 400, "invalid_audio"),
+    ({"audio_b64": "UklGRg"}, 400, "invalid_audio"),  # unpadded
+    ({"audio": {"b64": "UklGRg==", "x": 1}}, 400, "invalid_audio"),
     ({"text": "hi", "tasks": ["ter", "xyz"]}, 400, "invalid_tasks"),
     ({"text": "hi", "top_k": 99}, 400, "invalid_top_k"),
     ({"text": "hi", "colour": "blue"}, 400, "unknown_fields"),
@@ -140,9 +145,41 @@ def test_request_size_and_content_type(app):
     status, _, data = request(app, "POST", "/api/predict", b"hello",
                               {"Content-Type": "text/plain"})
     assert status == 415 and "multipart/form-data" in json.loads(data)["error"]["message"]
-    status, _, data = request(app, "POST", "/api/predict", b"{not json",
-                              {"Content-Type": "application/json"})
-    assert status == 400 and json.loads(data)["error"]["code"] == "invalid_json"
+    for bad in (b"{not json", b"[" * 100_000 + b"]" * 100_000, b"{\"text\": \"\xff\"}"):
+        status, _, data = request(app, "POST", "/api/predict", bad,
+                                  {"Content-Type": "application/json"})
+        assert status == 400 and json.loads(data)["error"]["code"] == "invalid_json", data
+
+
+def test_chunked_body_over_the_limit_is_refused_while_streaming(app):
+    """No Content-Length: the bytes are counted as they arrive, nothing past the limit is kept."""
+    host, port = app.url.rsplit("/", 1)[-1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    chunks = (b"x" * 65536 for _ in range(48))  # 3 MB, over the 2 MB limit of this app
+    conn.request("POST", "/api/predict", body=chunks, encode_chunked=True,
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 413 and body["error"]["code"] == "request_too_large"
+    # A small chunked body is fine.
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", "/api/predict", body=iter([b'{"text": "so happy"}']),
+                 encode_chunked=True, headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["results"]["ter"]["status"] == "ok"
+    conn.close()
+
+
+def test_routes_errors_are_json(app):
+    status, _, data = request(app, "GET", "/nope")
+    assert status == 404 and json.loads(data)["error"]["code"] == "not_found"
+    status, _, data = request(app, "GET", "/api/predict")
+    assert status == 405 and json.loads(data)["error"]["code"] == "method_not_allowed"
+    status, headers, _ = request(app, "HEAD", "/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    status, headers, _ = request(app, "GET", "/api/health", headers={"X-Request-ID": "abc-123"})
+    assert headers["x-request-id"] == "abc-123"
 
 
 def test_user_text_is_never_markup(app):
@@ -171,24 +208,30 @@ def test_static_files_are_a_fixed_list(app):
     assert request(app, "GET", "/static/%2e%2e/service.py")[0] == 404
 
 
-def test_health(app):
+def test_health(app, model_repo):
     status, _, data = request(app, "GET", "/api/health")
     body = json.loads(data)
     assert status == 200 and body["status"] == "ok"
     assert body["models"]["ter"] == {"status": "available", "version": "2"}
     assert body["limits"]["max_text_chars"] == 500
-    assert "in-process" in body["backend"]
+    assert body["backend"] == "in-process"
+    assert str(model_repo) not in data.decode()
 
 
-def test_openapi_document(app):
+def test_openapi_document_is_generated_from_the_models(app):
     status, _, data = request(app, "GET", "/openapi.json")
     doc = json.loads(data)
     assert status == 200 and doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/api/predict", "/api/health", "/openapi.json"}
+    assert set(doc["paths"]) == {"/api/predict", "/api/health", "/metrics"}
     predict = doc["paths"]["/api/predict"]["post"]
     assert set(predict["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
-    assert {"200", "400", "413", "415", "422"} <= set(predict["responses"])
-    assert "500" in doc["info"]["description"]  # the configured text limit
+    assert {"200", "400", "413", "415", "422", "503"} <= set(predict["responses"])
+    assert "500 characters" in doc["info"]["description"]  # the configured text limit
+    schemas = doc["components"]["schemas"]
+    # The configured limits are in the request models' constraints.
+    assert schemas["PredictJson"]["properties"]["top_k"]["anyOf"][0]["maximum"] == 10
+    assert schemas["PredictForm"]["properties"]["audio"]["format"] == "binary"
+    assert {"PredictResponse", "TaskResult", "Health", "ErrorBody"} <= set(schemas)
 
     def refs(node):
         if isinstance(node, dict):
@@ -201,19 +244,67 @@ def test_openapi_document(app):
             for v in node:
                 yield from refs(v)
 
-    schemas = doc["components"]["schemas"]
     for ref in refs(doc):
         assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas
 
 
-def test_backend_down_is_a_503(free_port):
+def test_metrics_count_requests_errors_and_task_latency(app):
+    post_json(app, {"text": "so happy"})
+    post_json(app, {})  # no_input
+    status, headers, data = request(app, "GET", "/metrics")
+    text = data.decode()
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert 'mer_http_requests_total{method="POST",route="/api/predict",status="200"}' in text
+    assert 'mer_api_errors_total{code="no_input"}' in text
+    assert 'mer_prediction_duration_seconds_bucket{le="0.5",outcome="ok",task="ter"}' in text
+    assert 'mer_inprocess_batches_total{task="ter"}' in text
+
+
+def test_access_log_is_one_json_object_per_request(app, caplog):
+    with caplog.at_level(logging.INFO, logger="mer.serve.access"):
+        request(app, "GET", "/api/health", headers={"X-Request-ID": "log-test-1"})
+        deadline = time.monotonic() + 10  # the server logs right after the last byte is sent
+        while True:
+            records = [r for r in caplog.records if r.name == "mer.serve.access"
+                       and r.fields["request_id"] == "log-test-1"]
+            if records or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+    assert len(records) == 1
+    from serving.app.observability import JsonFormatter
+
+    entry = json.loads(JsonFormatter().format(records[0]))
+    assert entry["method"] == "GET" and entry["route"] == "/api/health"
+    assert entry["status"] == 200 and entry["duration_ms"] >= 0 and entry["bytes_out"] > 0
+
+
+def test_replies_never_show_paths(model_repo, tmp_path, make_wav):
+    """Missing models, a model without the raw signature: the reply names the task, the log
+    names the path."""
+    client = EmotionClient(InProcessBackend(str(model_repo)), model_names={"ter": "nosig"})
+    empty = EmotionClient(InProcessBackend(str(tmp_path)))
+    for c in (client, empty):
+        with BackgroundServer(c) as server:
+            status, body = post_json(server, {"text": "hi", "audio_b64": base64.b64encode(
+                make_wav()).decode()})
+            assert status == 200, body
+            assert body["results"]["ter"]["status"] in ("error", "unavailable")
+            _, _, health = request(server, "GET", "/api/health")
+            for text in (json.dumps(body), health.decode()):
+                assert str(model_repo) not in text and str(tmp_path) not in text, text
+
+
+def test_backend_down_is_a_503_without_its_address(free_port, caplog):
     client = EmotionClient(RestBackend(f"http://127.0.0.1:{free_port}", retries=0))
-    with BackgroundServer(client) as server:
+    with BackgroundServer(client) as server, caplog.at_level(logging.WARNING, "mer.serve"):
         status, body = post_json(server, {"text": "hi", "tasks": "ter"})
         assert status == 503 and body["error"]["code"] == "backend_unavailable"
-        assert f"127.0.0.1:{free_port}" in body["error"]["message"]
+        assert "unavailable" in body["error"]["message"]
+        assert str(free_port) not in body["error"]["message"]
         status, _, data = request(server, "GET", "/api/health")
         assert status == 503 and json.loads(data)["status"] == "unavailable"
+        assert str(free_port) not in data.decode()
+    assert any(f"127.0.0.1:{free_port}" in r.getMessage() for r in caplog.records)
 
 
 def test_web_app_over_tf_serving_grpc(tfs_server, loud_wav):
@@ -225,4 +316,4 @@ def test_web_app_over_tf_serving_grpc(tfs_server, loud_wav):
                                           "audio_b64": base64.b64encode(loud_wav).decode()})
         assert status == 200, body
         assert [r["status"] for r in body["results"].values()] == ["ok", "ok", "ok"]
-        assert "gRPC" in body["backend"]
+        assert body["backend"] == "TF Serving gRPC"

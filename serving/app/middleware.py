@@ -1,0 +1,120 @@
+"""ASGI middleware of `mer serve`: the request size limit and the security headers.
+
+Pure ASGI classes (not Starlette's BaseHTTPMiddleware) so they add no task or copy per request
+and can act before the body is read. The app stacks them in `serving.app.api.create_app`; new
+limits (connection caps, timeouts) are more classes in the same stack.
+"""
+
+from __future__ import annotations
+
+import json
+
+from serving.app.service import ApiError
+
+# An oversized body announced by Content-Length is read and dropped up to this many bytes, so
+# the client (which is still sending) gets our 413 instead of a connection reset; beyond it the
+# connection is closed after the answer.
+DRAIN_LIMIT = 64 * 1024 * 1024
+JSON_TYPE = b"application/json; charset=utf-8"
+
+
+class BodyTooLargeError(Exception):
+    """A body without Content-Length (chunked) grew past the limit while it was being read."""
+
+
+def too_large(limit: int, size: int | None = None) -> ApiError:
+    got = f"request is {size} bytes" if size is not None else "request body exceeds the limit"
+    return ApiError(413, "request_too_large",
+                    f"{got}; the limit is {limit} bytes ({limit / (1024 * 1024):g} MB)")
+
+
+async def send_error(send, error: ApiError, scope: dict, close: bool = False) -> None:
+    """An ApiError as a JSON response from middleware (the route never ran)."""
+    scope.setdefault("state", {})["error_code"] = error.code
+    body = json.dumps(error.body()).encode("utf-8")
+    headers = [(b"content-type", JSON_TYPE), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store")]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over `max_bytes` before they reach memory.
+
+    With a Content-Length over the limit the app is never called: the body is drained (read in
+    chunks and dropped) and 413 is answered. Without one (chunked uploads) the bytes are counted
+    as the app reads them and reading past the limit raises `BodyTooLargeError`, which the app
+    answers with the same 413.
+    """
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            try:
+                size = int(length)
+            except ValueError:
+                await send_error(send, ApiError(400, "bad_request", "invalid Content-Length"),
+                                 scope, close=True)
+                return
+            if size > self.max_bytes:
+                drained = size <= DRAIN_LIMIT and await _drain(receive)
+                await send_error(send, too_large(self.max_bytes, size), scope, close=not drained)
+                return
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLargeError(received)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _drain(receive) -> bool:
+    """Read the rest of the body and drop it; False if the client went away."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
+# The page loads only its own script and style; user text is rendered with textContent,
+# and this policy is a second line of defence against injected markup.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+class SecurityHeadersMiddleware:
+    """`nosniff` and `no-referrer` on every response (the page adds its CSP itself)."""
+
+    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -1,0 +1,167 @@
+"""The JSON API's request and reply types: pydantic models the OpenAPI document is generated from.
+
+Why models and not a hand-written document: FastAPI derives `/openapi.json` from these classes,
+the request bodies are validated by the same classes, and the replies are serialised from them,
+so the document cannot drift from what the server accepts and answers (the schemathesis tests
+in tests/serving/test_api_schema.py check the replies against it).
+
+Request models depend on the configured `Limits` (maximum text length, top-k), so they are built
+per app by `request_models(limits)`; the reply models are fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_serializer
+
+from components.core.tasks import TASKS
+
+TaskName = Literal[TASKS]  # type: ignore[valid-type] - "ter" | "ser" | "mer"
+# A comma-separated task list or "all" (form fields are strings).
+TASKS_PATTERN = (r"^\s*(all|(" + "|".join(TASKS) + r")(\s*,\s*(" + "|".join(TASKS)
+                 + r"))*)?\s*$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits: they bound memory and time per request (a 30 s clip is ~1 MB as WAV)."""
+
+    max_request_bytes: int = 10 * 1024 * 1024
+    max_audio_s: float = 30.0
+    max_text_chars: int = 2000
+    max_top_k: int = 10
+
+
+class _DropNone(BaseModel):
+    """Leaves fields that are None out of the JSON (a skipped task has no `predictions`)."""
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler: Any) -> dict:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+# ------------------------------------------------------------------------------------ replies
+
+
+class Emotion(BaseModel):
+    emotion: str = Field(examples=["happy"])
+    probability: float = Field(ge=0.0, le=1.0, examples=[0.83])
+    emoji: str = Field(examples=["😊"])
+
+
+class TaskResult(_DropNone):
+    title: str = Field(examples=["Text (TER)"])
+    status: Literal["ok", "skipped", "unavailable", "error"] = Field(
+        description="skipped: the task's input is missing; unavailable: no model is served for "
+                    "it; error: the model refused or failed on this input")
+    predictions: Optional[list[Emotion]] = Field(
+        None, description="top-k emotions, most probable first (status ok)")
+    reason: Optional[str] = Field(None, description="why there are no predictions")
+
+
+class AudioInfo(BaseModel):
+    duration_s: float
+    source_sample_rate: int
+    source_channels: int
+    source_format: str = Field(examples=["WAV"])
+
+
+class InputEcho(BaseModel):
+    text: Optional[str] = Field(description="the text the models saw")
+    text_source: Optional[Literal["user", "asr"]]
+    audio: Optional[AudioInfo]
+
+
+class PredictResponse(BaseModel):
+    results: dict[TaskName, TaskResult]
+    input: InputEcho
+    backend: str = Field(description="what serves the models (a kind, never a path or host)",
+                         examples=["in-process"])
+    elapsed_ms: float
+
+
+class ModelStatus(_DropNone):
+    status: Literal["available", "unavailable", "backend_unavailable"]
+    version: Optional[str] = None
+    reason: Optional[str] = None
+
+
+class AsrInfo(BaseModel):
+    available: bool
+    engine: str
+
+
+class LimitsInfo(BaseModel):
+    max_request_bytes: int
+    max_audio_s: float
+    max_text_chars: int
+    max_top_k: int
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    backend: str
+    models: dict[TaskName, ModelStatus]
+    asr: AsrInfo
+    limits: LimitsInfo
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(examples=[400])
+    code: str = Field(examples=["invalid_audio"])
+    message: str = Field(description="what was wrong and how to fix it, for a person")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# ------------------------------------------------------------------------------------ requests
+
+
+class B64Value(BaseModel):
+    """TF Serving's way of sending binary values in JSON, accepted for `audio`."""
+
+    model_config = ConfigDict(extra="forbid")
+    b64: str = Field(json_schema_extra={"format": "byte"})
+
+
+def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
+    """(JSON body model, multipart form model) with this app's limits in their constraints."""
+    text = (Optional[str], Field(None, max_length=limits.max_text_chars,
+                                 description="what was said (TER and MER)"))
+    top_k = (Optional[int], Field(None, ge=1, le=limits.max_top_k,
+                                  description="how many emotions per task (default 3)"))
+    asr = (bool, Field(False, description="with audio but no text, transcribe the audio "
+                                          "offline (pocketsphinx) for TER and MER"))
+    task_help = (f"comma-separated subset of {', '.join(TASKS)}, or 'all' (default: every "
+                 f"task whose inputs are present)")
+    tasks_string = Field(pattern=TASKS_PATTERN, examples=["ter,ser"])
+    json_model = create_model(
+        "PredictJson",
+        __config__=ConfigDict(extra="forbid"),
+        text=text, top_k=top_k, asr=asr,
+        audio_b64=(Optional[str], Field(None, json_schema_extra={"format": "byte"},
+                                        description="the audio file, base64-encoded")),
+        audio=(Optional[B64Value], Field(None, description="the audio file as TF Serving's "
+                                                           '{"b64": ...}; same as audio_b64')),
+        tasks=(Optional[Union[Annotated[str, tasks_string], list[TaskName]]],
+               Field(None, description=task_help)),
+    )
+    # Form fields are strings or files; none can be null, only absent (default None).
+    form_model = create_model(
+        "PredictForm",
+        __config__=ConfigDict(extra="forbid"),
+        text=(str, Field(None, max_length=limits.max_text_chars,
+                         description="what was said (TER and MER)")),
+        top_k=(int, Field(None, ge=1, le=limits.max_top_k,
+                          description="how many emotions per task (default 3)")),
+        asr=asr,
+        audio=(bytes, Field(None, json_schema_extra={"format": "binary"},
+                            description="the audio file (WAV, FLAC, Ogg, MP3)")),
+        tasks=(Annotated[str, tasks_string], Field(None, description=task_help)),
+    )
+    return json_model, form_model
+
