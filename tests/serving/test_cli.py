@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import cli
+from pipeline import cli, serving_cli
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_server_down_is_reported_not_a_traceback(free_port, capsys):
 def test_serve_arguments():
     args = cli.build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.server) == ("127.0.0.1", 8080, None)
-    assert args.model_dir.endswith("artifacts/serving") and args.fn is cli.cmd_serve
+    assert args.model_dir.endswith("artifacts/serving") and args.fn is serving_cli.cmd_serve
     args = cli.build_parser().parse_args(
         ["serve", "--port", "9000", "--server", "grpc://localhost:8500"])
     assert (args.port, args.server) == (9000, "grpc://localhost:8500")
