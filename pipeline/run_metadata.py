@@ -102,6 +102,17 @@ def read_run(store: metadata_store.MetadataStore, run_id: Optional[str] = None) 
                      created_ms=run.create_time_since_epoch, nodes=nodes)
 
 
+def latest_output(metadata_path: str, node_id: str, key: str) -> Optional[str]:
+    """URI of what `node_id` output (or reused from the cache) under `key` in the newest run;
+    None when that run has no such node or output. Tests and tools that need one artifact's
+    folder ask MLMD rather than globbing `<root>/<node>/<key>/<n>`, which a cached run leaves
+    pointing at an older execution's folder."""
+    store = open_store(metadata_path)
+    node = read_run(store).node(node_id)
+    record = node.output(key) if node else None
+    return record.uri if record else None
+
+
 def node_outputs(store: metadata_store.MetadataStore, pipeline: str, node_id: str, key: str
                  ) -> list[ArtifactRecord]:
     """Every artifact a node ever output under `key` (all runs), oldest first."""

@@ -10,7 +10,7 @@ from tfx import v1 as tfx
 
 from components.example_gen.component import EmotionExampleGen
 from components.example_gen.driver import FINGERPRINT_PROPERTY, dataset_fingerprint
-from pipeline import local_runner
+from pipeline import run_metadata
 from pipeline.configs import get_preset
 from tests.example_gen.conftest import write_wav
 
@@ -66,9 +66,8 @@ def _ingest(dataset, root) -> tuple[str, dict]:
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             str(metadata)),
         beam_pipeline_args=["--direct_running_mode=in_memory", "--direct_num_workers=1"]))
-    pipeline_root = str(root / "pipeline")
-    examples = local_runner.latest_output(pipeline_root, "EmotionExampleGen", "examples")
-    report = local_runner.latest_output(pipeline_root, "EmotionExampleGen", "report")
+    examples = run_metadata.latest_output(str(metadata), "EmotionExampleGen", "examples")
+    report = run_metadata.latest_output(str(metadata), "EmotionExampleGen", "report")
     return examples, read_ingest_report(report)
 
 

@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 from components.core import contract
-from pipeline import demo_corpus, local_runner
+from pipeline import demo_corpus, local_runner, run_metadata
 from pipeline import pipeline as pipeline_def
 from pipeline.configs import RunConfig, get_preset
 
@@ -81,7 +81,7 @@ def runs(tmp_path_factory, flink_master):
 
 
 def _output(config: RunConfig, component: str, key: str) -> str:
-    path = local_runner.latest_output(config.pipeline_root, component, key)
+    path = run_metadata.latest_output(config.metadata_path, component, key)
     assert path, f"{component} wrote no {key} under {config.pipeline_root}"
     return path
 

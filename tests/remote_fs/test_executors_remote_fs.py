@@ -23,7 +23,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components import artifacts
 from components.example_gen.driver import FINGERPRINT_PROPERTY, dataset_fingerprint
-from pipeline import demo_corpus, local_runner
+from pipeline import demo_corpus, local_runner, run_metadata
 from pipeline.configs import RunConfig, get_preset
 from tests.example_gen.test_driver import _manifest
 from tests.support.gcs_emulator import gcs_emulator
@@ -129,7 +129,7 @@ def _copy_tree(src: str, dst: str) -> str:
 
 
 def _to_ram(config: RunConfig, component: str, key: str, ram: str) -> str:
-    local = local_runner.latest_output(config.pipeline_root, component, key)
+    local = run_metadata.latest_output(config.metadata_path, component, key)
     assert local, (component, key)
     return _copy_tree(local, f"{ram}/{component}/{key}")
 
@@ -159,10 +159,11 @@ def test_baselines_executor_on_ram_gives_the_local_metrics(local_run, ram):
     preset = local_run.preset
     Executor(base_executor.BaseExecutor.Context()).Do(
         {"examples": [examples], "transform_graph": [graph]}, {"baselines": [out]},
-        {"preset": preset.to_json(), "task": "ter", "models": json.dumps(["lr", "mnb"])})
+        {"preset": preset.to_json(), "task": "ter", "models": json.dumps(["lr", "mnb"]),
+         "seed": preset.train.seed})
     got = artifacts.read_baseline_metrics(out.uri)
-    want = artifacts.read_baseline_metrics(local_runner.latest_output(
-        local_run.pipeline_root, "Baselines.ter", "baselines"))
+    want = artifacts.read_baseline_metrics(run_metadata.latest_output(
+        local_run.metadata_path, "Baselines.ter", "baselines"))
     assert (got["n_train"], got["n_eval"]) == (want["n_train"], want["n_eval"])
     for name in ("lr", "mnb"):
         assert got["models"][name]["accuracy"] == want["models"][name]["accuracy"]
@@ -182,8 +183,8 @@ def test_gate_executor_on_ram_gives_the_local_verdict(local_run, ram):
     Executor(base_executor.BaseExecutor.Context()).Do(
         {"model": [model], "evaluation": [evaluation], "baselines": [baselines]},
         {"blessing": [blessing]}, {"baseline_margin": local_run.preset.gate.baseline_margin})
-    want = artifacts.read_verdict(local_runner.latest_output(
-        local_run.pipeline_root, "Gate.ter", "blessing"))
+    want = artifacts.read_verdict(run_metadata.latest_output(
+        local_run.metadata_path, "Gate.ter", "blessing"))
     got = artifacts.read_verdict(blessing.uri)
     assert got == want
     marker = "BLESSED" if got["blessed"] else "NOT_BLESSED"
@@ -200,7 +201,8 @@ def test_trainer_run_fn_on_ram_writes_model_curves_and_card(local_run, ram):
                          splits=("train", "eval"))
     graph = _artifact(standard_artifacts.TransformGraph,
                       _to_ram(local_run, "Transform", "transform_graph", ram))
-    schema = _artifact(standard_artifacts.Schema, _to_ram(local_run, "SchemaGen", "schema", ram))
+    schema = _artifact(standard_artifacts.Schema,
+                       _to_ram(local_run, "DataGate", "checked_schema", ram))
     model = _artifact(standard_artifacts.Model, f"{ram}/Trainer.ter/model/9")
     run = _artifact(standard_artifacts.ModelRun, f"{ram}/Trainer.ter/model_run/9")
     preset = local_run.preset.replace(train=dataclasses.replace(local_run.preset.train, epochs=1))
