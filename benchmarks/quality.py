@@ -22,7 +22,7 @@ Protocols:
 seed 42) and compares its Evaluator's accuracy with this benchmark's figure for the preset's
 recipe on that split (equal within 0.5 points: the benchmark describes what is pushed).
 
-Usage: ``python benchmarks/quality.py [--quick] [--runs N] [--protocols a,b]``. It ends with
+Usage: ``python benchmarks/quality.py [--quick] [--preset-only] [--runs N] [--protocols a,b]``. It ends with
 ``ravdess_random_acc``, ``ravdess_speaker_acc``, ``ravdess_speaker_uar``,
 ``psychexp_random_acc``, ``goemotions_ekman_macro_f1`` and ``pushed_equals_benchmark`` lines.
 """
@@ -140,6 +140,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--protocols", default=",".join(PROTOCOLS),
                         help=f"comma-separated subset of {','.join(PROTOCOLS)}")
+    parser.add_argument("--preset-only", action="store_true",
+                        help="only the preset's own recipe (what `mer run` trains) and the "
+                             "baselines: one Transform per split, no alternatives to select from")
     parser.add_argument("--no-push-check", action="store_true",
                         help="skip the `mer run --preset ravdess` comparison")
     args = parser.parse_args(argv)
@@ -159,6 +162,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         splits = protocol_splits(kind, preset, str(root), 1 if args.quick else args.runs,
                                  args.seed)
         recipes = candidates(preset, task, quick=args.quick)
+        if args.preset_only:
+            recipes = [r for r in recipes if r.name == "preset" or not r.deployable]
         records += run_protocol(name, recipes, str(root), splits, print)
     CACHE.mkdir(parents=True, exist_ok=True)
     write_records(records, CACHE / "records.csv")
