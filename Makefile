@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all test-flink lint venv clean
+.PHONY: demo test test-slow test-all test-flink lint venv clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ demo: venv
 
 test: lint
 	$(PY) -m pytest -m "not slow and not flink" $(PYTEST_ARGS)
+
+# What `make test` leaves out for time (real-data studies, the redundant hub fusions, the
+# executors on remote filesystems); `.ci/run` runs it after `make test`.
+test-slow: venv
+	$(PY) -m pytest -m "slow and not flink" $(PYTEST_ARGS)
 
 test-all: lint
 	$(PY) -m pytest -m "not flink" $(PYTEST_ARGS)

@@ -22,7 +22,8 @@ Protocols:
 seed 42) and compares its Evaluator's accuracy with this benchmark's figure for the preset's
 recipe on that split (equal within 0.5 points: the benchmark describes what is pushed).
 
-Usage: ``python benchmarks/quality.py [--quick] [--preset-only] [--runs N] [--protocols a,b]``. It ends with
+Usage: ``python benchmarks/quality.py [--quick] [--preset-only] [--runs N] [--protocols a,b]``.
+It ends with
 ``ravdess_random_acc``, ``ravdess_speaker_acc``, ``ravdess_speaker_uar``,
 ``psychexp_random_acc``, ``goemotions_ekman_macro_f1`` and ``pushed_equals_benchmark`` lines.
 """

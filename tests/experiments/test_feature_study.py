@@ -139,6 +139,7 @@ def test_bad_arguments_and_missing_data(tmp_path, synthetic_root):
         fs.run_feature_study(tmp_path / "nope", progress=None)
 
 
+@pytest.mark.slow  # a second full study run: `make test-slow`
 def test_cli_runs_the_study(synthetic_root, tmp_path, capsys):
     from pipeline.experiments import cli as experiments_cli
 
@@ -156,6 +157,7 @@ def test_cli_runs_the_study(synthetic_root, tmp_path, capsys):
         parser.parse_args(["experiment", "features", "--models", "svm"])
 
 
+@pytest.mark.slow  # a second full study run: `make test-slow`
 def test_ravdess_study_on_two_actors(tmp_path):
     if not (RAVDESS / "manifest.csv").is_file():
         pytest.skip(f"RAVDESS not found at {RAVDESS} (../shared is only beside the team's "

@@ -46,6 +46,7 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_files_and_figures(study):
     result, out, _ = study
     for name in ("runs.csv", "summary.csv", "results.md", "report.html", "splits.csv",
@@ -69,6 +70,7 @@ def test_files_and_figures(study):
     assert "<style>" in page and "<script" not in page
 
 
+@pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_mean_std_match_runs(study):
     result, out, _ = study
     runs = _rows(out / "runs.csv")
@@ -94,6 +96,7 @@ def test_mean_std_match_runs(study):
         assert np.trace(cm) == correct
 
 
+@pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_speaker_split_keeps_speakers_disjoint(study):
     _, out, _ = study
     sides: dict[tuple[str, str], dict[str, set]] = defaultdict(lambda: defaultdict(set))
@@ -112,6 +115,7 @@ def test_speaker_split_keeps_speakers_disjoint(study):
             assert r["eval_speakers"]
 
 
+@pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_progress_one_line_per_run(study):
     _, _, lines = study
     run_lines = [line for line in lines if re.search(r"run \d/1 .*test .*%.*elapsed", line)]
@@ -119,6 +123,7 @@ def test_progress_one_line_per_run(study):
     assert all(any(m in line for m in MODELS) for line in run_lines)
 
 
+@pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_splits_are_the_pipelines_and_a_rerun_is_served_from_its_cache(study, corpus):
     """The study's split is the ExampleGen's (its splits.csv), and TFX caches the Transform."""
     from components.core.config import SplitConfig
@@ -139,6 +144,7 @@ def test_splits_are_the_pipelines_and_a_rerun_is_served_from_its_cache(study, co
     assert again.records[0]["test_accuracy"] == result.records[2]["test_accuracy"]
 
 
+@pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_cli(corpus, study, tmp_path):
     _, out, _ = study
     parser = argparse.ArgumentParser()

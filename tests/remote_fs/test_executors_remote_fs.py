@@ -28,7 +28,8 @@ from pipeline.configs import RunConfig, get_preset
 from tests.example_gen.test_driver import _manifest
 from tests.support.gcs_emulator import gcs_emulator
 
-pytestmark = pytest.mark.remote_fs
+# Slow: a demo pipeline run to copy from (about a minute): `make test-slow`.
+pytestmark = [pytest.mark.remote_fs, pytest.mark.slow]
 
 DIRECT = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
