@@ -105,6 +105,11 @@ class Utterance:
     duration_s: float
 
 
+class DataError(ValueError):
+    """The user's data cannot be used as given (nothing valid in it, anomalies that would
+    corrupt training): the CLI shows the message as `mer: error:` and exits 2, no traceback."""
+
+
 class InvalidInput(Exception):
     """Raised while loading a Source; carries a quarantine reason."""
 
