@@ -47,7 +47,7 @@ def _run_config(args) -> RunConfig:
         run_file = config_file.load(getattr(args, "config", None), getattr(args, "set", None) or (),
                                     preset_name=args.preset)
     except config_file.ConfigFileError as err:
-        raise SystemExit(f"mer: configuration error: {err}") from None
+        raise SystemExit(f"configuration: {err}") from None
     preset = run_file.preset
     output_dir = os.path.abspath(args.output_dir)
     data_root = config_file.resolve_data_root(run_file, args.data_root) or (

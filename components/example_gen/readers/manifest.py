@@ -164,6 +164,9 @@ def _source(row: dict, n: int, origin: str, base: Path, name: str, cols: dict[st
                         f"neither {audio_col!r} nor {text_col!r} is set; fill one or drop the row")
     audio_path = None
     if audio:
+        if "\0" in audio:  # a JSON \u0000: no file system takes it (pathlib says "missing")
+            return Rejected(rid, BAD_ROW, origin, f"{audio_col!r} holds a NUL character; fix "
+                                                  f"the value")
         p = Path(audio).expanduser()
         p = p if p.is_absolute() else base / p
         try:

@@ -133,7 +133,7 @@ def csv_records(path: Path, encoding: str = DEFAULT_ENCODING, **fmt) -> Iterator
                     restart = last
                 continue
             spanned = lines[first:pos + reader.line_num]
-            if (pos + reader.line_num == len(lines) and len(spanned) > 1
+            if (pos + reader.line_num == len(lines) and spanned
                     and _unclosed_quote(spanned, fmt)):
                 n = spanned[0].number
                 yield Record(n, [], Problem(BAD_ROW, f"line {n} opens a quote that is never "
