@@ -99,16 +99,23 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
 def _checked(row):
     """A reader's row made safe to write: a Source with a string that is not valid Unicode (an
     undecodable byte that slipped through as a surrogate escape) becomes Rejected(bad_encoding),
-    and a Rejected row's text is shown with such bytes escaped, so no report write fails."""
+    one with a NUL Rejected(bad_row), and a Rejected row's text is shown with such bytes
+    escaped, so no report write fails."""
     if isinstance(row, contract.Rejected):
         return contract.Rejected(*(text_file.shown(str(v)) for v in dataclasses.astuple(row)))
     for field in dataclasses.fields(row):
         value = getattr(row, field.name)
-        bad = isinstance(value, str) and text_file.encoding_problem(value)
+        if not isinstance(value, str):
+            continue
+        bad = text_file.encoding_problem(value)
         if bad:
             return contract.Rejected(
                 text_file.shown(row.id), contract.BAD_ENCODING, text_file.shown(row.origin),
                 f"{field.name}: {bad}; save the file as UTF-8 or set reader_options.encoding")
+        if "\0" in value:  # a JSON \u0000: no CSV report (nor most tools) can hold it
+            return contract.Rejected(
+                text_file.shown(row.id), contract.BAD_ROW, text_file.shown(row.origin),
+                f"{field.name} holds a NUL character; remove it")
     return row
 
 
