@@ -197,6 +197,21 @@ def test_an_all_bad_manifest_is_a_user_error_not_a_traceback(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_mer_run_on_an_all_bad_manifest_exits_2_naming_the_component(tmp_path):
+    """The real thing: ExampleGen raises inside TFX's LocalDagRunner, and `mer run` still ends
+    with the message (the traceback goes to the run's log only)."""
+    manifest = _manifest(tmp_path / "data", BAD["nul"], BAD["latin1"])
+    done = _mer("run", "--preset", "manifest", "--data-root", manifest,
+                "--output-dir", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("mer: error: EmotionExampleGen: No usable records under"), last
+    assert "2 rejected while listing" in last
+    assert "Traceback" not in done.stdout + done.stderr
+    (log,) = (tmp_path / "out" / "runs").rglob("run.log")
+    assert "NothingValidError" in log.read_text()
+
+
 def test_verbose_shows_the_traceback(tmp_path, capsys):
     manifest = _manifest(tmp_path / "data", BAD["nul"])
     argv = ["ingest", "--preset", "manifest", "--data-root", manifest,
