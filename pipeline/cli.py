@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -25,6 +26,12 @@ from pipeline.configs import (  # noqa: E402
 )
 
 DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
+USAGE_ERROR = 2  # the exit status of a user error (as argparse's): fix the input, rerun
+# What the user can fix: a bad option or preset value, a missing or unreadable data root or
+# manifest, data with nothing valid in it (contract.DataError is a ValueError). A component
+# that fails inside TFX's LocalDagRunner raises its own error through it, so a run reports
+# these the same way.
+USER_ERRORS = (ValueError, OSError)
 
 
 def _run_config(args) -> RunConfig:
@@ -40,7 +47,7 @@ def _run_config(args) -> RunConfig:
         run_file = config_file.load(getattr(args, "config", None), getattr(args, "set", None) or (),
                                     preset_name=args.preset)
     except config_file.ConfigFileError as err:
-        raise SystemExit(f"mer: configuration error: {err}") from None
+        raise SystemExit(f"configuration: {err}") from None
     preset = run_file.preset
     output_dir = os.path.abspath(args.output_dir)
     data_root = config_file.resolve_data_root(run_file, args.data_root) or (
@@ -123,6 +130,7 @@ def cmd_run(args) -> int:
     print(f"mer run: {config.pipeline_name} ({shown}); "
           f"{'logs on this terminal' if args.verbose else f'log: {log}'}", flush=True)
     quiet = contextlib.nullcontext(sys.stdout) if args.verbose else run_log.redirected_to(str(log))
+    user_error = ""
     with quiet as console:
         status = 0
         try:
@@ -134,9 +142,14 @@ def cmd_run(args) -> int:
             where = "above" if args.verbose else f"in {log}"
             console.write(f"\nrun failed at {summary.failed or 'the pipeline'}: {first}\n"
                           f"(full error {where})\n")
+            if isinstance(failure.cause, USER_ERRORS):
+                status = USAGE_ERROR
+                user_error = f"{summary.failed or 'the pipeline'}: {failure.cause}"
         console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
         if config.preset.name == "demo" and status == 0:
             _demo_prediction(config, summary, console)
+    if user_error:  # after the block: stderr is the run's log inside it
+        print(f"mer: error: {user_error}", file=sys.stderr)
     return status
 
 
@@ -268,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="read a dataset into contract TFRecords")
     common(ing)
     ing.add_argument("--out", required=True, help="output folder for TFRecords and reports")
+    ing.add_argument("-v", "--verbose", action="store_true",
+                     help="show the traceback of an error, not only its message")
     ing.set_defaults(fn=cmd_ingest)
 
     from pipeline import serving_cli
@@ -286,9 +301,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ValueError, FileNotFoundError) as e:
+    except USER_ERRORS as e:
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
         print(f"mer: error: {e}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
+    except SystemExit as e:  # an option check's message (`raise SystemExit("...")`)
+        if not isinstance(e.code, str):
+            raise
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(e.code if e.code.startswith("mer: ") else f"mer: error: {e.code}", file=sys.stderr)
+        return USAGE_ERROR
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@ from pipeline.configs import SHARED_DATASETS  # noqa: E402, F401  (one definitio
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_sessionstart(session):
+    """No test reaches beyond 127.0.0.1 (tests/support/network.py says why and how)."""
+    from tests.support import network
+
+    network.refuse_outside_loopback()
+
+
 def shared_dataset(name: str) -> Path:
     """Path of a real dataset in ../shared/datasets, or skip saying why."""
     path = SHARED_DATASETS / name

@@ -40,7 +40,9 @@ TRUNCATED_AUDIO = "truncated_audio"
 EMPTY_AUDIO = "empty_audio"
 EMPTY_TEXT = "empty_text"
 UNKNOWN_LABEL = "unknown_label"
-BAD_ROW = "bad_row"
+BAD_ROW = "bad_row"  # a row that does not parse (or a NUL, a bad name, a bad field)
+BAD_ENCODING = "bad_encoding"  # a byte the file's encoding cannot decode (or not UTF-8 at all)
+DUPLICATE_ID = "duplicate_id"  # a second record with an id already listed; the first is kept
 # The dataset-defined splits a reader may set on a Source (`Source.split`).
 DATASET_SPLITS = ("train", "dev", "test")
 REASONS = (
@@ -51,6 +53,8 @@ REASONS = (
     EMPTY_TEXT,
     UNKNOWN_LABEL,
     BAD_ROW,
+    BAD_ENCODING,
+    DUPLICATE_ID,
 )
 
 
@@ -99,6 +103,11 @@ class Utterance:
     label: int
     emotion: str
     duration_s: float
+
+
+class DataError(ValueError):
+    """The user's data cannot be used as given (nothing valid in it, anomalies that would
+    corrupt training): the CLI shows the message as `mer: error:` and exits 2, no traceback."""
 
 
 class InvalidInput(Exception):

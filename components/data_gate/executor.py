@@ -10,10 +10,11 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
+from components.core.contract import DataError
 from components.data_gate.anomalies import read_anomalies
 
 
-class DataAnomaliesError(RuntimeError):
+class DataAnomaliesError(DataError):
     """The examples break the data contract's schema; training on them would corrupt the run."""
 
 

@@ -27,7 +27,7 @@ from components.artifacts import QUARANTINE_FILE, REPORT_FILE, SPLITS_FILE
 from components.core import contract, progress
 from components.core.config import Preset
 from components.example_gen.loading import load_or_reject
-from components.example_gen.readers import get_reader
+from components.example_gen.readers import get_reader, text_file
 from components.example_gen.splits import SplitKey, assign_splits
 from components.example_gen.tf_example import to_example
 
@@ -36,7 +36,7 @@ _COUNTS = "_counts.jsonl"
 _REJECTED = "_rejected.jsonl"
 
 
-class NothingValidError(RuntimeError):
+class NothingValidError(contract.DataError):
     """Raised when a dataset yields no valid example at all."""
 
 
@@ -46,6 +46,8 @@ class Listing:
     rejected: list[contract.Rejected]
     labels: tuple[str, ...]
     split_of: dict[str, str]
+    # id -> origins of the later records with that id, quarantined as duplicate_id
+    duplicates: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def list_dataset(preset: Preset, data_root: str) -> Listing:
@@ -59,16 +61,21 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
     reader = get_reader(preset.reader)
     sources: list[contract.Source] = []
     rejected: list[contract.Rejected] = []
-    seen: set[str] = set()
+    kept: dict[str, contract.Source] = {}
+    duplicates: dict[str, list[str]] = collections.defaultdict(list)
     for row in reader(root, **preset.reader_options):
+        row = _checked(row)
         if isinstance(row, contract.Rejected):
             rejected.append(row)
-        elif row.id in seen:
+        elif row.id in kept:
+            first = kept[row.id]
+            duplicates[row.id].append(row.origin)
             rejected.append(contract.Rejected(
-                row.id, contract.BAD_ROW, row.origin,
-                f"duplicate id {row.id!r}; ids must be unique within a dataset"))
+                row.id, contract.DUPLICATE_ID, row.origin,
+                f"id {row.id!r} is already listed at {first.origin}, which is kept (see "
+                f"splits.csv); ids must be unique within a dataset: rename or drop this one"))
         else:
-            seen.add(row.id)
+            kept[row.id] = row
             sources.append(row)
     labels = preset.labels or tuple(sorted({s.emotion for s in sources}))
     known = [s for s in sources if s.emotion in labels]
@@ -85,7 +92,31 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
         keys, method=cfg.method, seed=cfg.seed, test_fraction=cfg.test_fraction,
         n_folds=cfg.n_folds, fold=cfg.fold, eval_speakers=list(cfg.eval_speakers) or None,
     )
-    return Listing(sources=sources, rejected=rejected, labels=tuple(labels), split_of=split_of)
+    return Listing(sources=sources, rejected=rejected, labels=tuple(labels), split_of=split_of,
+                   duplicates=dict(duplicates))
+
+
+def _checked(row):
+    """A reader's row made safe to write: a Source with a string that is not valid Unicode (an
+    undecodable byte that slipped through as a surrogate escape) becomes Rejected(bad_encoding),
+    one with a NUL Rejected(bad_row), and a Rejected row's text is shown with such bytes
+    escaped, so no report write fails."""
+    if isinstance(row, contract.Rejected):
+        return contract.Rejected(*(text_file.shown(str(v)) for v in dataclasses.astuple(row)))
+    for field in dataclasses.fields(row):
+        value = getattr(row, field.name)
+        if not isinstance(value, str):
+            continue
+        bad = text_file.encoding_problem(value)
+        if bad:
+            return contract.Rejected(
+                text_file.shown(row.id), contract.BAD_ENCODING, text_file.shown(row.origin),
+                f"{field.name}: {bad}; save the file as UTF-8 or set reader_options.encoding")
+        if "\0" in value:  # a JSON \u0000: no CSV report (nor most tools) can hold it
+            return contract.Rejected(
+                text_file.shown(row.id), contract.BAD_ROW, text_file.shown(row.origin),
+                f"{field.name} holds a NUL character; remove it")
+    return row
 
 
 class _Load(beam.DoFn):
@@ -219,7 +250,8 @@ def write_report(
 ) -> IngestSummary:
     """Writes ingest_report.json, quarantine.csv and splits.csv; returns the report."""
     fileio.makedirs(report_dir)
-    quarantined = list(listing.rejected) + list(load_rejected)
+    load_rejected = list(load_rejected)
+    quarantined = list(listing.rejected) + load_rejected
     # Sources whose label is outside the label set never got a split.
     by_class: dict[str, dict[str, int]] = collections.defaultdict(dict)
     by_split: dict[str, int] = collections.Counter()
@@ -241,13 +273,24 @@ def write_report(
         ["id", "reason", "origin", "detail"],
         ([r.id, r.reason, r.origin, r.detail]
          for r in sorted(quarantined, key=lambda r: (r.reason, r.id)))))
-    rejected_ids = {r.id for r in quarantined}
+    # Only a load failure unlists a split record: a listing rejection may share its id (a
+    # duplicate_id names the record that is kept).
+    failed_ids = {r.id for r in load_rejected}
     _write_text(os.path.join(report_dir, SPLITS_FILE), _csv_text(
-        ["id", "split", "speaker", "emotion"],
-        ([s.id, listing.split_of[s.id], s.speaker, s.emotion]
+        ["id", "split", "speaker", "emotion", "note"],
+        ([s.id, listing.split_of[s.id], s.speaker, s.emotion, _note(s, listing)]
          for s in sorted(listing.sources, key=lambda s: s.id)
-         if s.id in listing.split_of and s.id not in rejected_ids)))
+         if s.id in listing.split_of and s.id not in failed_ids)))
     return report
+
+
+def _note(source: contract.Source, listing: Listing) -> str:
+    """The decision a row of splits.csv records beyond its split (a duplicate id's)."""
+    later = listing.duplicates.get(source.id)
+    if not later:
+        return ""
+    return (f"kept (first at {source.origin}); {contract.DUPLICATE_ID} quarantined: "
+            + "; ".join(later))
 
 
 def finish_ingest(

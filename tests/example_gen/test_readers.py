@@ -245,7 +245,7 @@ def test_meld_text_with_audio_from_the_matching_split(tmp_path):
     # dev's dia0_utt1 is another utterance than train's: it must not borrow train's clip.
     assert by_id["dev_dia0_utt1"].audio_path is None
     assert by_id["train_dia0_utt0"].speaker == "Rachel"
-    assert [(r.reason, r.origin.endswith("train_sent_emo.csv:row 4")) for r in bad] == [
+    assert [(r.reason, r.origin.endswith("train_sent_emo.csv:row 4 (line 5)")) for r in bad] == [
         (contract.BAD_ROW, True)]
 
 
@@ -268,9 +268,9 @@ def test_manifest_csv(tmp_path):
         ("abs", "sad", "", "s2", "male", tmp_path.name)]
     assert ok[0].audio_path == str(tmp_path / "clips" / "a.wav")
     assert [(r.reason, r.origin) for r in bad] == [
-        (contract.MISSING_FILE, f"{tmp_path / 'manifest.csv'}:row 3"),
-        (contract.BAD_ROW, f"{tmp_path / 'manifest.csv'}:row 4"),
-        (contract.BAD_ROW, f"{tmp_path / 'manifest.csv'}:row 5")]
+        (contract.MISSING_FILE, f"{tmp_path / 'manifest.csv'}:row 3 (line 4)"),
+        (contract.BAD_ROW, f"{tmp_path / 'manifest.csv'}:row 4 (line 5)"),
+        (contract.BAD_ROW, f"{tmp_path / 'manifest.csv'}:row 5 (line 6)")]
 
 
 def test_manifest_jsonl_with_renamed_columns(tmp_path):

@@ -143,7 +143,8 @@ def test_a_bad_file_fails_in_the_cli_without_importing_tensorflow(tmp_path):
              "print('TF', 'tensorflow' in sys.modules)\n")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         env=env, timeout=120, cwd=REPO_ROOT).stdout
+                         env=env, timeout=120, cwd=REPO_ROOT)
+    out = out.stdout + out.stderr
     assert "bad.yaml:4" in out and "epochz" in out, out
     assert "TF False" in out, out
 

@@ -4,7 +4,6 @@ opens in a browser, and the run in `mer runs list`."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -46,27 +45,13 @@ def test_tensorflow_beam_and_keras_output_goes_to_the_log(demo_cli_run):
 
 
 def test_report_opens_in_headless_chromium_with_the_confusion_matrices(demo_cli_run):
-    chromium = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
-                                 shutil.which("google-chrome")) if p), None)
-    driver_path = shutil.which("chromedriver")
-    pytest.importorskip("selenium")
-    if not chromium or not driver_path:
-        pytest.skip("headless Chromium is not installed: apt-get install -y chromium "
-                    "chromium-driver")
-    import os
+    from tests.support import browser as chromium
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    if chromium.skip_reason():
+        pytest.skip(chromium.skip_reason())
     from selenium.webdriver.common.by import By
 
-    os.environ["SE_AVOID_STATS"] = "true"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    browser = chromium.start_chromium()
     try:
         browser.get(_report_path(demo_cli_run.stdout).as_uri())
         figures = browser.find_elements(By.CSS_SELECTOR, "figure.confusion img")

@@ -1,33 +1,20 @@
 """The page in headless Chromium: type, upload, record, see results; a bad file shows an error.
 
-Needs the Debian packages `chromium` and `chromium-driver` and the `selenium` package; skips
-saying what is missing otherwise (browser downloads are impossible in CI).
+Chromium is started by `tests.support.browser` (no connection beyond 127.0.0.1); it skips saying
+what is missing when the browser, its driver or selenium is not installed (browser downloads are
+impossible in CI).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
-CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
-                             shutil.which("google-chrome")) if p), None)
-CHROMEDRIVER = shutil.which("chromedriver")
+from tests.support import browser as chromium
 
-
-def _skip_reason() -> str | None:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install selenium)"
-    if not CHROMIUM or not CHROMEDRIVER:
-        return ("headless Chromium is not installed: apt-get install -y chromium "
-                "chromium-driver (needs both the browser and chromedriver on PATH)")
-    return None
-
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = pytest.mark.skipif(chromium.skip_reason() is not None,
+                                reason=chromium.skip_reason() or "")
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +31,10 @@ def app(model_repo):
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1200,900",
-                # A fake microphone (a beep) that needs no permission prompt: lets the test
-                # exercise MediaRecorder -> 16 kHz WAV conversion in the page.
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    # A fake microphone (a beep) that needs no permission prompt: lets the test exercise
+    # MediaRecorder -> 16 kHz WAV conversion in the page.
+    driver = chromium.start_chromium("--window-size=1200,900", "--use-fake-ui-for-media-stream",
+                                     "--use-fake-device-for-media-stream")
     yield driver
     driver.quit()
 

@@ -37,9 +37,11 @@ def test_predict_through_tf_serving(tfs_server, scheme, capsys):
     assert "ser:" not in out
 
 
-def test_task_needing_a_missing_input_exits_with_the_reason(model_repo):
-    with pytest.raises(SystemExit, match="needs audio"):
-        cli.main(["predict", "--model-dir", str(model_repo), "--task", "ser", "--text", "hi"])
+def test_task_needing_a_missing_input_exits_with_the_reason(model_repo, capsys):
+    assert cli.main(["predict", "--model-dir", str(model_repo), "--task", "ser",
+                     "--text", "hi"]) == cli.USAGE_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("mer: error: ") and "needs audio" in err
 
 
 def test_audio_only_transcribes_or_skips_the_text_tasks(model_repo, wav_file, capsys):

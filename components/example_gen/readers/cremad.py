@@ -11,12 +11,12 @@ emotion).
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.example_gen.readers import text_file
 
 DATASET = "cremad"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy",
@@ -41,16 +41,18 @@ _NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
 _FIX = "CREMA-D names are ACTOR_SENTENCE_EMOTION_LEVEL (e.g. 1001_DFA_ANG_XX); rename or remove it"
 
 
-def _genders(root: Path) -> dict[str, str]:
-    """ActorID -> "female"/"male" from the first VideoDemographics.csv below the root."""
+def _genders(root: Path, encoding: str) -> dict[str, str]:
+    """ActorID -> "female"/"male" from the first VideoDemographics.csv below the root; a row
+    that does not read leaves its actor's gender unknown ("")."""
     for path in sorted(root.rglob("VideoDemographics.csv")):
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            return {(row.get("ActorID") or "").strip(): (row.get("Sex") or "").strip().lower()
-                    for row in csv.DictReader(f)}
+        _columns, rows = text_file.csv_dicts(path, encoding)
+        return {(row.get("ActorID") or "").strip(): (row.get("Sex") or "").strip().lower()
+                for _n, _rec, row in rows if row is not None}
     return {}
 
 
-def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
+def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
+         ) -> Iterator[Union[Source, Rejected]]:
     """Lists every CREMA-D clip below the root."""
     root = Path(data_root)
     files = sorted(p for p in root.rglob("*")
@@ -59,9 +61,14 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
         raise FileNotFoundError(
             f"No .wav or .flac files under {root}; point --data-root at the CREMA-D folder "
             f"holding AudioWAV/.")
-    genders = _genders(root)
+    genders = _genders(root, encoding)
     for path in files:
         origin = str(path)
+        bad_name = text_file.path_problem(path)
+        if bad_name:
+            yield Rejected(text_file.shown(path.stem), bad_name.reason, text_file.shown(origin),
+                           bad_name.detail)
+            continue
         m = _NAME.match(path.stem)
         problem = "file name does not parse"
         if m:

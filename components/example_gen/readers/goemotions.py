@@ -20,6 +20,9 @@ Multi-label rows (`multi_label` option):
 All files (train/dev/test) are listed, each Source carrying its file's split
 (`train`, `dev`, `test`): the preset's split method decides, and `predefined`
 follows the published split.
+
+The files are read with `encoding` (UTF-8 by default); a line with a byte that does not decode
+or a NUL is Rejected(bad_encoding, bad_row) naming the line, and the rest goes on.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.example_gen.readers import text_file
 
 DATASET = "goemotions"
 MULTI_LABEL_POLICIES = ("first", "drop")
@@ -54,51 +58,61 @@ def _folder(root: Path) -> Path:
     return root / "original" if (root / "original").is_dir() else root
 
 
-def _label_names(folder: Path) -> list[str]:
+def _label_names(folder: Path, encoding: str) -> list[str]:
     for name in ("emotions.txt", "labels.txt"):
         path = folder / name
         if path.is_file():
-            return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
-                    if ln.strip()]
+            lines = text_file.read_lines(path, encoding)
+            bad = next((ln.problem for ln in lines if ln.problem), None)
+            if bad:  # every id after a bad name would map to the wrong emotion
+                raise ValueError(f"{path}: {bad.detail}.")
+            return [ln.text.strip() for ln in lines if ln.text.strip()]
     raise FileNotFoundError(
         f"{folder} has no emotions.txt (or labels.txt) naming the label ids; point --data-root "
         f"at the GoEmotions data folder holding train.tsv, dev.tsv, test.tsv and emotions.txt.")
 
 
 def read(
-    data_root: Path, multi_label: str = "first", **options
+    data_root: Path, multi_label: str = "first", encoding: str = text_file.DEFAULT_ENCODING,
+    **options,
 ) -> Iterator[Union[Source, Rejected]]:
     """Lists every row of every TSV, mapped to Ekman + neutral."""
     if multi_label not in MULTI_LABEL_POLICIES:
         raise ValueError(
             f"multi_label must be one of {MULTI_LABEL_POLICIES}, got {multi_label!r}.")
     folder = _folder(Path(data_root))
-    names = _label_names(folder)
+    names = _label_names(folder, encoding)
     tsvs = sorted(folder.glob("*.tsv"))
     if not tsvs:
         raise FileNotFoundError(f"No .tsv files in {folder}; expected train/dev/test.tsv.")
     for tsv in tsvs:
-        with open(tsv, newline="", encoding="utf-8", errors="replace") as f:
-            for n, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
-                origin = f"{tsv}:{n}"
-                if len(row) < 3:
-                    yield Rejected(f"{tsv.stem}_{n}", BAD_ROW, origin,
-                                   "expected text<TAB>label ids<TAB>id; fix or drop the line")
-                    continue
-                text, ids, rid = row[0], row[1], row[2].strip() or f"{tsv.stem}_{n}"
-                try:
-                    fine = [names[int(i)] for i in ids.split(",")]
-                except (ValueError, IndexError):
-                    yield Rejected(rid, BAD_ROW, origin,
-                                   f"label ids {ids!r} are not indices into the {len(names)} "
-                                   f"names of emotions.txt; fix or drop the line")
-                    continue
-                ekman = [TO_EKMAN.get(x, x) for x in fine]
-                if len(fine) > 1 and (multi_label == "drop" or len(set(ekman)) > 1):
-                    why = ("multi-label row dropped (multi_label='drop')" if multi_label == "drop"
-                           else "ambiguous multi-label row")
-                    yield Rejected(rid, BAD_ROW, origin,
-                                   f"{why}: {fine} -> {sorted(set(ekman))}; nothing to fix")
-                    continue
-                yield Source(id=rid, dataset=DATASET, emotion=ekman[0], text=text.strip(),
-                             origin=origin, split=_split_of(tsv))
+        for rec in text_file.csv_records(tsv, encoding, delimiter="\t", quoting=csv.QUOTE_NONE):
+            n, row = rec.line, rec.values
+            origin = f"{tsv}:{n}"
+            if rec.problem:
+                yield Rejected(f"{tsv.stem}_{n}", rec.problem.reason, origin,
+                               f"{tsv.name} {rec.problem.detail}")
+                continue
+            if len(row) < 3:
+                yield Rejected(f"{tsv.stem}_{n}", BAD_ROW, origin,
+                               "expected text<TAB>label ids<TAB>id; fix or drop the line")
+                continue
+            text, ids, rid = row[0], row[1], row[2].strip() or f"{tsv.stem}_{n}"
+            try:
+                if not all(i.strip().isdigit() for i in ids.split(",")):
+                    raise ValueError(ids)
+                fine = [names[int(i)] for i in ids.split(",")]
+            except (ValueError, IndexError):
+                yield Rejected(rid, BAD_ROW, origin,
+                               f"label ids {ids!r} are not indices into the {len(names)} "
+                               f"names of emotions.txt; fix or drop the line")
+                continue
+            ekman = [TO_EKMAN.get(x, x) for x in fine]
+            if len(fine) > 1 and (multi_label == "drop" or len(set(ekman)) > 1):
+                why = ("multi-label row dropped (multi_label='drop')" if multi_label == "drop"
+                       else "ambiguous multi-label row")
+                yield Rejected(rid, BAD_ROW, origin,
+                               f"{why}: {fine} -> {sorted(set(ekman))}; nothing to fix")
+                continue
+            yield Source(id=rid, dataset=DATASET, emotion=ekman[0], text=text.strip(),
+                         origin=origin, split=_split_of(tsv))

@@ -11,6 +11,7 @@ or `manifest.jsonl`. Columns (rename them with the preset's reader_options):
 | `speaker_col` | `speaker` | speaker id (optional) |
 | `gender_col` | `gender` | female/male, also f/m/woman/man (optional) |
 | `id_col` | `id` | unique id; default: the audio file's stem, else `row<N>` |
+| `encoding` | `utf-8` | the file's text encoding (a UTF-8 BOM is skipped), e.g. `cp1252` |
 
 The label column and at least one of the audio and text columns must exist;
 an optional column named explicitly in the options must exist too, so a
@@ -19,16 +20,21 @@ column is a ValueError naming it and the columns found. A row without a
 label, or with neither audio nor text, is Rejected(bad_row) and a row whose
 audio file does not exist is Rejected(missing_file), both with origin
 `<manifest>:row N` (N counts data rows from 1, the header excluded).
+
+One bad row never fails the file: a row with a byte the encoding cannot decode is
+Rejected(bad_encoding), one with a NUL, a field count other than the header's, invalid JSON,
+an unclosed quote or a field that is not text (a JSON list) is Rejected(bad_row); the detail
+names the file's line so the row can be found and fixed (`text_file`).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from components.core.contract import BAD_ROW, MISSING_FILE, Rejected, Source
+from components.core.contract import BAD_ENCODING, BAD_ROW, MISSING_FILE, Rejected, Source
+from components.example_gen.readers import text_file
 
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl")
 DEFAULT_COLUMNS = {"audio_col": "audio_path", "text_col": "text", "label_col": "emotion",
@@ -49,34 +55,55 @@ def _manifest_path(data_root: Path) -> Path:
         f"as --data-root or add one (columns: audio_path, text, emotion, speaker, gender, id).")
 
 
-def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
-    """(columns, [(data row number, row)]); JSONL columns are the union of all keys.
+def _rows(path: Path, encoding: str) -> tuple[list[str], list[tuple[int, str, dict]]]:
+    """(columns, [(data row number, "line L", row)]); JSONL columns are the union of all keys.
 
-    Read whole: ingestion keeps the full listing in memory anyway (splits need it).
+    A row that cannot be read is {_ERROR: Problem}. Read whole: ingestion keeps the full
+    listing in memory anyway (splits need it).
     """
     if path.suffix.lower() in (".jsonl", ".json"):
-        rows: list[tuple[int, dict]] = []
-        columns: dict[str, None] = {}
-        with open(path, encoding="utf-8") as f:
-            lines = [ln for ln in f if ln.strip()]
-        for n, line in enumerate(lines, 1):
+        return _jsonl_rows(path, encoding)
+    columns, records = text_file.csv_dicts(path, encoding)
+    return columns, [(n, f"line {rec.line}", row if row is not None else {_ERROR: rec.problem})
+                     for n, rec, row in records]
+
+
+def _jsonl_rows(path: Path, encoding: str) -> tuple[list[str], list[tuple[int, str, dict]]]:
+    rows: list[tuple[int, str, dict]] = []
+    columns: dict[str, None] = {}
+    for line in text_file.read_lines(path, encoding):
+        if not line.text.strip() and not line.problem:
+            continue
+        row: dict = {_ERROR: line.problem} if line.problem else {}
+        if not line.problem:
             try:
-                row = json.loads(line)
+                row = json.loads(line.text)
                 if not isinstance(row, dict):
                     raise ValueError("a line must be a JSON object")
             except ValueError as e:
-                row = {_ERROR: str(e)}
-            columns.update(dict.fromkeys(k for k in row if k != _ERROR))
-            rows.append((n, row))
-        return list(columns), rows
-    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's BOM
-        reader = csv.DictReader(f)
-        return list(reader.fieldnames or []), list(enumerate(reader, 1))
+                row = {_ERROR: text_file.Problem(
+                    BAD_ROW, f"line {line.number}: invalid JSON ({e}); fix or drop the line")}
+            if _ERROR not in row:
+                bad = next((f"field {k!r}: {why}" for k, v in row.items()
+                            for why in [text_file.encoding_problem(str(k) + str(v))] if why),
+                           None)
+                if bad:
+                    row = {_ERROR: text_file.Problem(
+                        BAD_ENCODING, f"line {line.number}: {bad}; fix or drop the line")}
+        columns.update(dict.fromkeys(k for k in row if k != _ERROR))
+        rows.append((len(rows) + 1, f"line {line.number}", row))
+    return list(columns), rows
 
 
 def _value(row: dict, col: str) -> str:
+    """The field as text: JSON numbers and booleans read as written; lists and objects are a
+    bad field (TypeError)."""
     value = row.get(col)
-    return "" if value is None else str(value).strip()
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"{col!r} holds a JSON {type(value).__name__}, not a value")
+    return str(value).strip()
 
 
 def _check_columns(path: Path, columns: list[str], cols: dict[str, str]) -> None:
@@ -100,6 +127,7 @@ def read(
     gender_col: str = "gender",
     id_col: str = "id",
     dataset: Optional[str] = None,
+    encoding: str = text_file.DEFAULT_ENCODING,
     **options,
 ) -> Iterator[Union[Source, Rejected]]:
     """Lists every manifest row; `dataset` names the set (default: the manifest's folder)."""
@@ -108,44 +136,56 @@ def read(
     name = dataset or base.name or "manifest"
     cols = {"audio_col": audio_col, "text_col": text_col, "label_col": label_col,
             "speaker_col": speaker_col, "gender_col": gender_col, "id_col": id_col}
-    columns, rows = _rows(path)
+    columns, rows = _rows(path, encoding)
     _check_columns(path, columns, cols)
-    for n, row in rows:
-        origin = f"{path}:row {n}"
+    for n, line, row in rows:
+        origin = f"{path}:row {n} ({line})"
         if _ERROR in row:
-            yield Rejected(f"row{n}", BAD_ROW, origin,
-                           f"invalid JSON ({row[_ERROR]}); fix or drop the line")
+            yield Rejected(f"row{n}", row[_ERROR].reason, origin, row[_ERROR].detail)
             continue
-        audio = _value(row, audio_col)
-        rid = _value(row, id_col) or (Path(audio).stem if audio else f"row{n}")
-        emotion = _value(row, label_col)
-        text = _value(row, text_col)
-        if not emotion:
-            yield Rejected(rid, BAD_ROW, origin,
-                           f"empty {label_col!r}; every row needs a label, fill it or drop the row")
-            continue
-        if not audio and not text:
-            yield Rejected(rid, BAD_ROW, origin,
-                           f"neither {audio_col!r} nor {text_col!r} is set; fill one or drop "
-                           f"the row")
-            continue
-        audio_path = None
-        if audio:
-            p = Path(audio).expanduser()
-            p = p if p.is_absolute() else base / p
-            if not p.is_file():
-                yield Rejected(rid, MISSING_FILE, origin,
-                               f"{p} does not exist; fix the {audio_col!r} value (relative "
-                               f"paths are relative to {base}) or restore the file")
-                continue
-            audio_path = str(p)
-        yield Source(
-            id=rid,
-            dataset=name,
-            emotion=emotion,
-            speaker=_value(row, speaker_col),
-            gender=GENDERS.get(_value(row, gender_col).lower(), ""),
-            text=text,
-            audio_path=audio_path,
-            origin=origin,
-        )
+        try:
+            yield _source(row, n, origin, base, name, cols)
+        except TypeError as e:
+            yield Rejected(f"row{n}", BAD_ROW, origin, f"{e}; fix or drop the row")
+
+
+def _source(row: dict, n: int, origin: str, base: Path, name: str, cols: dict[str, str]
+            ) -> Union[Source, Rejected]:
+    audio_col, text_col, label_col = cols["audio_col"], cols["text_col"], cols["label_col"]
+    audio = _value(row, audio_col)
+    rid = _value(row, cols["id_col"]) or (Path(audio).stem if audio else f"row{n}")
+    emotion = _value(row, label_col)
+    text = _value(row, text_col)
+    if not emotion:
+        return Rejected(rid, BAD_ROW, origin,
+                        f"empty {label_col!r}; every row needs a label, fill it or drop the row")
+    if not audio and not text:
+        return Rejected(rid, BAD_ROW, origin,
+                        f"neither {audio_col!r} nor {text_col!r} is set; fill one or drop the row")
+    audio_path = None
+    if audio:
+        if "\0" in audio:  # a JSON \u0000: no file system takes it (pathlib says "missing")
+            return Rejected(rid, BAD_ROW, origin, f"{audio_col!r} holds a NUL character; fix "
+                                                  f"the value")
+        p = Path(audio).expanduser()
+        p = p if p.is_absolute() else base / p
+        try:
+            exists = p.is_file()
+        except (OSError, ValueError) as e:  # a NUL (from JSON \u0000), a name too long
+            return Rejected(rid, BAD_ROW, origin, f"{audio_col!r} is not a usable path ({e}); "
+                                                  f"fix the value")
+        if not exists:
+            return Rejected(rid, MISSING_FILE, origin,
+                            f"{p} does not exist; fix the {audio_col!r} value (relative "
+                            f"paths are relative to {base}) or restore the file")
+        audio_path = str(p)
+    return Source(
+        id=rid,
+        dataset=name,
+        emotion=emotion,
+        speaker=_value(row, cols["speaker_col"]),
+        gender=GENDERS.get(_value(row, cols["gender_col"]).lower(), ""),
+        text=text,
+        audio_path=audio_path,
+        origin=origin,
+    )

@@ -12,16 +12,19 @@ cannot read: extract the audio to WAV first (e.g. `ffmpeg -i x.mp4 -ac 1
 the root holds more than one split file, a clip counts only if its folder
 path names the split (`train_splits/`, `dev_splits_complete/`,
 `output_repeated_splits_test/`), so dev's dia0_utt0 never gets train's audio.
+
+The CSVs are read with `encoding` (UTF-8 by default); a row with a byte that does not decode,
+a NUL or the wrong number of fields is Rejected(bad_encoding, bad_row) naming its line.
 """
 
 from __future__ import annotations
 
 import collections
-import csv
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.example_gen.readers import text_file
 
 DATASET = "meld"
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -44,7 +47,8 @@ def _pick_audio(candidates: list[Path], root: Path, split: str, single_split: bo
     return sorted(named)[0] if named else None
 
 
-def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
+def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
+         ) -> Iterator[Union[Source, Rejected]]:
     """Lists every utterance of every MELD split CSV below the root."""
     root = Path(data_root)
     csvs = sorted(root.rglob("*_sent_emo*.csv"))
@@ -55,31 +59,34 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
     audio = _audio_index(root)
     for path in csvs:
         split = path.stem.split("_")[0].lower()
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise ValueError(f"{path} lacks column(s) {missing}; found {reader.fieldnames}. "
-                                 f"MELD CSVs have {', '.join(COLUMNS)}.")
-            for n, row in enumerate(reader, 1):
-                origin = f"{path}:row {n}"
-                dia = (row["Dialogue_ID"] or "").strip()
-                utt = (row["Utterance_ID"] or "").strip()
-                emotion = (row["Emotion"] or "").strip().lower()
-                if not dia.isdigit() or not utt.isdigit() or not emotion:
-                    yield Rejected(f"{split}_row{n}", BAD_ROW, origin,
-                                   "empty or non-numeric Dialogue_ID/Utterance_ID or empty "
-                                   "Emotion; fix or drop the row")
-                    continue
-                key = f"dia{int(dia)}_utt{int(utt)}"
-                wav = _pick_audio(audio.get(key, []), root, split, len(csvs) == 1)
-                yield Source(
-                    id=f"{split}_{key}",
-                    dataset=DATASET,
-                    emotion=emotion,
-                    speaker=(row["Speaker"] or "").strip(),
-                    text=(row["Utterance"] or "").strip(),
-                    audio_path=str(wav) if wav else None,
-                    origin=origin,
-                    split=split if split in ("train", "dev", "test") else "",
-                )
+        columns, rows = text_file.csv_dicts(path, encoding)
+        missing = [c for c in COLUMNS if c not in columns]
+        if missing:
+            raise ValueError(f"{path} lacks column(s) {missing}; found {columns}. "
+                             f"MELD CSVs have {', '.join(COLUMNS)}.")
+        for n, rec, row in rows:
+            origin = f"{path}:row {n} (line {rec.line})"
+            if row is None:
+                yield Rejected(f"{split}_row{n}", rec.problem.reason, origin,
+                               f"{path.name} {rec.problem.detail}")
+                continue
+            dia = (row["Dialogue_ID"] or "").strip()
+            utt = (row["Utterance_ID"] or "").strip()
+            emotion = (row["Emotion"] or "").strip().lower()
+            if not dia.isdigit() or not utt.isdigit() or not emotion:
+                yield Rejected(f"{split}_row{n}", BAD_ROW, origin,
+                               "empty or non-numeric Dialogue_ID/Utterance_ID or empty "
+                               "Emotion; fix or drop the row")
+                continue
+            key = f"dia{int(dia)}_utt{int(utt)}"
+            wav = _pick_audio(audio.get(key, []), root, split, len(csvs) == 1)
+            yield Source(
+                id=f"{split}_{key}",
+                dataset=DATASET,
+                emotion=emotion,
+                speaker=(row["Speaker"] or "").strip(),
+                text=(row["Utterance"] or "").strip(),
+                audio_path=str(wav) if wav else None,
+                origin=origin,
+                split=split if split in ("train", "dev", "test") else "",
+            )

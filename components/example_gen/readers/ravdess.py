@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.example_gen.readers import text_file
 
 DATASET = "ravdess"
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
@@ -41,6 +42,11 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
             f"holding Actor_01 .. Actor_24.")
     for path in files:
         origin = str(path)
+        bad_name = text_file.path_problem(path)
+        if bad_name:
+            yield Rejected(text_file.shown(path.stem), bad_name.reason, text_file.shown(origin),
+                           bad_name.detail)
+            continue
         m = _NAME.match(path.stem)
         if not m:
             yield Rejected(path.stem, BAD_ROW, origin,

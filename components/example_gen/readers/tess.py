@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, UNKNOWN_LABEL, Rejected, Source
+from components.example_gen.readers import text_file
 
 DATASET = "tess"
 SPEAKERS = ("OAF", "YAF")
@@ -33,6 +34,11 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
             f"(the one holding OAF_angry/, YAF_angry/, ...).")
     for path in files:
         origin = str(path)
+        bad_name = text_file.path_problem(path)
+        if bad_name:
+            yield Rejected(text_file.shown(path.stem), bad_name.reason, text_file.shown(origin),
+                           bad_name.detail)
+            continue
         parts = path.stem.split("_", 2)
         if len(parts) != 3 or parts[0].upper() not in SPEAKERS or not parts[1]:
             yield Rejected(path.stem, BAD_ROW, origin,
