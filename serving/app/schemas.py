@@ -84,8 +84,11 @@ class PredictResponse(BaseModel):
 
 class ModelStatus(_DropNone):
     status: Literal["available", "unavailable", "backend_unavailable"]
-    version: Optional[str] = None
+    version: Optional[str] = Field(None, description="the version serving requests")
     reason: Optional[str] = None
+    failed: Optional[dict[str, str]] = Field(
+        None, description="newer versions that are not served, and why (the serving version "
+                          "keeps serving)", examples=[{"18": "cannot parse saved_model.pb"}])
 
 
 class AsrInfo(BaseModel):

@@ -1,0 +1,73 @@
+"""The fault suite's shared parts: tiny model repositories and the summary table.
+
+Each test records what it tried and what it measured with `fault_report(case, result)`; the
+table is printed at the end of the run (`pytest_terminal_summary`), so a CI log shows the
+faults survived and the figures without reading every test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.serving.conftest import build_model, wav_bytes  # noqa: F401 - fixtures' builders
+
+_RESULTS: list[tuple[str, str, str]] = []  # (case, outcome, result)
+
+
+@pytest.fixture
+def fault_report(request):
+    """`fault_report(case, result)`: a row of the summary table, marked with the outcome."""
+    rows = []
+
+    def record(case: str, result: str) -> None:
+        rows.append((case, result))
+
+    yield record
+    failed = getattr(request.node, "rep_call", None)
+    outcome = "FAIL" if failed is not None and failed.failed else "ok"
+    _RESULTS.extend((case, outcome, result) for case, result in rows)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _RESULTS:
+        return
+    width = max(len(case) for case, _, _ in _RESULTS)
+    terminalreporter.section("fault suite: case, result")
+    for case, outcome, result in _RESULTS:
+        terminalreporter.write_line(f"{case:<{width}}  {outcome:<4}  {result}")
+
+
+@pytest.fixture(scope="session")
+def good_models(tmp_path_factory) -> Path:
+    """Fixture SavedModels with warm-up requests: `<dir>/{ter,ser,mer}` (one version each)."""
+    from components.core.warmup import write_warmup_requests
+
+    root = tmp_path_factory.mktemp("good_models")
+    for task in ("ter", "ser", "mer"):
+        build_model(root / task, task)
+        write_warmup_requests(str(root / task), task)
+    return root
+
+
+def copy_version(src: Path, base: Path, version: int) -> Path:
+    """Copy a SavedModel folder to `<base>/<version>` (a pushed version)."""
+    dst = base / str(version)
+    shutil.copytree(src, dst)
+    return dst
+
+
+def truncate(saved_model_dir: Path, keep: int = 100) -> None:
+    """Cut `saved_model.pb` to its first `keep` bytes: an interrupted copy."""
+    pb = saved_model_dir / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[:keep])
