@@ -31,7 +31,13 @@ from serving.app.schemas import (
 )
 from serving.audio import AudioError, AudioTooLongError, ConvertedAudio, to_wav16k
 from serving.client import EmotionClient
-from serving.errors import ModelNotFoundError, ServerUnavailableError, ServingError, scrub
+from serving.errors import (
+    InvalidInputError,
+    ModelNotFoundError,
+    ServerUnavailableError,
+    ServingError,
+    scrub,
+)
 
 log = logging.getLogger("mer.serve")
 
@@ -188,6 +194,10 @@ class PredictService:
         except ModelNotFoundError as e:
             log.warning("task %s unavailable: %s", task, e)
             status, reason = "unavailable", e.public_message(f"no {task!r} model is served")
+        except InvalidInputError as e:
+            status = "invalid_input"
+            raise ApiError(400, "invalid_input", e.public_message(
+                f"the {task!r} model refused the input")) from None
         except ServingError as e:
             log.warning("task %s failed: %s", task, e)
             status, reason = "error", e.public_message(f"the {task!r} model failed")

@@ -35,6 +35,7 @@ from serving.backends.batching import (  # noqa: E402
     MicroBatcher,
 )
 from serving.errors import (  # noqa: E402
+    InvalidInputError,
     ModelNotFoundError,
     PredictionError,
     ServingError,
@@ -87,8 +88,23 @@ class InProcessModel:
 
     def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
         """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
-        out = self._fn(**{k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
+        out = self._call({k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
         return out[PROBABILITIES].numpy(), out[EMOTIONS].numpy()
+
+    def _call(self, feeds: Mapping[str, tf.Tensor]) -> Mapping[str, tf.Tensor]:
+        """The signature call, with TF's refusals always an InvalidArgumentError.
+
+        TF builds some refusals from the input's own bytes (`tf.audio.decode_wav` quotes a
+        corrupt chunk id); when those are not UTF-8, Python gets a UnicodeDecodeError instead
+        of the InvalidArgumentError TF Serving would answer. The message is recovered here.
+        """
+        try:
+            return self._fn(**feeds)
+        except UnicodeDecodeError as e:
+            raw = e.object if isinstance(e.object, (bytes, bytearray)) else b""
+            message = model_error_summary(bytes(raw).decode("utf-8", "backslashreplace"))
+            raise tf.errors.InvalidArgumentError(
+                None, None, f"the input is not readable: {message or 'corrupt data'}") from None
 
     def predict(
         self, text: Optional[str] = None, audio: Optional[bytes] = None, top_k: int = 3
@@ -103,7 +119,7 @@ class InProcessModel:
             if isinstance(value, str):
                 value = value.encode("utf-8")
             feeds[k] = tf.constant([value])
-        out = self._fn(**feeds)
+        out = self._call(feeds)
         probs = out[PROBABILITIES].numpy()[0]
         names = [n.decode("utf-8") for n in out[EMOTIONS].numpy()[0]]
         order = np.argsort(-probs)[:top_k]
@@ -285,7 +301,9 @@ class InProcessBackend(Backend):
             raise
         except Exception as e:  # noqa: BLE001 - TF raises many types for bad input
             reason = model_error_summary(e)
-            raise PredictionError(f"model {task!r} at {model.path} failed: {reason}",
+            error = InvalidInputError if isinstance(e, tf.errors.InvalidArgumentError) \
+                else PredictionError
+            raise error(f"model {task!r} at {model.path} failed: {reason}",
                                   public=f"model {task!r} v{model.version} refused the input: "
                                          f"{reason}") from e
         return rows_to_predictions(probabilities, emotions, top_k)

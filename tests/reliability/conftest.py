@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import build_model, wav_bytes  # noqa: F401 - fixtures' builders
+from tests.serving.conftest import build_model, wav_bytes
 
 _RESULTS: list[tuple[str, str, str]] = []  # (case, outcome, result)
 
@@ -46,6 +46,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("fault suite: case, result")
     for case, outcome, result in _RESULTS:
         terminalreporter.write_line(f"{case:<{width}}  {outcome:<4}  {result}")
+
+
+@pytest.fixture(scope="session")
+def make_wav():
+    """`make_wav(seconds=, amplitude=, rate=, channels=, fmt=, subtype=)` -> file bytes."""
+    return wav_bytes
 
 
 @pytest.fixture(scope="session")
