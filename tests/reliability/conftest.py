@@ -19,16 +19,20 @@ _RESULTS: list[tuple[str, str, str]] = []  # (case, outcome, result)
 
 @pytest.fixture
 def fault_report(request):
-    """`fault_report(case, result)`: a row of the summary table, marked with the outcome."""
+    """`fault_report(case, result)`: a row of the summary table (record it once the case held);
+    a failing test adds a FAIL row with its assertion."""
     rows = []
 
     def record(case: str, result: str) -> None:
         rows.append((case, result))
 
     yield record
-    failed = getattr(request.node, "rep_call", None)
-    outcome = "FAIL" if failed is not None and failed.failed else "ok"
-    _RESULTS.extend((case, outcome, result) for case, result in rows)
+    _RESULTS.extend((case, "ok", result) for case, result in rows)
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        message = str(call.longrepr.reprcrash.message) if hasattr(call.longrepr, "reprcrash") \
+            else "failed"
+        _RESULTS.append((request.node.name, "FAIL", message.splitlines()[0][:160]))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -23,7 +23,8 @@ from pipeline import demo_corpus
 
 pytestmark = pytest.mark.faults
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RUN_FILE = "preset: demo\ntrain: {epochs: 2}\ngate: {min_accuracy: 0.0, baseline_margin: 1.0}\n"
+RUN_FILE = ("preset: demo\ntrain: {epochs: 2}\n"
+            "gate: {min_accuracy: 0.0, baseline_margin: 1.0, max_regression: 1.0}\n")
 
 
 def _tree_digest(base: Path) -> dict[str, str]:
