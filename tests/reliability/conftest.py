@@ -35,6 +35,18 @@ def fault_report(request):
         _RESULTS.append((request.node.name, "FAIL", message.splitlines()[0][:160]))
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The `faults` cases (~11 min) run only when asked for (`-m faults`, `make test-faults`),
+    so a plain `pytest` or `pytest -m "not slow"` stays as fast as `make test`."""
+    if "faults" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="heavier fault case: run with `make test-faults` "
+                                   "(pytest -m faults)")
+    for item in items:
+        if item.get_closest_marker("faults") is not None:
+            item.add_marker(skip)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
