@@ -2,7 +2,7 @@
 
 After each kill the served versions are byte-identical to what they were before the run (a
 kill never half-publishes a version), and the rerun finishes and publishes one complete
-version that loads and answers. One small demo corpus, TER only, 2 epochs: about 9 minutes on
+version that loads and answers. One small demo corpus, TER only, 2 epochs: about 10 minutes on
 2 cores (`make test-faults`).
 """
 
