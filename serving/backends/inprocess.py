@@ -213,8 +213,8 @@ class InProcessBackend(Backend):
     def _not_found(self, task: str) -> ModelNotFoundError:
         base = os.path.join(self.model_repository, task)
         failed = self.model_failures(task)
-        newest = max(self._failed.get(task) or {"0": (None, None)}, key=int)
-        error = (self._failed.get(task) or {}).get(newest, (None, None))[1]
+        errors = self._failed.get(task) or {}
+        error = errors[max(errors, key=int)][1] if errors else None
         if error is not None and error.no_signature:
             return SignatureError(f"model {task!r} at {error.path} has no usable version: "
                                   f"{error.reason}", public=f"model {task!r}: {error.reason}")
