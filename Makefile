@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-all test-flink lint venv clean
+.PHONY: demo test test-slow test-all test-faults test-flink lint venv clean
 
 venv: $(STAMP)
 
@@ -24,15 +24,22 @@ demo: venv
 	$(VENV)/bin/mer run --preset demo
 
 test: lint
-	$(PY) -m pytest -m "not slow and not flink" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not flink and not faults" $(PYTEST_ARGS)
 
 # What `make test` leaves out for time (real-data studies, the redundant hub fusions, the
 # executors on remote filesystems); `.ci/run` runs it after `make test`.
 test-slow: venv
-	$(PY) -m pytest -m "slow and not flink" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "slow and not flink and not faults" $(PYTEST_ARGS)
 
+# Everything but Flink: make test, the slow tests and the fault suite.
 test-all: lint
-	$(PY) -m pytest -m "not flink" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not flink and not faults" $(PYTEST_ARGS)
+	$(PY) -m pytest tests/reliability -m faults $(PYTEST_ARGS)
+
+# The heavier fault cases (tests/reliability, marker `faults`): SIGKILLed pipeline runs and a
+# 20 s slowloris; about 11 minutes on 2 cores. docs/reliability.md lists what each proves.
+test-faults: venv
+	$(PY) -m pytest tests/reliability -m faults $(PYTEST_ARGS)
 
 # The Beam components on a real Flink cluster (needs Java 17 and Maven): starts the local
 # cluster of scripts/flink_cluster.sh unless one is running, and stops what it started.

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tensorflow_model_analysis as tfma  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
+from tfx.dsl.components.base import executor_spec  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
 from components.baselines.component import Baselines  # noqa: E402
@@ -26,6 +27,7 @@ from components.data_gate.component import DataGate  # noqa: E402
 from components.example_gen.component import EmotionExampleGen  # noqa: E402
 from components.gate.component import Gate  # noqa: E402
 from components.gate.tfma_results import ACCURACY  # noqa: E402
+from components.pusher import executor as pusher_executor  # noqa: E402
 from components.trainer.models.build import required_features  # noqa: E402
 from pipeline import code_version as cv  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
@@ -198,12 +200,14 @@ def create_pipeline(
             baselines=baselines.outputs["baselines"], baseline_margin=preset.gate.baseline_margin,
             code_version=gate_code,
         ).with_id(component_id("Gate", task))
+        # Staged, checked and renamed into place: a version appears only when it serves.
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"],
             model_blessing=gate.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(
                     base_directory=os.path.join(config.serving_dir, task))),
+            custom_executor_spec=executor_spec.ExecutorClassSpec(pusher_executor.Executor),
         ).with_id(component_id("Pusher", task))
         components += [trainer, baselines, resolver, evaluator, gate, pusher]
 

@@ -62,6 +62,9 @@ def cmd_predict(args) -> int:
                 print(f"{task}: error: {e}", file=sys.stderr)
                 status = 2
                 continue
+            finally:
+                for version, reason in client.model_failures(task).items():
+                    print(f"{task}: version {version} is not served: {reason}", file=sys.stderr)
             print(f"{task}:")
             for p in preds:
                 print(f"  {p.emotion:<12} {p.probability:.3f}")
@@ -88,9 +91,14 @@ def _transcribe(audio: bytes, disabled: bool) -> Optional[str]:
 
 def _predict_single_model(args, audio: Optional[bytes]) -> int:
     """--model-dir names one model (e.g. artifacts/serving/mer): the original behaviour."""
+    from components.core.saved_model_check import VersionCheckError
     from serving.backends.inprocess import InProcessModel
 
-    model = InProcessModel(args.model_dir)
+    try:
+        model = InProcessModel(args.model_dir)
+    except VersionCheckError as e:
+        raise SystemExit(f"mer: error: the model at {e.path} cannot be served: "
+                         f"{e.reason}") from None
     if args.task == "all":
         raise SystemExit(f"--task all needs a model repository (e.g. {DEFAULT_SERVING_DIR}), "
                          f"not the single model {args.model_dir}")

@@ -103,6 +103,10 @@ class EmotionClient:
         """The version now serving `task` (raises ModelNotFoundError / ServerUnavailableError)."""
         return self.backend.model_version(self.model_names.get(task, task))
 
+    def model_failures(self, task: str) -> dict[str, str]:
+        """Versions of `task` the backend refused to serve, and why (see Backend)."""
+        return self.backend.model_failures(self.model_names.get(task, task))
+
     def close(self) -> None:
         self.backend.close()
 

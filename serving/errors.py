@@ -4,7 +4,8 @@
 model lacks `predict_raw` or takes other inputs: re-export it), `MissingInputError` (the task
 needs an input the caller did not give), `ServerUnavailableError` (nothing answers at the URL
 after bounded retries: start the server), `ServingTimeoutError` (it answered too slowly),
-`PredictionError` (the server failed on this input).
+`PredictionError` (the server failed on this input), and its subclass `InvalidInputError` (the
+model refused the input as invalid: INVALID_ARGUMENT).
 
 Each error has two texts: the message (`str(e)`), for the caller's own logs and the CLI, which
 names the model's path or the server's URL so an operator can fix it; and `public`, what the web
@@ -61,3 +62,8 @@ class ServingTimeoutError(ServerUnavailableError, TimeoutError):
 
 class PredictionError(ServingError):
     """The server answered with an error that is none of the above (e.g. undecodable audio)."""
+
+
+class InvalidInputError(PredictionError):
+    """The model refused this input (INVALID_ARGUMENT: empty text or audio, unreadable audio):
+    the caller's fault, HTTP 400; re-sending it fails the same way."""

@@ -14,19 +14,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
-    from serving.app.schemas import Limits
+    from serving.app.schemas import Limits, ServerLimits
 
 
 def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = None,
           model_dir: str = "artifacts/serving", limits: Optional[Limits] = None,
-          quiet: bool = False, batching_config: Optional[str] = None) -> None:
+          quiet: bool = False, batching_config: Optional[str] = None,
+          server_limits: Optional[ServerLimits] = None) -> None:
     """Run the app until interrupted. Backend: TF Serving at `server` if given, else the
     newest pushed models in `model_dir`, loaded here (what works right after `make demo`),
-    micro-batched with `batching_config` (default: serving/batching.config)."""
+    micro-batched with `batching_config` (default: serving/batching.config). `limits` bound
+    each request, `server_limits` connections and concurrency (read deadlines, caps)."""
     import logging
 
     from serving import audio
-    from serving.app.schemas import Limits
+    from serving.app.schemas import Limits, ServerLimits
     from serving.app.server import bind, configure_logging, make_server
     from serving.backends.batching import BatchingParams
     from serving.backends.inprocess import InProcessBackend
@@ -44,8 +46,12 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
     audio.warm_up()
     if isinstance(backend, InProcessBackend):
         for task, state in backend.warm_up().items():  # pay model loading before the 1st user
-            print(f"  {task}: " + (f"version {state}" if state.isdigit() else state), flush=True)
-    httpd = make_server(EmotionClient(backend), limits or Limits())
+            refused = "".join(f"; version {v} not served: {why}"
+                              for v, why in backend.model_failures(task).items())
+            print(f"  {task}: " + (f"version {state}" if state.isdigit() else state) + refused,
+                  flush=True)
+    httpd = make_server(EmotionClient(backend), limits or Limits(),
+                        server_limits or ServerLimits())
     log.info("backend: %s", backend.description)
     print(f"mer serve: http://{host}:{sock.getsockname()[1]}/  (backend: {backend.description}; "
           f"API: /openapi.json, metrics: /metrics; Ctrl-C stops)", flush=True)

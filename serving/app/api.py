@@ -34,11 +34,19 @@ from serving.app.middleware import (
     CSP,
     BodyLimitMiddleware,
     BodyTooLargeError,
+    InFlightLimitMiddleware,
     SecurityHeadersMiddleware,
     too_large,
 )
 from serving.app.observability import Metrics, ObservabilityMiddleware
-from serving.app.schemas import ErrorBody, Health, Limits, PredictResponse, request_models
+from serving.app.schemas import (
+    ErrorBody,
+    Health,
+    Limits,
+    PredictResponse,
+    ServerLimits,
+    request_models,
+)
 from serving.app.service import (
     AUDIO_CONTENT_TYPES,
     ApiError,
@@ -141,7 +149,8 @@ async def read_predict_input(request: Request, json_model: type[BaseModel],
                    f"or application/json")
 
 
-def create_app(client: EmotionClient, limits: Limits = Limits()) -> FastAPI:
+def create_app(client: EmotionClient, limits: Limits = Limits(),
+               server_limits: ServerLimits = ServerLimits()) -> FastAPI:
     """The app over `client`; `app.state.service` and `app.state.metrics` are its parts."""
     batch_stats = getattr(client.backend, "batch_stats", None)
     metrics = Metrics(batch_stats)
@@ -252,5 +261,7 @@ def create_app(client: EmotionClient, limits: Limits = Limits()) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_request_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(InFlightLimitMiddleware, max_in_flight=server_limits.max_in_flight,
+                       retry_after_s=server_limits.retry_after_s)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app

@@ -2,7 +2,9 @@
 
 Pure ASGI classes (not Starlette's BaseHTTPMiddleware) so they add no task or copy per request
 and can act before the body is read. The app stacks them in `serving.app.api.create_app`; new
-limits (connection caps, timeouts) are more classes in the same stack.
+limits are more classes in the same stack (the in-flight cap here; connection caps and read
+timeouts live in the HTTP protocol, `serving/app/protocol.py`, because they act before a request
+exists).
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ def too_large(limit: int, size: int | None = None) -> ApiError:
                     f"{got}; the limit is {limit} bytes ({limit / (1024 * 1024):g} MB)")
 
 
-async def send_error(send, error: ApiError, scope: dict, close: bool = False) -> None:
+async def send_error(send, error: ApiError, scope: dict, close: bool = False,
+                     extra_headers: tuple = ()) -> None:
     """An ApiError as a JSON response from middleware (the route never ran)."""
     scope.setdefault("state", {})["error_code"] = error.code
     body = json.dumps(error.body()).encode("utf-8")
     headers = [(b"content-type", JSON_TYPE), (b"content-length", str(len(body)).encode()),
-               (b"cache-control", b"no-store")]
+               (b"cache-control", b"no-store"), *extra_headers]
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
@@ -90,6 +93,38 @@ async def _drain(receive) -> bool:
             return False
         if not message.get("more_body", False):
             return True
+
+
+class InFlightLimitMiddleware:
+    """At most `max_in_flight` requests handled at once; more get 503 with `Retry-After`.
+
+    Why a cap: each prediction holds a worker thread and memory for its audio, so without one
+    a burst queues without bound and every request slows down until clients time out; a fast
+    503 tells a client (or a load balancer) to come back. `/api/health` and `/metrics` are
+    not counted, so probes keep answering while the server is full.
+    """
+
+    EXEMPT = ("/api/health", "/metrics")
+
+    def __init__(self, app, max_in_flight: int, retry_after_s: int = 1):
+        self.app, self.max_in_flight, self.retry_after_s = app, max_in_flight, retry_after_s
+        self.in_flight = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            await send_error(send, ApiError(
+                503, "server_busy", f"the server is handling {self.max_in_flight} requests, its "
+                                    f"limit; retry after {self.retry_after_s} s"), scope,
+                extra_headers=((b"retry-after", str(self.retry_after_s).encode()),))
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 # The page loads only its own script and style; user text is rendered with textContent,

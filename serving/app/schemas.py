@@ -34,6 +34,20 @@ class Limits:
     max_top_k: int = 10
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """Connection and concurrency limits: they bound what slow or many clients can hold
+    (enforced by serving/app/protocol.py and the in-flight middleware)."""
+
+    header_timeout_s: float = 10.0  # request line + headers, from the request's first byte
+    body_timeout_s: float = 60.0  # the whole body, after the headers
+    keep_alive_s: float = 30.0  # an idle kept-alive connection
+    max_header_bytes: int = 32 * 1024
+    max_connections: int = 1000  # open connections; more get 503
+    max_in_flight: int = 256  # requests being handled; more get 503
+    retry_after_s: int = 1  # what a 503 tells the client to wait
+
+
 class _DropNone(BaseModel):
     """Leaves fields that are None out of the JSON (a skipped task has no `predictions`)."""
 
@@ -84,8 +98,11 @@ class PredictResponse(BaseModel):
 
 class ModelStatus(_DropNone):
     status: Literal["available", "unavailable", "backend_unavailable"]
-    version: Optional[str] = None
+    version: Optional[str] = Field(None, description="the version serving requests")
     reason: Optional[str] = None
+    failed: Optional[dict[str, str]] = Field(
+        None, description="newer versions that are not served, and why (the serving version "
+                          "keeps serving)", examples=[{"18": "cannot parse saved_model.pb"}])
 
 
 class AsrInfo(BaseModel):

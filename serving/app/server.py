@@ -19,7 +19,8 @@ import uvicorn
 
 from serving.app.api import create_app
 from serving.app.observability import JsonFormatter
-from serving.app.schemas import Limits
+from serving.app.protocol import guarded_protocol
+from serving.app.schemas import Limits, ServerLimits
 from serving.client import EmotionClient
 
 
@@ -66,15 +67,18 @@ def configure_logging(access_log: bool = True, level: int = logging.INFO
     return listener
 
 
-def make_server(client: EmotionClient, limits: Limits = Limits()) -> uvicorn.Server:
+def make_server(client: EmotionClient, limits: Limits = Limits(),
+                server_limits: ServerLimits = ServerLimits()) -> uvicorn.Server:
     """A uvicorn server for the app (not yet started); `server.config.app.state` has its parts.
 
-    One process, one event loop: the in-process models and their batching live in it. uvicorn
-    uses httptools and uvloop when they are installed (requirements/base.txt pins them).
+    One process, one event loop: the in-process models and their batching live in it. HTTP is
+    uvicorn's httptools protocol with read deadlines, header and connection caps and JSON
+    errors (`serving/app/protocol.py`); uvloop runs the loop (requirements/base.txt pins both).
     """
-    app = create_app(client, limits)
+    app = create_app(client, limits, server_limits)
     config = uvicorn.Config(app, access_log=False, log_config=None, server_header=False,
-                            timeout_keep_alive=30, backlog=2048)
+                            http=guarded_protocol(server_limits),
+                            timeout_keep_alive=server_limits.keep_alive_s, backlog=2048)
     return uvicorn.Server(config)
 
 
@@ -82,8 +86,8 @@ class BackgroundServer:
     """The app served by uvicorn in a daemon thread: for tests, the benchmark and notebooks."""
 
     def __init__(self, client: EmotionClient, host: str = "127.0.0.1", port: int = 0,
-                 limits: Limits = Limits()):
-        self.server = make_server(client, limits)
+                 limits: Limits = Limits(), server_limits: ServerLimits = ServerLimits()):
+        self.server = make_server(client, limits, server_limits)
         self.app = self.server.config.app
         self._socket = bind(host, port)
         self.url = f"http://{host}:{self._socket.getsockname()[1]}"

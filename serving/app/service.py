@@ -31,7 +31,13 @@ from serving.app.schemas import (
 )
 from serving.audio import AudioError, AudioTooLongError, ConvertedAudio, to_wav16k
 from serving.client import EmotionClient
-from serving.errors import ModelNotFoundError, ServerUnavailableError, ServingError
+from serving.errors import (
+    InvalidInputError,
+    ModelNotFoundError,
+    ServerUnavailableError,
+    ServingError,
+    scrub,
+)
 
 log = logging.getLogger("mer.serve")
 
@@ -188,6 +194,10 @@ class PredictService:
         except ModelNotFoundError as e:
             log.warning("task %s unavailable: %s", task, e)
             status, reason = "unavailable", e.public_message(f"no {task!r} model is served")
+        except InvalidInputError as e:
+            status = "invalid_input"
+            raise ApiError(400, "invalid_input", e.public_message(
+                f"the {task!r} model refused the input")) from None
         except ServingError as e:
             log.warning("task %s failed: %s", task, e)
             status, reason = "error", e.public_message(f"the {task!r} model failed")
@@ -240,16 +250,19 @@ class PredictService:
         models = {}
         for task in TASKS:
             try:
-                models[task] = ModelStatus(status="available",
-                                           version=self.client.model_version(task))
+                version = self.client.model_version(task)
+                failed = {v: scrub(r) for v, r in self.client.model_failures(task).items()}
+                models[task] = ModelStatus(status="available", version=version,
+                                           failed=failed or None)
             except ServerUnavailableError as e:
                 log.warning("health: backend unavailable for %s: %s", task, e)
                 models[task] = ModelStatus(status="backend_unavailable", reason=e.public_message(
                     "the model server is unavailable"))
             except ServingError as e:
                 log.warning("health: %s unavailable: %s", task, e)
+                failed = {v: scrub(r) for v, r in self.client.model_failures(task).items()}
                 models[task] = ModelStatus(status="unavailable", reason=e.public_message(
-                    f"no {task!r} model is served"))
+                    f"no {task!r} model is served"), failed=failed or None)
         up = sum(m.status == "available" for m in models.values())
         status = "ok" if up == len(TASKS) else "degraded" if up else "unavailable"
         return (200 if up else 503), Health(

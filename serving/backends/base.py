@@ -85,6 +85,12 @@ class Backend:
         """The version that serves `task` now; raises ModelNotFoundError if none."""
         raise NotImplementedError
 
+    def model_failures(self, task: str) -> dict[str, str]:
+        """version -> why it is not served, for versions of `task` the backend refused (newest
+        first); empty when none failed or the backend cannot tell (TF Serving's own status
+        has no reasons for versions it keeps unloaded)."""
+        return {}
+
     def close(self) -> None:
         """Release connections; the backend must not be used afterwards."""
 

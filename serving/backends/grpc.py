@@ -15,6 +15,7 @@ from serving.backends.base import (
     with_retries,
 )
 from serving.errors import (
+    InvalidInputError,
     ModelNotFoundError,
     PredictionError,
     ServerUnavailableError,
@@ -88,9 +89,10 @@ class GrpcBackend(Backend):
                 raise SignatureError(
                     f"{where}: {details.rstrip('.')}. {SIGNATURE_FIX}",
                     public=f"{model}: {details.rstrip('.')}") from None
-            raise PredictionError(f"{where} failed ({code.name}): {details}",
-                                  public=f"{model} refused the input ({code.name}): "
-                                         f"{details}") from None
+            error = (InvalidInputError if code == grpc.StatusCode.INVALID_ARGUMENT
+                     else PredictionError)
+            raise error(f"{where} failed ({code.name}): {details}",
+                        public=f"{model} refused the input ({code.name}): {details}") from None
 
     def predict_batch(self, task: str, inputs: Mapping[str, Sequence[bytes]], top_k: int,
                       version: Optional[int] = None) -> list[list[Prediction]]:

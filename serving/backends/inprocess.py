@@ -9,6 +9,7 @@ policy does, and merges concurrent requests into batches the way TF Serving's ba
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from components.core.saved_model_check import VersionCheckError, load_checked  # noqa: E402
 from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
 from serving.backends.base import (  # noqa: E402
@@ -33,11 +35,25 @@ from serving.backends.batching import (  # noqa: E402
     MicroBatcher,
 )
 from serving.errors import (  # noqa: E402
+    InvalidInputError,
     ModelNotFoundError,
     PredictionError,
     ServingError,
     SignatureError,
 )
+
+log = logging.getLogger("mer.serve")
+
+
+def numbered_versions(base: str) -> list[str]:
+    """The version folders of a TF Serving model base, newest first (other names: ignored,
+    like the Pusher's staging folders `.push-*`)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return []
+    return sorted((d for d in names if d.isdigit() and os.path.isdir(os.path.join(base, d))),
+                  key=int, reverse=True)
 
 
 def resolve_version_dir(model_dir: str) -> str:
@@ -48,32 +64,47 @@ def resolve_version_dir(model_dir: str) -> str:
         raise ModelNotFoundError(
             f"No model at {model_dir}. Run `make demo` (or `mer run`) first, or pass the "
             f"Pusher's directory, e.g. artifacts/serving/mer.")
-    versions = [d for d in os.listdir(model_dir) if d.isdigit()
-                and os.path.exists(os.path.join(model_dir, d, "saved_model.pb"))]
+    versions = [d for d in numbered_versions(model_dir)
+                if os.path.exists(os.path.join(model_dir, d, "saved_model.pb"))]
     if not versions:
         raise ModelNotFoundError(
             f"{model_dir} holds no SavedModel version (expected <dir>/<number>/saved_model.pb).")
-    return os.path.join(model_dir, max(versions, key=int))
+    return os.path.join(model_dir, versions[0])
 
 
 class InProcessModel:
-    """A pushed model loaded in this process; `predict` takes raw text / WAV bytes."""
+    """A pushed model loaded in this process; `predict` takes raw text / WAV bytes.
+
+    Loading checks the version the way TF Serving does before it serves one
+    (`components.core.saved_model_check`): it must load, have `predict_raw` and answer its
+    warm-up requests, else `VersionCheckError` says why.
+    """
 
     def __init__(self, model_dir: str):
         self.path = resolve_version_dir(model_dir)
         self.version = os.path.basename(self.path)
-        self._model = tf.saved_model.load(self.path)
-        if RAW_SIGNATURE not in self._model.signatures:
-            raise ValueError(
-                f"{self.path} has no {RAW_SIGNATURE!r} signature (found "
-                f"{list(self._model.signatures)}); export it with this project's Trainer.")
-        self._fn = self._model.signatures[RAW_SIGNATURE]
+        self._model, self._fn = load_checked(self.path)
         self.inputs = tuple(sorted(self._fn.structured_input_signature[1]))
 
     def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
         """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
-        out = self._fn(**{k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
+        out = self._call({k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
         return out[PROBABILITIES].numpy(), out[EMOTIONS].numpy()
+
+    def _call(self, feeds: Mapping[str, tf.Tensor]) -> Mapping[str, tf.Tensor]:
+        """The signature call, with TF's refusals always an InvalidArgumentError.
+
+        TF builds some refusals from the input's own bytes (`tf.audio.decode_wav` quotes a
+        corrupt chunk id); when those are not UTF-8, Python gets a UnicodeDecodeError instead
+        of the InvalidArgumentError TF Serving would answer. The message is recovered here.
+        """
+        try:
+            return self._fn(**feeds)
+        except UnicodeDecodeError as e:
+            raw = e.object if isinstance(e.object, (bytes, bytearray)) else b""
+            message = model_error_summary(bytes(raw).decode("utf-8", "backslashreplace"))
+            raise tf.errors.InvalidArgumentError(
+                None, None, f"the input is not readable: {message or 'corrupt data'}") from None
 
     def predict(
         self, text: Optional[str] = None, audio: Optional[bytes] = None, top_k: int = 3
@@ -88,7 +119,7 @@ class InProcessModel:
             if isinstance(value, str):
                 value = value.encode("utf-8")
             feeds[k] = tf.constant([value])
-        out = self._fn(**feeds)
+        out = self._call(feeds)
         probs = out[PROBABILITIES].numpy()[0]
         names = [n.decode("utf-8") for n in out[EMOTIONS].numpy()[0]]
         order = np.argsort(-probs)[:top_k]
@@ -98,9 +129,12 @@ class InProcessModel:
 class InProcessBackend(Backend):
     """The pushed SavedModels loaded in this process: no server needed (`make demo`, tests).
 
-    Like TF Serving with the `latest` version policy, each task's newest numbered version is
-    served, and the repository is re-scanned at most every `reload_interval_s` so a newly
-    pushed version replaces the old one without a restart. Models load lazily on first use
+    Like TF Serving with the `latest` version policy, each task's newest numbered version that
+    loads and answers its warm-up requests is served, and the repository is re-scanned at most
+    every `reload_interval_s` so a newly pushed version replaces the old one without a restart.
+    A newer version that fails the check does not: the one serving keeps serving (or, at start,
+    the newest older one that passes), and `model_failures` says why, as TF Serving keeps
+    the last AVAILABLE version until a new one loads. Models load lazily on first use
     (call `warm_up()` to pay that cost up front). Concurrent requests are micro-batched with
     `batching` (default: `serving/batching.config`, as TF Serving; None turns it off).
     """
@@ -115,6 +149,8 @@ class InProcessBackend(Backend):
         self.batching = BatchingParams.from_file() if batching == "config" else batching
         # task -> (InProcessModel, when checked, its batcher or None)
         self._models: dict[str, tuple[InProcessModel, float, Optional[MicroBatcher]]] = {}
+        # task -> version -> (saved_model.pb's (mtime, size) when it failed, the check's error)
+        self._failed: dict[str, dict[str, tuple[Optional[tuple], VersionCheckError]]] = {}
         self._lock = threading.Lock()
 
     def _entry(self, task: str) -> tuple[InProcessModel, float, Optional[MicroBatcher]]:
@@ -125,28 +161,79 @@ class InProcessBackend(Backend):
             entry = self._models.get(task)
             if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
                 return entry
-            base = os.path.join(self.model_repository, task)
-            try:
-                path = resolve_version_dir(base)
-            except ModelNotFoundError as e:
-                if entry is not None:  # a version vanished mid-run: keep serving what we have
+            model = self._newest_loadable(task, entry[0] if entry is not None else None)
+            if model is None:
+                if entry is not None:  # nothing newer loads (or a version vanished): keep it
+                    entry = (entry[0], time.monotonic(), entry[2])
+                    self._models[task] = entry
                     return entry
-                raise ModelNotFoundError(
-                    f"no {task!r} model in {self.model_repository} (expected "
-                    f"{base}/<version>/saved_model.pb). Run `make demo` (or `mer run`) so the "
-                    f"Pusher writes it, or point --model-dir at the Pusher's serving "
-                    f"directory.", public=f"no {task!r} model is served") from e
-            if entry is not None and entry[0].path == path:
-                entry = (entry[0], time.monotonic(), entry[2])
-            else:
-                model = _load_inprocess_model(path)
-                batcher = None if self.batching is None else MicroBatcher(
-                    model.run, self.batching_threads(), name=f"{task}-v{model.version}")
-                if entry is not None and entry[2] is not None:
-                    entry[2].close()  # the old version finishes its queue, then stops
-                entry = (model, time.monotonic(), batcher)
+                raise self._not_found(task)
+            batcher = None if self.batching is None else MicroBatcher(
+                model.run, self.batching_threads(), name=f"{task}-v{model.version}")
+            if entry is not None and entry[2] is not None:
+                entry[2].close()  # the old version finishes its queue, then stops
+            entry = (model, time.monotonic(), batcher)
             self._models[task] = entry
             return entry
+
+    def _newest_loadable(self, task: str, current: Optional[InProcessModel]
+                         ) -> Optional[InProcessModel]:
+        """The newest version above `current` that passes the check (None: keep `current`).
+
+        A version that failed is retried only when its saved_model.pb changes (a push that
+        was still being copied, a repaired file), so a broken version costs one load attempt,
+        not one per re-scan.
+        """
+        base = os.path.join(self.model_repository, task)
+        versions = numbered_versions(base)
+        failed = self._failed.setdefault(task, {})
+        for gone in set(failed) - set(versions):
+            del failed[gone]
+        for version in versions:
+            if current is not None and int(version) <= int(current.version):
+                return None
+            path = os.path.join(base, version)
+            stamp = _stamp(path)
+            if version in failed and failed[version][0] == stamp:
+                continue
+            try:
+                model = _load_inprocess_model(path)
+            except VersionCheckError as e:
+                failed[version] = (stamp, e)
+                serving = current.version if current is not None else "none"
+                log.warning("%s version %s is not served: %s (serving version %s instead; "
+                            "path %s)", task, version, e.reason, serving, path)
+                continue
+            for old in [v for v in failed if int(v) <= int(version)]:
+                del failed[old]  # TF Serving's `latest` policy: only newer versions matter
+            log.info("%s: serving version %s from %s", task, version, path)
+            return model
+        return None
+
+    def _not_found(self, task: str) -> ModelNotFoundError:
+        base = os.path.join(self.model_repository, task)
+        failed = self.model_failures(task)
+        errors = self._failed.get(task) or {}
+        error = errors[max(errors, key=int)][1] if errors else None
+        if error is not None and error.no_signature:
+            return SignatureError(f"model {task!r} at {error.path} has no usable version: "
+                                  f"{error.reason}", public=f"model {task!r}: {error.reason}")
+        if failed:
+            why = "; ".join(f"version {v}: {r}" for v, r in failed.items())
+            return ModelNotFoundError(
+                f"no {task!r} version in {base} loads ({why}); push a good version (`mer run`) "
+                f"or remove the broken ones", public=f"no {task!r} version loads ({why})")
+        return ModelNotFoundError(
+            f"no {task!r} model in {self.model_repository} (expected "
+            f"{base}/<version>/saved_model.pb). Run `make demo` (or `mer run`) so the "
+            f"Pusher writes it, or point --model-dir at the Pusher's serving "
+            f"directory.", public=f"no {task!r} model is served")
+
+    def model_failures(self, task: str) -> dict[str, str]:
+        """version -> why it is not served, for the versions of `task` that failed the check
+        (as of the last re-scan)."""
+        return {v: error.reason for v, (_, error) in
+                sorted((self._failed.get(task) or {}).items(), key=lambda kv: -int(kv[0]))}
 
     def batching_threads(self) -> Optional[BatchingParams]:
         """The batching parameters with at most one batch thread per CPU core: more threads
@@ -214,7 +301,9 @@ class InProcessBackend(Backend):
             raise
         except Exception as e:  # noqa: BLE001 - TF raises many types for bad input
             reason = model_error_summary(e)
-            raise PredictionError(f"model {task!r} at {model.path} failed: {reason}",
+            error = InvalidInputError if isinstance(e, tf.errors.InvalidArgumentError) \
+                else PredictionError
+            raise error(f"model {task!r} at {model.path} failed: {reason}",
                                   public=f"model {task!r} v{model.version} refused the input: "
                                          f"{reason}") from e
         return rows_to_predictions(probabilities, emotions, top_k)
@@ -233,21 +322,16 @@ class InProcessBackend(Backend):
                 batcher.close()
 
 
-def _load_inprocess_model(path: str):
-    """InProcessModel, importing tensorflow_text first if the graph needs its ops.
+def _load_inprocess_model(path: str) -> InProcessModel:
+    """InProcessModel for one version folder (never a search for versions below it)."""
+    if not os.path.exists(os.path.join(path, "saved_model.pb")):
+        raise VersionCheckError(path, "no saved_model.pb")
+    return InProcessModel(path)
 
-    Models with a BERT/MiniLM text encoder contain TF Text tokenizer ops, which are registered
-    only when `tensorflow_text` is imported; importing it for every model would cost seconds.
-    """
+
+def _stamp(version_dir: str) -> Optional[tuple]:
     try:
-        return InProcessModel(path)
-    except ValueError as e:
-        if "has no" in str(e) and RAW_SIGNATURE in str(e):
-            raise SignatureError(str(e)) from None
-        raise
-    except Exception as e:  # noqa: BLE001
-        if "Op type not registered" not in str(e):
-            raise
-        import tensorflow_text  # noqa: F401 - registers the ops, then retry once
-
-        return InProcessModel(path)
+        st = os.stat(os.path.join(version_dir, "saved_model.pb"))
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)

@@ -21,6 +21,7 @@ from serving.backends.base import (
     with_retries,
 )
 from serving.errors import (
+    InvalidInputError,
     ModelNotFoundError,
     PredictionError,
     ServerUnavailableError,
@@ -143,8 +144,9 @@ class RestBackend(Backend):
             raise ServerUnavailableError(f"{where} is not available yet (HTTP 503: {message}); "
                                          f"the server may still be loading it.",
                                          public=f"{model} is not available yet")
-        raise PredictionError(f"{where} failed (HTTP {status}): {message}",
-                              public=f"{model} refused the input: {message}")
+        error = InvalidInputError if status == 400 else PredictionError
+        raise error(f"{where} failed (HTTP {status}): {message}",
+                    public=f"{model} refused the input: {message}")
 
     def predict_batch(self, task: str, inputs: Mapping[str, Sequence[bytes]], top_k: int,
                       version: Optional[int] = None) -> list[list[Prediction]]:

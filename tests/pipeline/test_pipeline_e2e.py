@@ -128,3 +128,24 @@ def test_served_model_equals_librosa_features_through_the_trained_head(demo_run)
         x = ((_librosa_utterance_features(paths[clip_id], duration) - lo) / span)[None]
         ref = head({"audio_features": tf.constant(x.astype(np.float32))}).numpy()
         np.testing.assert_allclose(raw, ref, atol=1e-4, err_msg=clip_id)
+
+
+def test_pushed_models_refuse_empty_inputs_naming_them(demo_run):
+    """Issue 13, probe 3: no "sad 0.55" for no audio; INVALID_ARGUMENT naming the input."""
+    import pytest
+
+    from serving.backends.inprocess import InProcessBackend
+    from serving.client import EmotionClient
+    from serving.errors import InvalidInputError
+
+    config, _, rows = demo_run
+    wav = (Path(config.data_root) / rows[0]["audio_path"]).read_bytes()
+    with EmotionClient(InProcessBackend(config.serving_dir, batching=None)) as client:
+        for task, kwargs, name in (("ser", {"audio": b""}, "audio"),
+                                   ("ter", {"text": "  "}, "text"),
+                                   ("mer", {"text": "", "audio": wav}, "text"),
+                                   ("mer", {"text": rows[0]["text"], "audio": b""}, "audio")):
+            with pytest.raises(InvalidInputError, match=f"{name} is empty"):
+                client.predict(task, **kwargs)
+        with pytest.raises(InvalidInputError, match="not a WAV file"):
+            client.predict("ser", audio=os.urandom(2000))

@@ -199,6 +199,9 @@ def test_named_model_trains_exports_and_serves_raw_inputs(zoo, task, name, tmp_p
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(probs, expected, atol=1e-5)
     assert [e.decode() for e in out[EMOTIONS].numpy()[0]] == LABELS
+    for name_ in TASK_INPUTS[task]:  # an empty input is refused naming it (issue 13)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"{name_} is empty"):
+            loaded.signatures[RAW_SIGNATURE](**{**raw, name_: tf.constant([b""] * 4)})
     by_example = loaded.signatures["serving_default"](examples=zoo.examples)
     np.testing.assert_allclose(by_example[PROBABILITIES].numpy(), expected, atol=1e-5)
 
