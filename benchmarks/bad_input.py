@@ -5,7 +5,7 @@ written; a `\\xe9`: `'utf-8' codec can't decode byte 0xe9`, no file or row named
 manifest ended in a traceback, and a duplicate id's kept record was missing from splits.csv.
 This script builds manifests holding each fault beside good rows, ingests them with the
 project's own ingestion (Beam, as `mer ingest`), and prints what became of every row, so the
-figures in docs/reliability_ingest.md are the ones a user reproduces with:
+figures in docs/reliability.md (Bad input at ingestion) are the ones a user reproduces with:
 
     python benchmarks/bad_input.py [--out DIR]
 
