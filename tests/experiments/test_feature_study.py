@@ -85,6 +85,7 @@ def _check_tables(result: fs.FeatureStudyResult, n_records: int) -> None:
         assert row["max"] >= row["mean"]
 
 
+@pytest.mark.slow  # a full study run (~1 min): `make test-slow`
 def test_synthetic_study_tables_and_files(synthetic_study):
     result, out, lines = synthetic_study
     _check_tables(result, n_records=7 * len(STUDY_MODELS))

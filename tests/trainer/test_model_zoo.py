@@ -213,6 +213,10 @@ def test_fine_tuning_under_mirrored_strategy_updates_hub_weights(zoo):
     multi-GPU path (hub variables loaded inside the strategy scope) on a CPU-only machine.
     """
     hp = {**zoo.hp, "fine_tune_encoders": True}
+    # Seeded: with 8 hidden units an unlucky initialisation (the global RNG's state depends on
+    # which tests ran before) can leave the text branch's ReLUs dead for these 4 examples, and
+    # then no gradient reaches the encoder in one step.
+    tf.keras.utils.set_random_seed(0)
     with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
         model = build.build_model("mer", "electra+yamnet", len(LABELS), zoo.feature_spec, hp)
     hub_layers = {layer.name: layer for layer in _hub_layers(model)}
