@@ -170,13 +170,13 @@ def test_statistics_equal_the_direct_runners(runs):
 
 
 def test_schema_equals_the_direct_runners(runs):
-    """Same features, types, shapes, presence and domains; the order features and domain values
-    are listed in follows the order the runner's statistics came in, so it is not compared."""
+    """The schema the Transform read (the contract schema as the DataGate passed it on): same
+    features, types, shapes, presence and domains. Listing order is not compared."""
     from tensorflow_metadata.proto.v0 import schema_pb2
     from tfx.utils import io_utils
 
     def schema(config) -> schema_pb2.Schema:
-        path = os.path.join(_output(config, "SchemaGen", "schema"), "schema.pbtxt")
+        path = os.path.join(_output(config, "DataGate", "checked_schema"), "schema.pbtxt")
         parsed = io_utils.parse_pbtxt_file(path, schema_pb2.Schema())
         features = sorted(parsed.feature, key=lambda f: f.name)
         domains = sorted(parsed.string_domain, key=lambda d: d.name)
