@@ -1,10 +1,11 @@
 """`mer experiment models` on the real RAVDESS set: the issue's command, end to end (slow).
 
 Marked slow (the pipeline's ingest and Transform of 1440 clips for each of 3 speaker splits,
-then two baselines and the 1D CNN: 15 min on 2 busy cores): `make test-slow` runs it. It checks what a user relies on from the
-report on real data: every held-out speaker set is disjoint from training, the report has the
-confusion matrices and the Table 4.6 section, and the models learn (well above the 12.5% chance
-of 8 classes; the reference's speaker-independent numbers are 42-51%).
+then two baselines and the 1D CNN: 15 min on 2 busy cores): `make test-slow` runs it. It
+checks what a user relies on from the report on real data: every held-out speaker set is
+disjoint from training, the report has the confusion matrices and the Table 4.6 section, and the
+models learn (well above the 12.5% chance of 8 classes; the reference's speaker-independent
+numbers are 42-51%).
 """
 
 from __future__ import annotations
