@@ -19,9 +19,11 @@ DEFAULT_SERVING_DIR = str(DEFAULT_OUTPUT_DIR / "serving")
 
 def _is_single_model(path: str) -> bool:
     """A SavedModel dir or one model's version base (not a repository of ter/ser/mer)."""
+    from serving.backends.inprocess import numbered_versions
+
     if os.path.exists(os.path.join(path, "saved_model.pb")):
         return True
-    return os.path.isdir(path) and any(d.isdigit() for d in os.listdir(path))
+    return bool(numbered_versions(path))
 
 
 def cmd_predict(args) -> int:
