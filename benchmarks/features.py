@@ -159,6 +159,60 @@ def make_stage_fns(num_samples: int) -> dict:
     return {name: stage(name) for name in ("decode", "stft", "filterbanks")}
 
 
+def choose_clips(root: Path, n: int, seed: int) -> list:
+    """The clips as ingestion lists them, a seeded stratified subset of n (the pipeline's own
+    stratified split, whose eval side holds n of them); all of them when n >= their number."""
+    from components.example_gen.readers import get_reader
+    from components.example_gen.splits import SplitKey, assign_splits
+
+    clips = sorted((s for s in get_reader("ravdess")(root) if hasattr(s, "audio_path")),
+                   key=lambda s: s.id)
+    if n < len(clips):
+        keys = [SplitKey(c.id, c.emotion, c.speaker) for c in clips]
+        chosen = assign_splits(keys, "random", seed=seed, test_fraction=n / len(clips))
+        clips = [c for c in clips if chosen[c.id] == "eval"]
+    return clips
+
+
+def make_kernel(num_samples: int, features=None):
+    """The in-graph feature kernel: a ``tf.function`` from WAV bytes ``[batch]`` to utterance
+    vectors, ``decode_wav`` + ``utterance_features``. ``features`` (a preset's FeatureConfig)
+    selects what a preset's Transform computes; None gives the reference's 180 time means."""
+    import tensorflow as tf
+
+    from components.transform import audio_features as af
+    from components.transform.wav_decode import decode_wav
+
+    kwargs = {} if features is None else dict(
+        kinds=features.audio_kinds, stats=features.audio_stats, deltas=features.audio_deltas,
+        mel_db=features.mel_db, segments=features.audio_segments)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def fn(wav_bytes):
+        return af.utterance_features(decode_wav(wav_bytes, num_samples)[0],
+                                     af.AudioFeatureParams(), **kwargs)
+
+    return fn
+
+
+def kernel_clips_per_s(fn, wavs: Sequence[bytes], batch_size: int = 64,
+                       repeats: int = 3) -> float:
+    """Clips/s of ``fn`` over ``wavs`` in batches, median of ``repeats`` timed passes (the
+    first call, which traces, is not timed)."""
+    import tensorflow as tf
+
+    batches = [tf.constant(list(wavs[i:i + batch_size]), dtype=tf.string)
+               for i in range(0, len(wavs), batch_size)]
+    fn(batches[0]).numpy()
+    totals = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for batch in batches:
+            fn(batch).numpy()
+        totals.append(time.perf_counter() - t)
+    return len(wavs) / statistics.median(totals)
+
+
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", default=str(DEFAULT_DATA_ROOT),
@@ -191,20 +245,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from components.core.contract import SAMPLE_RATE
     from components.example_gen.audio_io import file_to_wav_bytes
-    from components.example_gen.readers import get_reader
-    from components.example_gen.splits import SplitKey, assign_splits
-    from components.transform import audio_features as af
-    from components.transform.wav_decode import decode_wav
 
-    # The clips as ingestion lists them, a seeded stratified subset (the pipeline's own
-    # stratified split, whose eval side holds n of them).
-    clips = sorted((s for s in get_reader("ravdess")(root) if hasattr(s, "audio_path")),
-                   key=lambda s: s.id)
-    if args.n < len(clips):
-        keys = [SplitKey(c.id, c.emotion, c.speaker) for c in clips]
-        chosen = assign_splits(keys, "random", seed=args.seed,
-                               test_fraction=args.n / len(clips))
-        clips = [c for c in clips if chosen[c.id] == "eval"]
+    clips = choose_clips(root, args.n, args.seed)
     n = len(clips)
     note = "" if n >= 200 else " (fewer than the issue's 200)"
     print(f"clips: {n}{note} from {root}, seeded stratified by emotion (seed {args.seed}), "
@@ -215,9 +257,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     batches = [list(range(i, min(i + args.batch_size, n))) for i in range(0, n, args.batch_size)]
     num_samples = int(round(DURATION_S * SAMPLE_RATE))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def fn(wav_bytes):  # what the Transform computes for the reference's utterance vector
-        return af.utterance_features(decode_wav(wav_bytes, num_samples)[0])
+    fn = make_kernel(num_samples)  # the reference's 180-value utterance vector
 
     def ours(batch: list[int]) -> np.ndarray:
         return fn(tf.constant([wavs[i] for i in batch], dtype=tf.string)).numpy()

@@ -1,18 +1,30 @@
-"""StatisticsGen + Transform throughput on the DirectRunner and on a local Flink cluster.
+"""The cost curve: RAVDESS x1, x4, x10 through the pipeline's StatisticsGen + Transform per runner.
 
-RAVDESS (../shared/datasets/ravdess) is replicated to --clips clips by a manifest that repeats
-its files under new ids, ingested once, then TFX's StatisticsGen and Transform executors run on
-the same examples with the pipeline's own preprocessing_fn on each runner:
+Why: issue 17 asks what one machine and a Flink cluster buy as a dataset grows, and how close
+the Beam Transform comes to its own feature kernel. Each row runs the pipeline's own prefix
+(EmotionExampleGen .. Transform, TFX's partial run as `tests/pipeline/test_flink.py` does, the
+cache off) on one runner, in a fresh child process so its peak RSS is its own:
 
   direct_in_memory      DirectRunner, one worker
-  direct_mp2            DirectRunner multi_processing, 2 worker processes
-  flink_1tm, flink_2tm  scripts/flink_cluster.sh with 1 or 2 TaskManagers (1 slot each)
+  direct_mp             DirectRunner multi_processing, one worker process per core
+  flink_1tm, flink_2tm  scripts/flink_cluster.sh with 1 or 2 TaskManagers, on ports 8091/6133
+                        and its own run dir (a cluster on the default ports may be running)
 
-    python benchmarks/scaling.py --clips 10000
+RAVDESS (../shared/datasets/ravdess) is replicated by a generated manifest that names the same
+files under new ids and speakers (nothing is copied). Per row: seconds per stage (from the
+metadata store), clips/s of StatisticsGen + Transform, peak RSS of the submitting process (and
+of DirectRunner worker processes) and of each TaskManager. A failing row is recorded with its
+error and the rest go on. The same run times the in-graph feature kernel (what the preset's
+Transform computes per clip, `benchmarks/features.py`'s kernel) on 240 clips.
 
-prints clips/s per runner and ends with `flink_2tm_vs_direct: X` (2 TaskManagers against the
-in-memory DirectRunner) and `flink_2tm_vs_1tm: Y`. A throwaway cluster on its own ports is
-started and stopped for each Flink row. On a 2-core machine the ceiling of any ratio is ~2x.
+    python benchmarks/scaling.py [--sizes 1,4,10] [--runners direct_in_memory,...] [--out DIR]
+
+Rows accumulate in DIR/results.json (so parts can run alone and add up); every invocation
+prints the table of all rows, writes DIR/scaling.png (clips/s against clips per runner) and
+ends with `key: value` headlines: flink_2tm_vs_1tm (at the largest size both finished),
+flink_2tm_vs_direct (against the in-memory DirectRunner), transform_fraction_of_kernel (the
+best runner's Transform clips/s over the kernel's) and max_clips_ok (the largest size every
+runner tried finished). Not a test and not part of CI.
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ import argparse
 import csv
 import json
 import os
+import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,12 +45,17 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 CLUSTER = REPO / "scripts" / "flink_cluster.sh"
 REST_PORT, RPC_PORT = 8091, 6133  # not the default cluster's, which may be running
+RAVDESS_CLIPS = 1440
+RUNNERS = ("direct_in_memory", "direct_mp", "flink_1tm", "flink_2tm")
+STAGES = ("EmotionExampleGen", "StatisticsGen", "Transform")
+KERNEL_CLIPS = 240
 
 
-def replicate_ravdess(source: Path, out: Path, clips: int) -> Path:
-    """A manifest naming `clips` rows that cycle through RAVDESS's files (absolute paths)."""
+def replicate_ravdess(source: Path, out: Path, copies: int) -> int:
+    """A manifest naming RAVDESS's files `copies` times under new ids and speakers; its rows."""
     from components.core import contract
     from components.example_gen.readers import get_reader
 
@@ -45,143 +64,253 @@ def replicate_ravdess(source: Path, out: Path, clips: int) -> Path:
     with open(out / "manifest.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "audio_path", "text", "emotion", "speaker"])
-        for i in range(clips):
-            r = rows[i % len(rows)]
-            w.writerow([f"{r.id}-{i // len(rows)}", r.audio_path, "", r.emotion,
-                        f"{r.speaker}-{i // len(rows)}"])
-    return out
+        for copy in range(copies):
+            for r in rows:
+                w.writerow([f"{r.id}-{copy}", r.audio_path, "", r.emotion, f"{r.speaker}-{copy}"])
+    return copies * len(rows)
 
 
-def _artifact(cls, uri: str, splits=("train", "eval")):
-    from tfx.types import artifact_utils
+def _run_config(runner: str, data_root: Path, output_dir: Path):
+    from pipeline.configs import RunConfig, get_preset
 
-    a = cls()
-    a.uri = uri
-    if splits:
-        a.split_names = artifact_utils.encode_split_names(list(splits))
-    return a
-
-
-def ingest(preset, data_root: Path, out: Path):
-    from tfx.components.util import examples_utils
-    from tfx.proto import example_gen_pb2
-    from tfx.types import standard_artifacts
-
-    from components.example_gen import ingest as ingest_mod
-
-    examples = _artifact(standard_artifacts.Examples, str(out / "examples"))
-    examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
-    report = ingest_mod.run_ingest(preset, str(data_root), str(out / "examples"),
-                                   report_dir=str(out / "report"),
-                                   beam_args=["--direct_running_mode=multi_processing",
-                                              "--direct_num_workers=2"])
-    return examples, report
+    preset = get_preset("ravdess").replace(reader="manifest", require_text=False)
+    common = dict(preset=preset, data_root=str(data_root), output_dir=str(output_dir),
+                  enable_cache=False)
+    if runner == "direct_in_memory":
+        return RunConfig(**common)
+    if runner == "direct_mp":
+        return RunConfig(**common, beam_mode="multi_processing", beam_workers=os.cpu_count())
+    return RunConfig(**common, runner="flink", flink_master=f"localhost:{REST_PORT}")
 
 
-def schema_for(examples, out: Path):
-    from tfx.components.schema_gen import executor as schema_gen
-    from tfx.components.statistics_gen import executor as statistics_gen
-    from tfx.types import standard_artifacts
-
-    stats = _artifact(standard_artifacts.ExampleStatistics, str(out / "statistics"))
-    statistics_gen.Executor().Do({"examples": [examples]}, {"statistics": [stats]}, {})
-    schema = _artifact(standard_artifacts.Schema, str(out / "schema"), splits=())
-    schema_gen.Executor().Do({"statistics": [stats]}, {"schema": [schema]},
-                             {"infer_feature_shape": 1})
-    return schema
+def stage_seconds(metadata_path: str) -> dict:
+    """Seconds each component's execution took (MLMD create -> last update), by component."""
+    db = sqlite3.connect(metadata_path)
+    rows = db.execute(
+        "SELECT c.name, e.create_time_since_epoch, e.last_update_time_since_epoch "
+        "FROM Execution e JOIN Association a ON a.execution_id = e.id "
+        "JOIN Context c ON c.id = a.context_id JOIN Type t ON t.id = c.type_id "
+        "WHERE t.name = 'node' ORDER BY e.id").fetchall()
+    return {name.split(".", 1)[-1]: (end - start) / 1000 for name, start, end in rows}
 
 
-def statistics_and_transform(examples, schema, preset, out: Path, beam_args: list[str]) -> dict:
-    """Seconds of StatisticsGen and of Transform with these Beam args."""
-    from tfx.components.statistics_gen import executor as statistics_gen
-    from tfx.components.transform import executor as transform
-    from tfx.dsl.components.base import base_beam_executor
-    from tfx.types import standard_artifacts
+def run_row(runner: str, data_root: Path, output_dir: Path) -> dict:
+    """The pipeline prefix up to the Transform on `runner` (in this process)."""
+    from tfx import v1 as tfx
+    from tfx.orchestration import pipeline as tfx_pipeline
 
-    from pipeline.pipeline import PREPROCESSING_FN, optional_features
+    from pipeline import pipeline as pipeline_def
 
-    context = base_beam_executor.BaseBeamExecutor.Context(
-        beam_pipeline_args=beam_args, tmp_dir=str(out / "tmp"), unique_id="bench")
-    started = time.time()
-    stats = _artifact(standard_artifacts.ExampleStatistics, str(out / "statistics"))
-    statistics_gen.Executor(context).Do({"examples": [examples]}, {"statistics": [stats]}, {})
-    stats_s = time.time() - started
-    started = time.time()
-    tasks = list(preset.tasks)
-    transform.Executor(context).Do(
-        {"examples": [examples], "schema": [schema]},
-        {"transform_graph": [_artifact(standard_artifacts.TransformGraph,
-                                       str(out / "transform_graph"), splits=())],
-         "transformed_examples": [_artifact(standard_artifacts.Examples,
-                                            str(out / "transformed_examples"))]},
-        {"preprocessing_fn": PREPROCESSING_FN, "disable_statistics": 1,
-         "custom_config": json.dumps({"preset": preset.to_json(), "tasks": tasks,
-                                      "features": optional_features(preset, tasks)})})
-    return {"statistics_s": stats_s, "transform_s": time.time() - started}
+    config = _run_config(runner, data_root, output_dir)
+    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
+    p = pipeline_def.create_pipeline(
+        config, metadata_connection_config=tfx.orchestration.metadata
+        .sqlite_metadata_connection_config(config.metadata_path))
+    tfx.orchestration.LocalDagRunner().run(
+        p, run_options=tfx_pipeline.RunOptions(to_nodes=["Transform"]))
+    seconds = stage_seconds(config.metadata_path)
+    missing = [s for s in STAGES if s not in seconds]
+    if missing:
+        raise RuntimeError(f"no execution recorded for {missing}")
+    return {"seconds": {s: seconds[s] for s in STAGES},
+            "submitter_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def _cluster(command: str, taskmanagers: int, run_dir: Path) -> None:
     env = dict(os.environ, MER_FLINK_TASKMANAGERS=str(taskmanagers),
                MER_FLINK_REST_PORT=str(REST_PORT), MER_FLINK_RPC_PORT=str(RPC_PORT),
                MER_FLINK_RUN_DIR=str(run_dir))
-    subprocess.run([str(CLUSTER), command], check=True, env=env)
+    subprocess.run([str(CLUSTER), command], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def taskmanager_peak_rss_mb(run_dir: Path) -> list[float]:
+    """VmHWM (peak resident set) of each TaskManager JVM the cluster script started."""
+    peaks = []
+    for pid_file in sorted(run_dir.glob("taskmanager-*.pid")):
+        try:
+            status = Path(f"/proc/{pid_file.read_text().strip()}/status").read_text()
+        except OSError:
+            continue
+        kb = next((int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmHWM:")), 0)
+        peaks.append(kb / 1024)
+    return peaks
+
+
+def measure(runner: str, clips: int, data_root: Path, work: Path, timeout_s: int) -> dict:
+    """One row in a child process (its own peak RSS); Flink rows get a fresh cluster."""
+    row = {"runner": runner, "clips": clips, "load_before": os.getloadavg()[0]}
+    taskmanagers = {"flink_1tm": 1, "flink_2tm": 2}.get(runner, 0)
+    run_dir = work / f"cluster-{runner}"
+    out_json = work / f"{runner}-{clips}.json"
+    started = time.time()
+    try:
+        if taskmanagers:
+            _cluster("start", taskmanagers, run_dir)
+        cmd = [sys.executable, __file__, "--row", runner, "--data-root", str(data_root),
+               "--row-out", str(out_json)]
+        with open(work / f"{runner}-{clips}.log", "w") as log:
+            done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s)
+        if done.returncode != 0 or not out_json.exists():
+            tail = (work / f"{runner}-{clips}.log").read_text().strip().splitlines()[-3:]
+            raise RuntimeError(f"exit {done.returncode}: " + " | ".join(tail)[-400:])
+        row.update(json.loads(out_json.read_text()))
+        row["taskmanager_peak_rss_mb"] = taskmanager_peak_rss_mb(run_dir) if taskmanagers else []
+        s = row["seconds"]
+        row["clips_per_s"] = clips / (s["StatisticsGen"] + s["Transform"])
+        row["transform_clips_per_s"] = clips / s["Transform"]
+        row["ok"] = True
+    except (RuntimeError, subprocess.SubprocessError, OSError) as err:
+        row.update(ok=False, error=str(err)[-500:])
+    finally:
+        if taskmanagers:
+            try:
+                _cluster("stop", taskmanagers, run_dir)
+            except subprocess.SubprocessError:
+                pass
+    row["wall_s"] = time.time() - started
+    row["load_after"] = os.getloadavg()[0]
+    return row
+
+
+def kernel_rate(source: Path) -> dict:
+    """Clips/s of the preset's feature kernel (decode + utterance features), features.py's."""
+    from benchmarks import features as fb
+    from components.core.contract import SAMPLE_RATE
+    from components.example_gen.audio_io import file_to_wav_bytes
+    from pipeline.configs import get_preset
+
+    feats = get_preset("ravdess").features
+    wavs = [file_to_wav_bytes(c.audio_path) for c in fb.choose_clips(source, KERNEL_CLIPS, 0)]
+    fn = fb.make_kernel(int(round(feats.duration_s * SAMPLE_RATE)), feats)
+    return {"clips": len(wavs), "clips_per_s": fb.kernel_clips_per_s(fn, wavs),
+            "load": os.getloadavg()[0]}
+
+
+def headlines(rows: list[dict], kernel: dict | None) -> list[str]:
+    ok = {(r["runner"], r["clips"]): r for r in rows if r["ok"]}
+    lines = []
+
+    def ratio(a: str, b: str) -> str:
+        common = sorted(c for (r, c) in ok if r == a and (b, c) in ok)
+        if not common:
+            return f"n/a (no size where both {a} and {b} finished)"
+        c = common[-1]
+        value = ok[(a, c)]["clips_per_s"] / ok[(b, c)]["clips_per_s"]
+        return f"{value:.2f} (at {c} clips)"
+
+    lines.append(f"flink_2tm_vs_1tm: {ratio('flink_2tm', 'flink_1tm')}")
+    lines.append(f"flink_2tm_vs_direct: {ratio('flink_2tm', 'direct_in_memory')}")
+    if kernel and ok:
+        best = max(ok.values(), key=lambda r: r["transform_clips_per_s"])
+        lines.append(f"transform_fraction_of_kernel: "
+                     f"{best['transform_clips_per_s'] / kernel['clips_per_s']:.3f} "
+                     f"({best['runner']} at {best['clips']} clips)")
+    else:
+        lines.append("transform_fraction_of_kernel: n/a")
+    tried = {r["runner"] for r in rows}
+    sizes = sorted({r["clips"] for r in rows})
+    good = [c for c in sizes if all((r, c) in ok for r in tried)]
+    lines.append(f"max_clips_ok: {good[-1] if good else 0}")
+    return lines
+
+
+def plot(rows: list[dict], path: Path) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for runner in RUNNERS:
+        pts = sorted((r["clips"], r["clips_per_s"]) for r in rows
+                     if r["runner"] == runner and r["ok"])
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o", label=runner)
+    ax.set_xscale("log")
+    ax.set_xlabel("clips (RAVDESS x1, x4, x10)")
+    ax.set_ylabel("clips/s, StatisticsGen + Transform")
+    ax.set_title("Throughput per runner (2 shared cores)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def print_table(rows: list[dict], kernel: dict | None) -> None:
+    print(f"{'runner':17s} {'clips':>6s} {'ExampleGen':>10s} {'StatsGen':>9s} {'Transform':>9s} "
+          f"{'clips/s':>8s} {'submit RSS':>10s} {'workers':>8s}  TaskManager RSS / error")
+    for r in sorted(rows, key=lambda r: (r["clips"], RUNNERS.index(r["runner"]))):
+        if not r["ok"]:
+            print(f"{r['runner']:17s} {r['clips']:6d} FAILED: {r['error'][-300:]}")
+            continue
+        s = r["seconds"]
+        tms = ", ".join(f"{m:.0f} MB" for m in r["taskmanager_peak_rss_mb"]) or "-"
+        print(f"{r['runner']:17s} {r['clips']:6d} {s['EmotionExampleGen']:9.1f}s "
+              f"{s['StatisticsGen']:8.1f}s {s['Transform']:8.1f}s {r['clips_per_s']:8.1f} "
+              f"{r['submitter_peak_rss_mb']:7.0f} MB {r['workers_peak_rss_mb']:5.0f} MB  {tms}")
+    if kernel:
+        print(f"kernel (decode + the preset's utterance features, {kernel['clips']} clips, "
+              f"batch 64): {kernel['clips_per_s']:.1f} clips/s (load {kernel['load']:.1f})")
 
 
 def main(argv=None) -> int:
-    from pipeline.configs import SHARED_DATASETS, RunConfig, get_preset
+    from pipeline.configs import SHARED_DATASETS
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clips", type=int, default=10000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1,4,10", help="RAVDESS copies, comma-separated")
+    parser.add_argument("--runners", default=",".join(RUNNERS))
+    parser.add_argument("--out", default=str(REPO / "artifacts" / "benchmarks" / "scaling"))
     parser.add_argument("--source", default=str(SHARED_DATASETS / "ravdess"))
-    parser.add_argument("--runners", default="direct_in_memory,direct_mp2,flink_1tm,flink_2tm")
+    parser.add_argument("--no-kernel", action="store_true", help="skip the kernel timing")
+    parser.add_argument("--row-timeout", type=int, default=4 * 3600, help="seconds per row")
+    parser.add_argument("--row", help=argparse.SUPPRESS)  # child: one row, in this process
+    parser.add_argument("--data-root", help=argparse.SUPPRESS)
+    parser.add_argument("--row-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.row:
+        out = Path(args.row_out)
+        result = run_row(args.row, Path(args.data_root), out.with_suffix(""))
+        out.write_text(json.dumps(result))
+        return 0
     source = Path(args.source)
     if not source.is_dir():
         print(f"RAVDESS not found at {source} (pass --source)", file=sys.stderr)
         return 2
-    preset = get_preset("ravdess").replace(reader="manifest", require_text=False)
-    work = Path(tempfile.mkdtemp(prefix="mer-scaling-"))
-    data = replicate_ravdess(source, work / "data", args.clips)
-    started = time.time()
-    examples, report = ingest(preset, data, work / "ingest")
-    print(f"clips: {report.written} written of {args.clips} listed (RAVDESS x"
-          f"{args.clips / 1440:.1f}); ingestion {time.time() - started:.0f}s on the "
-          f"DirectRunner (2 processes), not part of the comparison")
-    schema = schema_for(examples, work / "reference")
-    base = RunConfig(preset=preset, data_root=str(data), output_dir=str(work))
-    configs = {
-        "direct_in_memory": (base, 0),
-        "direct_mp2": (RunConfig(preset=preset, data_root=str(data), output_dir=str(work),
-                                 beam_mode="multi_processing", beam_workers=2), 0),
-        "flink_1tm": (RunConfig(preset=preset, data_root=str(data), output_dir=str(work),
-                                runner="flink", flink_master=f"localhost:{REST_PORT}"), 1),
-        "flink_2tm": (RunConfig(preset=preset, data_root=str(data), output_dir=str(work),
-                                runner="flink", flink_master=f"localhost:{REST_PORT}"), 2),
-    }
-    rates = {}
-    for name in args.runners.split(","):
-        config, taskmanagers = configs[name]
-        run_dir = work / f"cluster-{name}"
-        if taskmanagers:
-            _cluster("start", taskmanagers, run_dir)
-        try:
-            t = statistics_and_transform(examples, schema, preset, work / name,
-                                         config.beam_pipeline_args())
-        except RuntimeError as err:  # a runner that fails at this size says why; the rest go on
-            print(f"{name:18s} FAILED: {str(err).splitlines()[-1][:300]}")
-            continue
-        finally:
-            if taskmanagers:
-                _cluster("stop", taskmanagers, run_dir)
-        total = t["statistics_s"] + t["transform_s"]
-        rates[name] = report.written / total
-        print(f"{name:18s} statistics {t['statistics_s']:7.1f}s  transform "
-              f"{t['transform_s']:7.1f}s  {rates[name]:7.1f} clips/s")
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    if {"flink_2tm", "direct_in_memory"} <= rates.keys():
-        print(f"flink_2tm_vs_direct: {rates['flink_2tm'] / rates['direct_in_memory']:.2f}")
-    if {"flink_2tm", "flink_1tm"} <= rates.keys():
-        print(f"flink_2tm_vs_1tm: {rates['flink_2tm'] / rates['flink_1tm']:.2f}")
+    runners = args.runners.split(",")
+    unknown = sorted(set(runners) - set(RUNNERS))
+    if unknown:
+        parser.error(f"unknown runners {unknown}; known {RUNNERS}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    saved = json.loads(results_path.read_text()) if results_path.exists() else {}
+    rows, kernel = saved.get("rows", []), saved.get("kernel")
+    if not args.no_kernel:
+        kernel = kernel_rate(source)
+        print(f"kernel: {kernel['clips_per_s']:.1f} clips/s", flush=True)
+    for copies in sorted(int(x) for x in args.sizes.split(",")):  # largest sizes last
+        work = Path(tempfile.mkdtemp(prefix=f"mer-scaling-x{copies}-"))
+        clips = replicate_ravdess(source, work / "data", copies)
+        for runner in runners:
+            row = measure(runner, clips, work / "data", work, args.row_timeout)
+            rows = [r for r in rows if (r["runner"], r["clips"]) != (runner, clips)] + [row]
+            results_path.write_text(json.dumps({"rows": rows, "kernel": kernel}, indent=1))
+            state = f"{row['clips_per_s']:.1f} clips/s" if row["ok"] else "FAILED"
+            print(f"{runner} x{copies} ({clips} clips): {state}, {row['wall_s']:.0f} s "
+                  f"(logs in {work})", flush=True)
+    results_path.write_text(json.dumps({"rows": rows, "kernel": kernel}, indent=1))
+    print()
+    print_table(rows, kernel)
+    if plot(rows, out / "scaling.png"):
+        print(f"plot: {out / 'scaling.png'}")
+    print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          f"(a shared machine: read the ratios)")
+    for line in headlines(rows, kernel):
+        print(line)
     return 0
 
 

@@ -151,6 +151,12 @@ def create_pipeline(
                        "features": sorted(set(optional_features(preset, tasks))
                                           | set(extra_features)),
                        "code_version": cv.code_version(cv.TRANSFORM)},
+        # Nothing reads the Transform's own pre/post-transform statistics (StatisticsGen and
+        # the DataGate check the raw data) or its analyzer cache (no run feeds it back): both
+        # cost a TFDV pass over the raw WAV bytes, one over the outputs and extra traces of
+        # the feature graph (docs/scaling.md, "The Transform near its kernel").
+        disable_statistics=True,
+        disable_analyzer_cache=True,
     )
     components = [example_gen, schema_import, statistics_gen, example_validator,
                   data_gate, transform]
