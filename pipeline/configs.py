@@ -9,31 +9,17 @@ fields, never by editing constants spread over the code.
 from __future__ import annotations
 
 import dataclasses
-import os
 import posixpath
 from pathlib import Path
-from typing import Optional, Sequence
-from urllib.parse import urlsplit
+from typing import Optional
 
 from components.core.config import FeatureConfig, GateConfig, Preset, SplitConfig, TrainConfig
 from components.core.tasks import TASKS
+from pipeline import beam_args
 
-BEAM_MODES = ("in_memory", "multi_processing", "multi_threading")
-# Where the Beam components (ExampleGen, StatisticsGen, Transform, Evaluator) run: `mer run
-# --runner`. "direct" is Beam's embedded runner (with BEAM_MODES); the others hand the same
-# pipelines to a cluster (docs/scaling.md).
-RUNNERS = ("direct", "flink", "spark", "dataflow")
-_BEAM_RUNNER_CLASS = {"direct": "DirectRunner", "flink": "FlinkRunner", "spark": "SparkRunner",
-                      "dataflow": "DataflowRunner"}
-# Options Dataflow cannot run without; `mer run` names the missing ones rather than let Beam fail
-# after the first components ran.
-_DATAFLOW_REQUIRED = ("project", "region", "temp_location")
-# scripts/flink_cluster.sh installs Beam's Flink job server under this cache (`paths` prints it;
-# tests/pipeline/test_runner_options.py checks the two agree). The job server it builds stages
-# no jars because that cluster has them, so it is the default for a loopback --flink-master only.
-FLINK_CACHE_ENV = "MER_FLINK_CACHE"
-FLINK_JOB_SERVER_JAR_ENV = "MER_FLINK_JOB_SERVER_JAR"
-_FLINK_JOB_SERVER = ("beam-flink-job-server-2.62.0", "beam-flink-job-server.jar")
+# Re-exported: callers name the runners and modes with the rest of a run's configuration.
+from pipeline.beam_args import BEAM_MODES, RUNNERS, local_flink_job_server_jar  # noqa: F401
+
 # A checkout's folders: runs write under artifacts/ by default; the team's real datasets and the
 # reference's result tables sit beside the checkout in ../shared (CI has it; a user's clone not).
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -166,28 +152,11 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def local_flink_job_server_jar() -> Path:
-    """Where `scripts/flink_cluster.sh install` puts the job server for its local cluster."""
-    cache = os.environ.get(FLINK_CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"),
-        "mer-pipeline", "flink")
-    return Path(cache).joinpath(*_FLINK_JOB_SERVER)
-
-
 def _join(base: str, *parts: str) -> str:
     """Path join that keeps a URL a URL (gs://b/x, not Path's gs:/b/x)."""
     if "://" in base:
         return posixpath.join(base, *parts)
     return str(Path(base).joinpath(*parts))
-
-
-def _has_option(args: Sequence[str], name: str) -> bool:
-    return any(a == f"--{name}" or a.startswith(f"--{name}=") for a in args)
-
-
-def _is_loopback(host_port: str) -> bool:
-    host = urlsplit(host_port if "://" in host_port else f"//{host_port}").hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def shared_dataset_root(preset: str) -> Optional[str]:
@@ -237,58 +206,9 @@ class RunConfig:
         return _join(self.output_dir, "serving")
 
     def beam_pipeline_args(self) -> list[str]:
-        """TFX's beam_pipeline_args: the runner's own options, then the user's pass-through."""
-        if self.runner not in RUNNERS:
-            raise ValueError(f"--runner must be one of {RUNNERS}, got {self.runner!r}")
-        if self.runner == "direct":
-            args = self._direct_args()
-        elif self.runner == "flink":
-            args = self._flink_args()
-        else:
-            args = [f"--runner={_BEAM_RUNNER_CLASS[self.runner]}"]
-        if self.runner == "dataflow":
-            missing = [o for o in _DATAFLOW_REQUIRED if not _has_option(self.beam_args, o)]
-            if missing:
-                raise ValueError(
-                    "--runner dataflow needs " + " ".join(f"--beam-arg=--{o}=..." for o in missing)
-                    + " (see docs/scaling.md)")
-        return args + list(self.beam_args)
-
-    def _direct_args(self) -> list[str]:
-        if self.beam_mode not in BEAM_MODES:
-            raise ValueError(f"--beam-mode must be one of {BEAM_MODES}, got {self.beam_mode!r}")
-        args = [f"--direct_running_mode={self.beam_mode}"]
-        if self.beam_mode == "in_memory":
-            args.append("--direct_num_workers=1")
-        else:
-            args.append(f"--direct_num_workers={self.beam_workers}")
-        return args
-
-    def _flink_args(self) -> list[str]:
-        if not self.flink_master:
-            raise ValueError(
-                "--runner flink needs --flink-master HOST:PORT, the Flink REST address "
-                "(localhost:8081 after `scripts/flink_cluster.sh start`)")
-        local = _is_loopback(self.flink_master)
-        args = ["--runner=FlinkRunner", f"--flink_master={self.flink_master}"]
-        jar = self.flink_job_server_jar or os.environ.get(FLINK_JOB_SERVER_JAR_ENV, "")
-        if not jar and local:
-            default = local_flink_job_server_jar()
-            if not default.exists():
-                raise ValueError(
-                    f"No Flink job server at {default}: run `scripts/flink_cluster.sh start` "
-                    f"(it installs one) or pass --flink-job-server-jar PATH")
-            jar = str(default)
-        if jar:  # else Beam fetches its published job server for --flink_version
-            args.append(f"--flink_job_server_jar={jar}")
-        if not _has_option(self.beam_args, "environment_type"):
-            if not local:
-                raise ValueError(
-                    f"TaskManagers at {self.flink_master} cannot reach Python workers in this "
-                    "process (LOOPBACK): pass --beam-arg=--environment_type=DOCKER with "
-                    "--beam-arg=--sdk_container_image=IMAGE, or EXTERNAL with "
-                    "--beam-arg=--environment_config=HOST:PORT of a Beam worker pool "
-                    "(docs/scaling.md)")
-            # The SDK workers run inside this process: they see its code and files.
-            args.append("--environment_type=LOOPBACK")
-        return args
+        """TFX's beam_pipeline_args: the runner's own options, then the user's pass-through
+        (`pipeline/beam_args.py`)."""
+        return beam_args.beam_pipeline_args(
+            self.runner, beam_mode=self.beam_mode, beam_workers=self.beam_workers,
+            flink_master=self.flink_master, flink_job_server_jar=self.flink_job_server_jar,
+            user_args=self.beam_args)

@@ -93,6 +93,13 @@ def run(config: RunConfig, tasks: Optional[Sequence[str]] = None, *,
         except Exception as e:  # noqa: BLE001 - reported with the summary, then raised
             traceback.print_exc()  # to the run's log when the CLI keeps the terminal quiet
             error = e
+            if config.runner == "flink":  # a JVM stack said as the MER_FLINK_* knob to raise
+                from pipeline import flink_errors
+
+                explained = flink_errors.explain(e)
+                if explained is not None:
+                    explained.__cause__ = e
+                    error = explained
     try:
         summary = summary_of(config, tasks, lines.run_id)
     except Exception:

@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+import tensorflow_data_validation as tfdv  # noqa: E402
 import tensorflow_model_analysis as tfma  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx.dsl.components.base import executor_spec  # noqa: E402
@@ -19,16 +20,18 @@ from tfx.types import standard_artifacts  # noqa: E402
 
 from components.baselines.component import Baselines  # noqa: E402
 from components.core import contract  # noqa: E402
+from components.core.batching import audio_batch_size  # noqa: E402
 from components.core.config import GateConfig  # noqa: E402
 from components.core.features import OPTIONAL_FEATURES  # noqa: E402
 from components.core.signatures import PROBABILITIES, SERVING_DEFAULT  # noqa: E402
-from components.core.tasks import validate_tasks  # noqa: E402
+from components.core.tasks import uses_audio, validate_tasks  # noqa: E402
 from components.data_gate.component import DataGate  # noqa: E402
 from components.example_gen.component import EmotionExampleGen  # noqa: E402
 from components.gate.component import Gate  # noqa: E402
 from components.gate.tfma_results import ACCURACY  # noqa: E402
 from components.pusher import executor as pusher_executor  # noqa: E402
 from components.trainer.models.build import required_features  # noqa: E402
+from components.transform import executor as transform_executor  # noqa: E402
 from pipeline import code_version as cv  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
 from pipeline.contract_schema import write_schema  # noqa: E402
@@ -137,8 +140,12 @@ def create_pipeline(
     schema_file = write_schema(preset, schema_dir or os.path.join(config.output_dir, "schemas"))
     schema_import = tfx.components.ImportSchemaGen(schema_file=schema_file)
     schema = schema_import.outputs["schema"]
+    # Batches bounded by bytes of audio (components/core/batching.py), on every runner.
+    batch_size = audio_batch_size(preset.features.max_duration_s,
+                                  preset.require_audio or uses_audio(tasks))
     statistics_gen = tfx.components.StatisticsGen(
-        examples=example_gen.outputs["examples"], schema=schema)
+        examples=example_gen.outputs["examples"], schema=schema,
+        stats_options=tfdv.StatsOptions(desired_batch_size=batch_size) if batch_size else None)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema)
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"], schema=schema,
@@ -158,6 +165,9 @@ def create_pipeline(
         disable_statistics=True,
         disable_analyzer_cache=True,
     )
+    # TFX's executor with its batches bounded by bytes (TFX 1.16's Transform takes no
+    # custom_executor_spec argument, so the spec is replaced on the instance).
+    transform.executor_spec = executor_spec.BeamExecutorSpec(transform_executor.Executor)
     components = [example_gen, schema_import, statistics_gen, example_validator,
                   data_gate, transform]
     if features_only:

@@ -25,6 +25,10 @@
 #   MER_FLINK_TASKMANAGERS   TaskManager JVMs   (default 2)
 #   MER_FLINK_SLOTS          slots per TaskManager (default 1)
 #   MER_FLINK_TM_MEMORY      process size of each TaskManager (default 3072m)
+#   MER_FLINK_TM_MANAGED_FRACTION  share of Flink memory for sorting/grouping (default 0.4)
+#   MER_FLINK_TM_TASK_OFFHEAP      direct memory for Beam's gRPC data channel (default 256m)
+#   MER_FLINK_TM_FRAMEWORK_OFFHEAP Flink's own direct memory (default 256m)
+#   MER_FLINK_TM_NETWORK           network buffers, min = max (default 192m)
 #   MER_FLINK_START_TIMEOUT  seconds to wait for the TaskManagers (default 180)
 set -euo pipefail
 
@@ -38,6 +42,10 @@ RPC_PORT=${MER_FLINK_RPC_PORT:-6123}
 N_TM=${MER_FLINK_TASKMANAGERS:-2}
 SLOTS=${MER_FLINK_SLOTS:-1}
 TM_MEMORY=${MER_FLINK_TM_MEMORY:-3072m}
+TM_MANAGED_FRACTION=${MER_FLINK_TM_MANAGED_FRACTION:-0.4}
+TM_TASK_OFFHEAP=${MER_FLINK_TM_TASK_OFFHEAP:-256m}
+TM_FRAMEWORK_OFFHEAP=${MER_FLINK_TM_FRAMEWORK_OFFHEAP:-256m}
+TM_NETWORK=${MER_FLINK_TM_NETWORK:-192m}
 START_TIMEOUT=${MER_FLINK_START_TIMEOUT:-180}
 
 FLINK_HOME=$CACHE/flink-$FLINK_VERSION
@@ -181,8 +189,11 @@ taskmanager.numberOfTaskSlots: $SLOTS
 taskmanager.memory.process.size: $TM_MEMORY
 # Beam's batch jobs have many shuffling operators running at once; Flink's default of 512
 # sort-shuffle buffers per partition exhausts a small TaskManager's network memory.
-taskmanager.memory.network.min: 192mb
-taskmanager.memory.network.max: 192mb
+taskmanager.memory.network.min: $TM_NETWORK
+taskmanager.memory.network.max: $TM_NETWORK
+taskmanager.memory.managed.fraction: $TM_MANAGED_FRACTION
+taskmanager.memory.task.off-heap.size: $TM_TASK_OFFHEAP
+taskmanager.memory.framework.off-heap.size: $TM_FRAMEWORK_OFFHEAP
 taskmanager.network.sort-shuffle.min-buffers: 64
 # Records (batches of WAV bytes) sit on the task heap between operators and must each fit one
 # sort buffer of managed memory, which Beam's many grouping operators share: a 1.5 GB

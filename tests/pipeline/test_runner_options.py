@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from pipeline import cli
+from pipeline import beam_args, cli
 from pipeline.configs import REPO_ROOT, RunConfig, get_preset, local_flink_job_server_jar
 
 
@@ -38,12 +38,26 @@ def test_direct_is_the_default_and_keeps_beam_mode():
         "--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 
 
-def test_local_flink_gets_the_clusters_job_server_and_loopback_workers(job_server):
+LOOPBACK_PROCESS_WORKERS = ["--environment_type=LOOPBACK",
+                            "--experiments=use_loopback_process_worker=True",
+                            "--environment_cache_millis=30000"]
+
+
+def test_local_flink_gets_the_clusters_job_server_and_a_worker_process_per_slot(
+        job_server, monkeypatch):
+    # A cluster of 2 TaskManagers x 3 slots: 6-way Flink parallelism, 3 SDK worker processes
+    # per TaskManager; the user's --beam-arg comes last and wins.
+    monkeypatch.setattr(beam_args, "flink_slots", lambda master: (2, 6))
     args = _cli("--runner", "flink", "--flink-master", "localhost:8081",
                 "--beam-arg=--parallelism=2").beam_pipeline_args()
     assert args == ["--runner=FlinkRunner", "--flink_master=localhost:8081",
-                    f"--flink_job_server_jar={job_server}", "--environment_type=LOOPBACK",
-                    "--parallelism=2"]
+                    f"--flink_job_server_jar={job_server}", *LOOPBACK_PROCESS_WORKERS,
+                    "--parallelism=6", "--sdk_worker_parallelism=3", "--parallelism=2"]
+
+
+def test_local_flink_that_does_not_answer_leaves_parallelism_to_flink(job_server):
+    args = _config(runner="flink", flink_master="127.0.0.1:1").beam_pipeline_args()
+    assert args[-3:] == LOOPBACK_PROCESS_WORKERS
 
 
 def test_local_flink_without_a_job_server_says_how_to_get_one(tmp_path, monkeypatch):
