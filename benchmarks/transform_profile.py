@@ -7,13 +7,13 @@ process (wall seconds and CPU seconds of all its threads and children; CPU time 
 with other load on a shared machine):
 
   tfx_defaults   TFX's Transform as the pipeline ran it before: pre- and post-transform TFDV
-                 statistics and the analyzer cache on
-  pipeline       what `create_pipeline` sets now (statistics and analyzer cache off)
+                 statistics and the analyzer cache on, tfx-bsl's adaptive batches (1..1000)
+  no_stats       TFX's executor with statistics and analyzer cache off
+  pipeline       what `create_pipeline` sets now: those off, and its executor's batches
+                 bounded by bytes (tft_beam.Context(desired_batch_size=...), 69 clips here)
   analyze_only   pipeline without materialising: the analyze pass and writing the graph
   no_sdist       pipeline, and TFX not building its ephemeral sdist for Beam (a --setup_file
-                 the DirectRunner ignores stops it); every Beam component pays it
-  batch64        no_sdist with tft_beam.Context(desired_batch_size=64) instead of tfx-bsl's
-                 adaptive batches
+                 the DirectRunner ignores stops it); every Beam component pays that sdist
   read_only      the TFXIO read of both splits into Arrow record batches, nothing else
 
 and, in the parent, the kernel (decode + the preset's utterance features, `benchmarks/
@@ -26,6 +26,7 @@ analyze pass, both splits in the transform pass) and the cost of tracing the pre
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -40,7 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-VARIANTS = ("tfx_defaults", "pipeline", "analyze_only", "no_sdist", "batch64", "read_only")
+VARIANTS = ("tfx_defaults", "no_stats", "pipeline", "analyze_only", "no_sdist", "read_only")
 
 
 def _cpu_s() -> float:
@@ -90,7 +91,7 @@ def run_variant(variant: str, config_json: str, out: Path) -> dict:
     examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
     schema = _artifact(standard_artifacts.Schema, spec["schema"], ())
     beam_args = list(spec["beam_args"])
-    if variant in ("no_sdist", "batch64", "read_only"):
+    if variant in ("no_sdist", "read_only"):
         beam_args.append(f"--setup_file={REPO / 'setup.py'}")
     cpu, wall = _cpu_s(), time.time()
     if variant == "read_only":
@@ -107,6 +108,11 @@ def run_variant(variant: str, config_json: str, out: Path) -> dict:
     props = dict(spec["props"])
     outputs = {"transform_graph": [_artifact(standard_artifacts.TransformGraph,
                                              str(out / "graph"), ())]}
+    if variant in ("tfx_defaults", "no_stats"):
+        executor = transform.Executor
+    else:  # the pipeline's executor class
+        module, name = spec["executor"].rsplit(".", 1)
+        executor = getattr(importlib.import_module(module), name)
     if variant == "tfx_defaults":
         props.pop("disable_statistics", None)
         props.pop("disable_analyzer_cache", None)
@@ -115,11 +121,6 @@ def run_variant(variant: str, config_json: str, out: Path) -> dict:
     if variant != "analyze_only":
         outputs["transformed_examples"] = [_artifact(standard_artifacts.Examples,
                                                      str(out / "examples"))]
-    executor = transform.Executor
-    if variant == "batch64":
-        class executor(transform.Executor):  # noqa: N801 - a variant of TFX's class
-            def _GetDesiredBatchSize(self, *args, **kwargs):  # noqa: N802 - TFX's name
-                return 64
     context = base_beam_executor.BaseBeamExecutor.Context(
         beam_pipeline_args=beam_args, tmp_dir=str(out / "tmp"), unique_id="profile")
     executor(context).Do({"examples": [examples], "schema": [schema]}, outputs, props)
@@ -172,11 +173,13 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="mer-transform-profile-"))
     config, p = prepare(work, args.data_root)
     transform = next(c for c in p.components if c.id == "Transform")
+    cls = transform.executor_spec.executor_class
     spec = json.dumps({
         "examples": run_metadata.latest_output(config.metadata_path, "EmotionExampleGen",
                                                "examples"),
         "schema": run_metadata.latest_output(config.metadata_path, "DataGate", "checked_schema"),
         "beam_args": config.beam_pipeline_args(),
+        "executor": f"{cls.__module__}.{cls.__qualname__}",
         "props": {k: v for k, v in transform.exec_properties.items()
                   if k in ("preprocessing_fn", "custom_config", "disable_statistics",
                            "disable_analyzer_cache")}})

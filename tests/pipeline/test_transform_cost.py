@@ -68,7 +68,8 @@ def test_transform_without_statistics_and_cache_writes_what_tfx_defaults_write(t
     tfx.orchestration.LocalDagRunner().run(prefix)
     component = next(c for c in prefix.components if c.id == "Transform")
     props = dict(component.exec_properties)
-    assert props["disable_statistics"] and props["disable_analyzer_cache"]
+    assert props["disable_statistics"]
+    assert "updated_analyzer_cache" not in component.outputs  # TFX: disable_analyzer_cache
 
     def output(node: str, key: str) -> str:
         uri = run_metadata.latest_output(config.metadata_path, node, key)
