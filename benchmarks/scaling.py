@@ -12,8 +12,9 @@ cache off) on one runner, in a fresh child process so its peak RSS is its own:
 
 RAVDESS (../shared/datasets/ravdess) is replicated by a generated manifest that names the same
 files under new ids and speakers (nothing is copied). Per row: seconds per stage (from the
-metadata store), clips/s of StatisticsGen + Transform, peak RSS of the submitting process (and
-of DirectRunner worker processes) and of each TaskManager. A failing row is recorded with its
+metadata store), clips/s of StatisticsGen + Transform, peak RSS of the submitting process, of
+its largest child process (DirectRunner or loopback workers; TFX's sdist subprocess, forked
+from it, also counts) and of each TaskManager. A failing row is recorded with its
 error and the rest go on. The same run times the in-graph feature kernel (what the preset's
 Transform computes per clip, `benchmarks/features.py`'s kernel) on 240 clips.
 
@@ -242,7 +243,7 @@ def plot(rows: list[dict], path: Path) -> bool:
 
 def print_table(rows: list[dict], kernel: dict | None) -> None:
     print(f"{'runner':17s} {'clips':>6s} {'ExampleGen':>10s} {'StatsGen':>9s} {'Transform':>9s} "
-          f"{'clips/s':>8s} {'submit RSS':>10s} {'workers':>8s}  TaskManager RSS / error")
+          f"{'clips/s':>8s} {'submit RSS':>10s} {'children':>8s}  TaskManager RSS / error")
     for r in sorted(rows, key=lambda r: (r["clips"], RUNNERS.index(r["runner"]))):
         if not r["ok"]:
             print(f"{r['runner']:17s} {r['clips']:6d} FAILED: {r['error'][-300:]}")
