@@ -262,7 +262,8 @@ def main(argv=None) -> int:
     from pipeline.configs import SHARED_DATASETS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1,4,10", help="RAVDESS copies, comma-separated")
+    parser.add_argument("--sizes", default="1,4,10",
+                        help="RAVDESS copies, comma-separated ('' with --no-kernel: only report)")
     parser.add_argument("--runners", default=",".join(RUNNERS))
     parser.add_argument("--out", default=str(REPO / "artifacts" / "benchmarks" / "scaling"))
     parser.add_argument("--source", default=str(SHARED_DATASETS / "ravdess"))
@@ -293,7 +294,7 @@ def main(argv=None) -> int:
     if not args.no_kernel:
         kernel = kernel_rate(source)
         print(f"kernel: {kernel['clips_per_s']:.1f} clips/s", flush=True)
-    for copies in sorted(int(x) for x in args.sizes.split(",")):  # largest sizes last
+    for copies in sorted(int(x) for x in args.sizes.split(",") if x):  # largest sizes last
         work = Path(tempfile.mkdtemp(prefix=f"mer-scaling-x{copies}-"))
         clips = replicate_ravdess(source, work / "data", copies)
         for runner in runners:

@@ -142,14 +142,15 @@ def kernel_and_trace(examples_uri: str, preset) -> dict:
 
     train, evals = wavs("train"), wavs("eval")
     samples = int(round(preset.features.duration_s * contract.SAMPLE_RATE))
+    fb.make_kernel(samples, preset.features).get_concrete_function()  # TF's first-use costs
     cpu, wall = _cpu_s(), time.time()
     fb.make_kernel(samples, preset.features).get_concrete_function()
     trace = {"wall_s": time.time() - wall, "cpu_s": _cpu_s() - cpu}
     fn = fb.make_kernel(samples, preset.features)
     rate = fb.kernel_clips_per_s(fn, train + evals, repeats=1)
     cpu = _cpu_s()
-    fb.kernel_clips_per_s(fn, train + evals, repeats=1)
-    cpu_per_clip = (_cpu_s() - cpu) / (len(train) + len(evals)) / 2  # warm-up + timed pass
+    fb.kernel_clips_per_s(fn, train + evals, repeats=1)  # one batch warm-up + one timed pass
+    cpu_per_clip = (_cpu_s() - cpu) / (len(train) + len(evals) + min(64, len(train) + len(evals)))
     clips = 2 * len(train) + len(evals)
     return {"trace": trace, "clips_per_s": rate, "train": len(train), "eval": len(evals),
             "kernel": {"wall_s": clips / rate, "cpu_s": clips * cpu_per_clip}}
