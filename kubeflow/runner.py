@@ -22,7 +22,8 @@ from tfx import v1 as tfx  # noqa: E402
 
 from kubeflow import example_gen_driver  # noqa: E402
 from pipeline import pipeline as pipeline_def  # noqa: E402
-from pipeline.configs import RUNNERS, RunConfig, get_preset  # noqa: E402
+from pipeline.beam_args import RUNNERS  # noqa: E402
+from pipeline.configs import RunConfig, get_preset  # noqa: E402
 
 DEFAULT_IMAGE = "ghcr.io/mer-pipeline/mer-pipeline:0.1.0"
 PLATFORMS = ("kubeflow", "vertex")  # open-source KFP v2 backend; Vertex AI Pipelines

@@ -17,13 +17,8 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from components.core.config import SPLIT_METHODS  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
-from pipeline.configs import (  # noqa: E402
-    BEAM_MODES,
-    DEFAULT_OUTPUT_DIR,
-    PRESETS,
-    RUNNERS,
-    RunConfig,
-)
+from pipeline.beam_args import BEAM_MODES, RUNNERS  # noqa: E402
+from pipeline.configs import DEFAULT_OUTPUT_DIR, PRESETS, RunConfig  # noqa: E402
 
 DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
 USAGE_ERROR = 2  # the exit status of a user error (as argparse's): fix the input, rerun

@@ -15,10 +15,7 @@ from typing import Optional
 
 from components.core.config import FeatureConfig, GateConfig, Preset, SplitConfig, TrainConfig
 from components.core.tasks import TASKS
-from pipeline import beam_args
-
-# Re-exported: callers name the runners and modes with the rest of a run's configuration.
-from pipeline.beam_args import BEAM_MODES, RUNNERS, local_flink_job_server_jar  # noqa: F401
+from pipeline import beam_args as runner_args
 
 # A checkout's folders: runs write under artifacts/ by default; the team's real datasets and the
 # reference's result tables sit beside the checkout in ../shared (CI has it; a user's clone not).
@@ -208,7 +205,7 @@ class RunConfig:
     def beam_pipeline_args(self) -> list[str]:
         """TFX's beam_pipeline_args: the runner's own options, then the user's pass-through
         (`pipeline/beam_args.py`)."""
-        return beam_args.beam_pipeline_args(
+        return runner_args.beam_pipeline_args(
             self.runner, beam_mode=self.beam_mode, beam_workers=self.beam_workers,
             flink_master=self.flink_master, flink_job_server_jar=self.flink_job_server_jar,
             user_args=self.beam_args)

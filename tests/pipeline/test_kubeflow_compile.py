@@ -64,7 +64,7 @@ def test_spec_names_the_image_the_executors_and_the_gs_pipeline_root(compiled):
         assert executors[f"Baselines.{task}"][1] == "components.baselines.executor.Executor"
         assert executors[f"Gate.{task}"][1] == "components.gate.executor.Executor"
         assert executors[f"Trainer.{task}"][1] == "tfx.components.trainer.executor.GenericExecutor"
-    assert executors["Transform"][1] == "tfx.components.transform.executor.Executor"
+    assert executors["Transform"][1] == "components.transform.executor.Executor"
     params = job["pipelineSpec"]["root"]["dag"]["tasks"]["Pusher.ter"]["inputs"]["parameters"]
     destination = json.loads(params["push_destination"]["runtimeValue"]["constantValue"]
                              ["stringValue"])

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from pipeline import beam_args, cli
-from pipeline.configs import REPO_ROOT, RunConfig, get_preset, local_flink_job_server_jar
+from pipeline.beam_args import local_flink_job_server_jar
+from pipeline.configs import REPO_ROOT, RunConfig, get_preset
 
 
 def _config(**kwargs) -> RunConfig:
