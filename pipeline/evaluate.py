@@ -21,6 +21,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from components.core.config import Preset, SplitConfig
+from components.core.errors import DataError, UsageError
 from components.core.signatures import EMOTIONS, EXAMPLES_INPUT, PROBABILITIES, SERVING_DEFAULT
 
 SPLIT_CHOICES = ("all", "train", "eval")
@@ -32,7 +33,7 @@ def parse_label_map(text: Optional[str]) -> dict[str, str]:
     for pair in filter(None, (p.strip() for p in (text or "").split(","))):
         source, sep, target = pair.partition("=")
         if not sep or not source.strip() or not target.strip():
-            raise ValueError(f"--label-map: {pair!r} is not DATASET_LABEL=MODEL_LABEL "
+            raise UsageError(f"--label-map: {pair!r} is not DATASET_LABEL=MODEL_LABEL "
                              f"(e.g. fearful=fear,angry=anger)")
         out[source.strip()] = target.strip()
     return out
@@ -120,7 +121,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     from serving.backends.inprocess import resolve_version_dir
 
     if split not in SPLIT_CHOICES:
-        raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
+        raise UsageError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
     version_dir = resolve_version_dir(model_dir)
     if split == "all":  # every record is scored: any split method that accepts the data will do
         preset = preset.replace(split=SplitConfig(method="random", seed=preset.split.seed))
@@ -129,7 +130,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     splits = ingest.SPLITS if split == "all" else (split,)
     serialized, emotions = _read_examples(examples_uri, splits)
     if not serialized:
-        raise ValueError(f"no records of split {split!r} were ingested from {data_root}")
+        raise DataError(f"no records of split {split!r} were ingested from {data_root}")
     _load_text_ops_if_needed()
     model = tf.saved_model.load(version_dir)
     fn = model.signatures[SERVING_DEFAULT]
@@ -138,7 +139,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     mapped = [label_map.get(e, e) for e in emotions]
     shared = [c for c in classes if c in set(mapped)]
     if not shared:
-        raise ValueError(
+        raise DataError(
             f"the model's classes {classes} and the dataset's labels {sorted(set(mapped))} "
             f"share none; map dataset labels onto the model's with --label-map a=b,c=d")
     keep = [i for i, m in enumerate(mapped) if m in shared]

@@ -13,6 +13,7 @@ import types
 import typing
 from typing import Any, Mapping, Optional, Sequence
 
+from components.core.errors import ConfigurationError
 from components.core.model_names import BASELINES, MODEL_NAMES, is_model_name
 from components.core.tasks import TASKS
 
@@ -278,7 +279,7 @@ class PresetPart:
             ) from None
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """A bad value in the configuration; `key` is its dotted path (e.g. `train.epochs`)."""
 
     def __init__(self, key: str, message: str):
