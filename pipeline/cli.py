@@ -20,6 +20,7 @@ DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
 
 def cmd_run(args) -> int:
     import contextlib
+    import traceback
 
     from pipeline import local_runner, run_log
 
@@ -34,11 +35,7 @@ def cmd_run(args) -> int:
     shown = ", ".join(tasks or config.preset.tasks)
     print(f"mer run: {config.pipeline_name} ({shown}); "
           f"{'logs on this terminal' if args.verbose else f'log: {log}'}", flush=True)
-    print(f"configuration: train.epochs={config.preset.train.epochs}, "
-          f"split.method={config.preset.split.method}, features.duration_s="
-          f"{config.preset.features.duration_s} (`mer config show --resolved` with the same "
-          f"options says where each value came from)", flush=True)
-    for note in run_file.notes:
+    for note in run_file.notes:  # what each convenience flag set, and what it replaced
         print(f"configuration: {note}", flush=True)
     quiet = contextlib.nullcontext(sys.stdout) if args.verbose else run_log.redirected_to(str(log))
     ending = ""
@@ -57,7 +54,14 @@ def cmd_run(args) -> int:
             ending = (f"mer: error: {summary.failed or 'the pipeline'}: {failure.cause}"
                       if errors.is_user_error(failure.cause) else
                       cli_errors.bug_line(failure.cause, str(log), args.verbose))
-        console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
+        except errors.MerError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a bug outside the components: same report
+            traceback.print_exc()  # into the run's log (the terminal with -v)
+            summary, status = None, errors.BUG_EXIT
+            ending = cli_errors.bug_line(e, str(log), args.verbose)
+        if summary is not None:
+            console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
         if config.preset.name == "demo" and status == 0:
             _demo_prediction(config, summary, console)
     if ending:  # after the block: stderr is the run's log inside it

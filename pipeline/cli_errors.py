@@ -50,18 +50,27 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 
 def where(error: BaseException) -> str:
-    """`path:line in function` of the deepest frame of the traceback in this project's code
-    (the deepest frame at all when none is)."""
+    """`path:line in function` where `error` was raised, and the deepest frame of this
+    project's code on the way when the raise was in a library."""
     frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
     if not frames:
         return "(no traceback)"
-    ours = [f for f in frames if f.filename.startswith(str(REPO_ROOT) + os.sep)
-            and f"{os.sep}.venv{os.sep}" not in f.filename]
-    frame = (ours or frames)[-1]
-    name = frame.filename
-    if name.startswith(str(REPO_ROOT) + os.sep):
-        name = os.path.relpath(name, REPO_ROOT)
-    return f"{name}:{frame.lineno} in {frame.name}"
+
+    def ours(frame: traceback.FrameSummary) -> bool:
+        return (frame.filename.startswith(str(REPO_ROOT) + os.sep)
+                and f"{os.sep}.venv{os.sep}" not in frame.filename)
+
+    def show(frame: traceback.FrameSummary) -> str:
+        name = frame.filename
+        if ours(frame):
+            name = os.path.relpath(name, REPO_ROOT)
+        return f"{name}:{frame.lineno} in {frame.name}"
+
+    text = show(frames[-1])
+    project = [f for f in frames if ours(f)]
+    if project and project[-1] is not frames[-1]:
+        text += f" (from {show(project[-1])})"
+    return text
 
 
 def bug_line(error: BaseException, log: Optional[str], verbose: bool) -> str:

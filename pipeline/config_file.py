@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -104,10 +105,13 @@ def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[st
     for flag in flags:
         key = tuple(flag.key.split("."))
         before = _get(doc, key)
-        if before is not _MISSING and before != flag.value:
-            notes.append(f"{flag.option} {flag.value} overrides {flag.key}: {before} from "
-                         f"{lines.get(key, path or '--set')} (flags win over --config and "
-                         f"--set)")
+        if before is not _MISSING:
+            notes.append(f"{flag.key} = {flag.value} from {flag.option}, overriding {before} "
+                         f"from {lines.get(key, path or '--set')} (flags win over --config "
+                         f"and --set)")
+        else:
+            notes.append(f"{flag.key} = {flag.value} from {flag.option} (over the preset's "
+                         f"value)")
         _put(doc, list(key), flag.value)
         lines[key] = flag.option
     where = path or "--set"
@@ -254,6 +258,9 @@ def _explain(error: dict, lines: dict[tuple, str], where: str) -> str:
         loc = tuple(cause.key.split("."))
         return f"{_at(lines, loc, where)}: {cause}"
     key = ".".join(loc) or "(top level)"
+    message = re.match(r"Value error, ((\w+(?:\.\w+)+) .*)", error["msg"])
+    if message:  # a dataclass's own check ("features.duration_s must be ..."): name its key
+        return f"{_at(lines, tuple(message.group(2).split('.')), where)}: {message.group(1)}"
     if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
         allowed = _fields_at(loc[:-1])
         return (f"{_at(lines, loc, where)}: unknown key {key!r}; allowed here: "

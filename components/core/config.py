@@ -164,9 +164,6 @@ class TrainConfig:
                              f"{self.label_smoothing}")
         if self.ensemble_size < 1:
             raise ValueError(f"train.ensemble_size must be >= 1, got {self.ensemble_size}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(f"train.validation_fraction must be in [0, 1), got "
-                             f"{self.validation_fraction}")
         for task, changes in self.task_overrides.items():
             unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)}
                              | ({"models", "task_overrides"} & set(changes)))
