@@ -16,7 +16,9 @@ import os
 import sys
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 from tfx import v1 as tfx  # noqa: E402
 

@@ -145,7 +145,7 @@ def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[st
         if preset.reader not in READERS:
             raise ConfigFileError(f"{_at(lines, ('reader',), where)}: unknown reader "
                                   f"{preset.reader!r}; readers: {', '.join(sorted(READERS))}")
-    sources = {k: _at(lines, tuple(k.split(".")), f"preset {base_name}")
+    sources = {k: lines.get(tuple(k.split(".")), f"preset {base_name}")
                for k in _leaf_keys(to_dict(preset))}
     return RunFile(preset=preset, data_root=data_root, sources=sources, notes=tuple(notes))
 

@@ -6,9 +6,9 @@ component, and the pipeline never builds a layer.
 
 from __future__ import annotations
 
-import os
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# isort: split
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402

@@ -8,10 +8,11 @@ decoded, naming what is known.
 
 from __future__ import annotations
 
-import os
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 from components.core.config import SPLIT_METHODS  # noqa: E402
 from components.core.features import AUDIO_FEATURES, TEXT_TFIDF  # noqa: E402
