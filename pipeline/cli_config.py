@@ -23,11 +23,15 @@ FLAGS = {"epochs": ("--epochs", "train.epochs"), "split": ("--split", "split.met
          "duration": ("--duration", "features.duration_s")}
 
 
-def add_arguments(parser: argparse.ArgumentParser, preset_help: str = "") -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--preset, --config and --set, the same on every command that takes a configuration."""
     parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help=preset_help or "the preset to run (or the base a --config file "
-                                            "starts from)")
+                        help="the preset to run (or the base a --config file starts from)")
+    add_file_arguments(parser)
+
+
+def add_file_arguments(parser: argparse.ArgumentParser) -> None:
+    """--config and --set (for a command whose --preset has a default of its own)."""
     parser.add_argument("--config", metavar="FILE",
                         help="YAML or JSON run configuration: `preset:` plus any field of the "
                              "schema (see `mer config show PRESET`)")
@@ -46,8 +50,9 @@ def flags_of(args: argparse.Namespace) -> list[config_file.Flag]:
     return out
 
 
-def load(args: argparse.Namespace) -> config_file.RunFile:
-    """The validated preset of --preset/--config/--set and the convenience flags."""
+def load(args: argparse.Namespace, with_flags: bool = True) -> config_file.RunFile:
+    """The validated preset of --preset/--config/--set and (`with_flags`) the convenience
+    flags; a command whose --epochs means something else (the studies) passes False."""
     if not getattr(args, "preset", None) and not getattr(args, "config", None):
         raise UsageError("Give --preset NAME or --config FILE (`mer config show NAME` prints a "
                          "preset as a file to start from).")
@@ -56,7 +61,8 @@ def load(args: argparse.Namespace) -> config_file.RunFile:
         raise MissingDataError(f"--config {config_path}: no such file (`mer config show NAME > "
                                f"{config_path}` writes one to start from)")
     return config_file.load(config_path, getattr(args, "set", None) or (),
-                            preset_name=getattr(args, "preset", None), flags=flags_of(args))
+                            preset_name=getattr(args, "preset", None),
+                            flags=flags_of(args) if with_flags else ())
 
 
 def data_root(args: argparse.Namespace, run_file: config_file.RunFile, output_dir: str,

@@ -195,6 +195,7 @@ def _write(result: CrossCorpusResult, output_dir: str) -> dict[str, str]:
 
 def register(subparsers) -> None:
     """Adds `mer evaluate` to the `mer` parser (kept here so cli.py stays small)."""
+    from pipeline import cli_config
     from pipeline.configs import PRESETS
 
     p = subparsers.add_parser(
@@ -203,8 +204,9 @@ def register(subparsers) -> None:
     p.add_argument("--model-dir", required=True,
                    help="a pushed model (e.g. artifacts/serving/ser, its newest version is used) "
                         "or one version folder")
-    p.add_argument("--preset", required=True, choices=sorted(PRESETS),
-                   help="the preset whose reader reads --data-root")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="the preset whose reader reads --data-root (or the base of --config)")
+    cli_config.add_file_arguments(p)  # --config FILE, --set KEY=VALUE: as `mer run`'s
     p.add_argument("--data-root", required=True, help="the dataset to score the model on")
     p.add_argument("--label-map", default="",
                    help="rename dataset labels to the model's: a=b,c=d (e.g. fearful=fear)")
@@ -217,12 +219,14 @@ def register(subparsers) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from pipeline.configs import DEFAULT_OUTPUT_DIR, get_preset
+    from pipeline import cli_config
+    from pipeline.configs import DEFAULT_OUTPUT_DIR
 
+    preset = cli_config.load(args, with_flags=False).preset  # --preset/--config/--set
     model_name = os.path.basename(os.path.normpath(args.model_dir))
     output_dir = args.output_dir or str(
-        DEFAULT_OUTPUT_DIR / "evaluations" / f"{model_name}-on-{args.preset}")
-    result = evaluate_model(os.path.abspath(args.model_dir), get_preset(args.preset),
+        DEFAULT_OUTPUT_DIR / "evaluations" / f"{model_name}-on-{preset.name}")
+    result = evaluate_model(os.path.abspath(args.model_dir), preset,
                             os.path.abspath(args.data_root), os.path.abspath(output_dir),
                             label_map=parse_label_map(args.label_map), split=args.split)
     for line in result.lines():

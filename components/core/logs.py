@@ -14,6 +14,7 @@ import os
 from typing import Optional
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_installed: Optional[logging.Handler] = None  # the handler configure() added last
 
 
 def configure(verbose: bool = False, log_file: Optional[str] = None,
@@ -27,8 +28,13 @@ def configure(verbose: bool = False, log_file: Optional[str] = None,
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
         handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
+    global _installed
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if _installed is not None:  # configured before (e.g. several commands in one process)
+        root.removeHandler(_installed)
+        _installed.close()
+    root.addHandler(handler)  # others' handlers (a test's capture) stay
+    _installed = handler
     root.setLevel(level)
     logging.captureWarnings(True)
     try:  # absl installs its own stderr handler on first use; route it through the root
