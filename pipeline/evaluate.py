@@ -20,6 +20,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from components.core import metrics
 from components.core.config import Preset, SplitConfig
 from components.core.errors import DataError, UsageError
 from components.core.signatures import EMOTIONS, EXAMPLES_INPUT, PROBABILITIES, SERVING_DEFAULT
@@ -97,18 +98,14 @@ def score(probabilities: np.ndarray, model_classes: Sequence[str], true: Sequenc
     true_idx = np.array([list(shared).index(t) for t in true])
     pred_shared = probabilities[:, cols].argmax(axis=1)
     pred_all = np.array([model_classes[i] for i in probabilities.argmax(axis=1)])
-    confusion = np.zeros((len(shared), len(shared)), dtype=int)
-    np.add.at(confusion, (true_idx, pred_shared), 1)
-    support = confusion.sum(axis=1)
-    recall = np.divide(np.diag(confusion), support, out=np.zeros(len(shared)),
-                       where=support > 0)
-    present = support > 0
-    return {"accuracy": float((pred_shared == true_idx).mean()),
+    cm = metrics.confusion(true_idx, pred_shared, len(shared))
+    recall = metrics.per_class_recall(cm)
+    return {"accuracy": metrics.accuracy(true_idx, pred_shared),
             "accuracy_all_classes": float((pred_all == np.array(true)).mean()),
-            "uar": float(recall[present].mean()) if present.any() else 0.0,
-            "per_class_recall": {c: float(r) for c, r, p in zip(shared, recall, present,
-                                                                 strict=True) if p},
-            "confusion": confusion.tolist()}
+            "uar": metrics.uar(cm) or 0.0,
+            "per_class_recall": {c: float(r) for c, r in zip(shared, recall, strict=True)
+                                 if not np.isnan(r)},
+            "confusion": cm.tolist()}
 
 
 def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: str,

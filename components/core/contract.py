@@ -32,8 +32,6 @@ DURATION_S = "duration_s"
 
 STRING_FEATURES = (ID, DATASET, SPEAKER, GENDER, TEXT, EMOTION)
 BYTES_FEATURES = (AUDIO,)
-INT_FEATURES = (LABEL,)
-FLOAT_FEATURES = (DURATION_S,)
 
 # Quarantine reasons: a fixed vocabulary so reports can be counted and compared.
 MISSING_FILE = "missing_file"

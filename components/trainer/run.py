@@ -52,7 +52,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         validation_rows=val_rows, train_steps=fn_args.train_steps or None,
         strategy=distribution_strategy(),
         callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-                   EpochProgress(cfg.epochs * cfg.ensemble_size)])
+                   EpochProgress(cfg.epochs, cfg.ensemble_size)])
     model = result.model
     model.summary(print_fn=lambda line: print(line))
     run_files.save_history(result.history, fn_args.model_run_dir)
