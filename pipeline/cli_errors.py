@@ -103,6 +103,8 @@ def run_command(args: argparse.Namespace) -> int:
         if verbose:
             traceback.print_exc()
         message = str(e)
+        if isinstance(e, errors.ConfigurationError) and not message.startswith("configuration"):
+            message = f"configuration: {message}"
         print(message if message.startswith("mer: ") else f"mer: error: {message}",
               file=sys.stderr)
         return e.exit_code

@@ -23,8 +23,9 @@ def is_baseline(name: str) -> bool:
 
 
 def encoder_name(name: str) -> str:
-    """A single-task model's encoder (`electra_dense` -> `electra`, `cnn1d` -> `cnn1d`)."""
-    return name.split("_")[0]
+    """A named single-task model's encoder (`electra_dense` -> `electra`); other names as given
+    (`electra`, `cnn1d`; an unknown `yamnet_dense` stays unknown)."""
+    return name.split("_")[0] if name in TER_MODELS + SER_MODELS else name
 
 
 TEXT_ENCODER_NAMES = frozenset(encoder_name(m) for m in TER_MODELS if "+" not in m)
