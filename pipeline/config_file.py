@@ -28,7 +28,14 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
-from components.core.config import ConfigError, Preset, field_names, to_dict
+from components.core.config import (
+    ConfigError,
+    Preset,
+    UnknownFieldError,
+    field_names,
+    from_dict,
+    to_dict,
+)
 from components.core.errors import ConfigurationError
 from pipeline.configs import PRESETS, get_preset, shared_dataset_root
 
@@ -243,10 +250,15 @@ def _merge(base: dict, changes: dict) -> None:
 
 
 def _validate(merged: dict, lines: dict[tuple, str], where: str) -> Preset:
+    """The preset of `merged`, through the core's one deserialiser (`config.from_dict`)."""
     import pydantic
 
     try:
-        return pydantic.TypeAdapter(Preset).validate_python(merged)
+        return from_dict(Preset, merged)
+    except UnknownFieldError as err:
+        loc = tuple(err.key.split("."))
+        raise ConfigFileError(f"{_at(lines, loc, where)}: unknown key {err.key!r}; allowed "
+                              f"here: {', '.join(_fields_at(loc[:-1]))}") from None
     except pydantic.ValidationError as err:
         raise ConfigFileError("\n".join(_explain(e, lines, where) for e in err.errors())) from None
 
