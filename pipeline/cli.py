@@ -16,6 +16,8 @@ from pipeline import cli_config, cli_errors
 from pipeline.configs import BEAM_MODES, DEFAULT_OUTPUT_DIR, PRESETS, RUNNERS, RunConfig
 
 DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
+# The exit status of an error the user can fix (defined in components/core/errors.py).
+USAGE_ERROR = errors.USER_ERROR_EXIT
 
 
 def cmd_run(args) -> int:
