@@ -50,8 +50,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import time
 from pathlib import Path
@@ -46,7 +45,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 from pipeline.configs import DEFAULT_OUTPUT_DIR, SHARED_DATASETS  # noqa: E402
 from pipeline.experiments.report_summary import mean_std, pm  # noqa: E402

@@ -31,12 +31,12 @@ It ends with
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 import numpy as np  # noqa: E402
 from quality_recipes import Recipe, candidates, preset_recipe  # noqa: E402

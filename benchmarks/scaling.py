@@ -42,8 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -16,11 +16,16 @@ import os
 import sys
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 from tfx import v1 as tfx  # noqa: E402
 
+from components.core.config import Preset  # noqa: E402
+from components.core.errors import MerError, UsageError  # noqa: E402
 from kubeflow import example_gen_driver  # noqa: E402
+from pipeline import cli_config  # noqa: E402
 from pipeline import pipeline as pipeline_def  # noqa: E402
 from pipeline.beam_args import RUNNERS  # noqa: E402
 from pipeline.configs import RunConfig, get_preset  # noqa: E402
@@ -31,7 +36,7 @@ INGEST_TASK = "EmotionExampleGen"
 
 
 def compile_pipeline(
-    preset_name: str,
+    preset_name: str | Preset,
     data_root: str,
     output_dir: str,
     image: str = DEFAULT_IMAGE,
@@ -49,11 +54,16 @@ def compile_pipeline(
     `<output_dir>/schemas`), which the ImportSchemaGen pod must be able to read.
     """
     if platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {PLATFORMS}, got {platform!r}")
+        raise UsageError(f"platform must be one of {PLATFORMS}, got {platform!r}")
+    preset = preset_name if isinstance(preset_name, Preset) else get_preset(preset_name)
     # On the DirectRunner every pod uses all of its cores.
-    config = RunConfig(preset=get_preset(preset_name), data_root=data_root,
+    config = RunConfig(preset=preset, data_root=data_root,
                        output_dir=output_dir, beam_mode="multi_processing", runner=runner,
                        flink_master=flink_master, beam_args=tuple(beam_args))
+    try:
+        config.beam_pipeline_args()  # a bad runner option is the user's, named before compiling
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     p = pipeline_def.create_pipeline(config, schema_dir=schema_dir)
     out_dir, filename = os.path.split(os.path.abspath(package_path))
     runner_ = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -84,7 +94,7 @@ def _add_ingest_fingerprint(spec: dict, cache: bool) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--preset", required=True)
+    cli_config.add_arguments(parser)  # --preset/--config/--set, as `mer run`'s
     parser.add_argument("--data-root", required=True, help="dataset path as the cluster sees it")
     parser.add_argument("--output-dir", required=True, help="pipeline root, e.g. gs://bucket/mer")
     parser.add_argument("--image", default=DEFAULT_IMAGE)
@@ -105,11 +115,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              "(default: <output-dir>/schemas; the pods must be able to read it)")
     args = parser.parse_args(argv)
     try:
-        path = compile_pipeline(args.preset, args.data_root, args.output_dir, args.image,
+        run_file = cli_config.load(args, with_flags=False)
+        path = compile_pipeline(run_file.preset, args.data_root, args.output_dir, args.image,
                                 args.package, args.beam_arg, args.runner, args.flink_master,
                                 args.platform, args.cache_ingestion, args.schema_dir)
-    except ValueError as err:
-        raise SystemExit(f"kubeflow.runner: error: {err}") from None
+    except MerError as err:  # the user's to fix; anything else is a bug, with its traceback
+        print(f"kubeflow.runner: error: {err}", file=sys.stderr)
+        return err.exit_code
     print(f"compiled {path}")
     return 0
 

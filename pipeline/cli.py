@@ -3,119 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# pydantic (config files) would otherwise scan every installed package for plugins first.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
-from components.core.config import SPLIT_METHODS  # noqa: E402
-from components.core.tasks import TASKS  # noqa: E402
-from pipeline.beam_args import BEAM_MODES, RUNNERS  # noqa: E402
-from pipeline.configs import DEFAULT_OUTPUT_DIR, PRESETS, RunConfig  # noqa: E402
+import components.core.tf_env  # noqa: F401 - first: TensorFlow's environment, before any TF
+from components.core import errors
+from components.core.config import SPLIT_METHODS
+from components.core.tasks import TASKS
+from pipeline import cli_config, cli_errors
+from pipeline.beam_args import BEAM_MODES, RUNNERS
+from pipeline.configs import DEFAULT_OUTPUT_DIR, PRESETS, RunConfig
 
 DEFAULT_OUTPUT = str(DEFAULT_OUTPUT_DIR)
-USAGE_ERROR = 2  # the exit status of a user error (as argparse's): fix the input, rerun
-# What the user can fix: a bad option or preset value, a missing or unreadable data root or
-# manifest, data with nothing valid in it (contract.DataError is a ValueError). A component
-# that fails inside TFX's LocalDagRunner raises its own error through it, so a run reports
-# these the same way.
-USER_ERRORS = (ValueError, OSError)
-
-
-def _run_config(args) -> RunConfig:
-    """The run's configuration from --config/--set/--preset and the shortcut flags; a bad
-    value fails here, before anything runs (and before TensorFlow is imported)."""
-    from pipeline import config_file
-    from pipeline.local_runner import default_data_root
-
-    if not args.preset and not getattr(args, "config", None):
-        raise SystemExit("Give --preset NAME or --config FILE (`mer config show NAME` prints a "
-                         "preset as a file to start from).")
-    try:
-        run_file = config_file.load(getattr(args, "config", None), getattr(args, "set", None) or (),
-                                    preset_name=args.preset)
-    except config_file.ConfigFileError as err:
-        raise SystemExit(f"configuration: {err}") from None
-    preset = run_file.preset
-    output_dir = os.path.abspath(args.output_dir)
-    data_root = config_file.resolve_data_root(run_file, args.data_root) or (
-        default_data_root(output_dir, preset.name) if preset.name == "demo" else None)
-    if not data_root:
-        raise SystemExit(f"--data-root is required for preset {preset.name!r} (or `data_root:` "
-                         f"in the configuration file).")
-    overrides = {}
-    if getattr(args, "split", None):
-        overrides["split"] = dataclasses.replace(preset.split, method=args.split)
-    if getattr(args, "epochs", None):
-        overrides["train"] = dataclasses.replace(preset.train, epochs=args.epochs)
-    if getattr(args, "duration", None):
-        try:
-            overrides["features"] = dataclasses.replace(preset.features,
-                                                        duration_s=args.duration)
-        except ValueError as err:
-            raise SystemExit(f"--duration: {err}") from None
-    if overrides:
-        preset = preset.replace(**overrides)
-    config = RunConfig(
-        preset=preset, data_root=os.path.abspath(data_root), output_dir=output_dir,
-        enable_cache=not getattr(args, "no_cache", False),
-        **_runner_options(args),
-    )
-    try:
-        config.beam_pipeline_args()  # a bad runner option fails here, before any component runs
-    except ValueError as err:
-        raise SystemExit(str(err)) from None
-    return config
-
-
-def _runner_options(args) -> dict:
-    """The RunConfig fields of --runner, --beam-mode, --flink-master and --beam-arg."""
-    runner = getattr(args, "runner", "direct")
-    beam_mode = getattr(args, "beam_mode", None)
-    if beam_mode and runner != "direct":
-        raise SystemExit(f"--beam-mode applies to --runner direct only (got --runner {runner}); "
-                         f"pass the runner's own options with --beam-arg=--OPTION=VALUE")
-    for flag in ("flink_master", "flink_job_server_jar"):
-        if getattr(args, flag, None) and runner != "flink":
-            raise SystemExit(f"--{flag.replace('_', '-')} needs --runner flink")
-    return {
-        "beam_mode": beam_mode or "in_memory", "runner": runner,
-        "flink_master": getattr(args, "flink_master", None) or "",
-        "flink_job_server_jar": getattr(args, "flink_job_server_jar", None) or "",
-        "beam_args": tuple(getattr(args, "beam_arg", None) or ()),
-    }
-
-
-def _tasks(args, config: RunConfig) -> Optional[list[str]]:
-    from components.core.tasks import validate_tasks
-
-    if not args.tasks:
-        return None
-    try:
-        tasks = list(validate_tasks([t.strip() for t in args.tasks.split(",") if t.strip()]))
-    except ValueError as err:
-        raise SystemExit(f"--tasks: {err}") from None
-    missing = [t for t in tasks if t not in config.preset.tasks]
-    if missing:
-        raise SystemExit(f"--tasks: preset {config.preset.name!r} runs "
-                         f"{', '.join(config.preset.tasks)}, not {', '.join(missing)}")
-    return tasks
+# The exit status of an error the user can fix (defined in components/core/errors.py).
+USAGE_ERROR = errors.USER_ERROR_EXIT
 
 
 def cmd_run(args) -> int:
     import contextlib
+    import traceback
 
     from pipeline import local_runner, run_log
 
-    config = _run_config(args)
-    tasks = _tasks(args, config)
+    run_file = cli_config.load(args)
+    config = cli_config.run_config(args, run_file)
+    tasks = cli_config.tasks(args, config)
     # TFX's Beam executors parse sys.argv with absl flags, where `-v` is absl's verbosity:
     # mer's own options must not reach them.
     sys.argv = sys.argv[:1]
@@ -124,8 +38,10 @@ def cmd_run(args) -> int:
     shown = ", ".join(tasks or config.preset.tasks)
     print(f"mer run: {config.pipeline_name} ({shown}); "
           f"{'logs on this terminal' if args.verbose else f'log: {log}'}", flush=True)
+    for note in run_file.notes:  # what each convenience flag set, and what it replaced
+        print(f"configuration: {note}", flush=True)
     quiet = contextlib.nullcontext(sys.stdout) if args.verbose else run_log.redirected_to(str(log))
-    user_error = ""
+    ending = ""
     with quiet as console:
         status = 0
         try:
@@ -137,14 +53,22 @@ def cmd_run(args) -> int:
             where = "above" if args.verbose else f"in {log}"
             console.write(f"\nrun failed at {summary.failed or 'the pipeline'}: {first}\n"
                           f"(full error {where})\n")
-            if isinstance(failure.cause, USER_ERRORS):
-                status = USAGE_ERROR
-                user_error = f"{summary.failed or 'the pipeline'}: {failure.cause}"
-        console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
+            status = errors.exit_code(failure.cause)
+            ending = (f"mer: error: {summary.failed or 'the pipeline'}: {failure.cause}"
+                      if errors.is_user_error(failure.cause) else
+                      cli_errors.bug_line(failure.cause, str(log), args.verbose))
+        except errors.MerError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a bug outside the components: same report
+            traceback.print_exc()  # into the run's log (the terminal with -v)
+            summary, status = None, errors.BUG_EXIT
+            ending = cli_errors.bug_line(e, str(log), args.verbose)
+        if summary is not None:
+            console.write("\n== run summary ==\n" + "\n".join(summary.lines()) + "\n")
         if config.preset.name == "demo" and status == 0:
             _demo_prediction(config, summary, console)
-    if user_error:  # after the block: stderr is the run's log inside it
-        print(f"mer: error: {user_error}", file=sys.stderr)
+    if ending:  # after the block: stderr is the run's log inside it
+        print(ending, file=sys.stderr)
     return status
 
 
@@ -186,7 +110,19 @@ def _held_out_row(config: RunConfig, summary) -> dict:
 def cmd_config_show(args) -> int:
     from pipeline import config_file
 
-    sys.stdout.write(config_file.show(args.preset))
+    if args.resolved:
+        run_file = cli_config.load(args)
+        output_dir = os.path.abspath(args.output_dir)
+        root = cli_config.data_root(args, run_file, output_dir, required=False)
+        import dataclasses
+
+        sys.stdout.write(config_file.show_resolved(dataclasses.replace(run_file, data_root=root)))
+        return 0
+    if not args.name:
+        raise errors.UsageError("`mer config show PRESET` prints a preset as a file; "
+                                "`mer config show --resolved --preset/--config ...` the "
+                                "effective configuration")
+    sys.stdout.write(config_file.show(args.name))
     return 0
 
 
@@ -203,7 +139,7 @@ def cmd_ingest(args) -> int:
     from components import artifacts
     from components.example_gen import ingest
 
-    config = _run_config(args)
+    config = cli_config.run_config(args)
     report = ingest.run_ingest(
         config.preset, config.data_root, examples_uri=os.path.abspath(args.out),
         beam_args=config.beam_pipeline_args(),
@@ -219,14 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p, data_root_required=False):
-        p.add_argument("--preset", choices=sorted(PRESETS),
-                       help="the preset to run (or the base a --config file starts from)")
-        p.add_argument("--config", metavar="FILE",
-                       help="YAML or JSON run configuration: `preset:` plus any field of the "
-                            "schema (see `mer config show PRESET`)")
-        p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override one field, repeatable: --set train.epochs=20 "
-                            "--set models.ser=cnn2d")
+        cli_config.add_arguments(p)
         p.add_argument("--data-root", required=data_root_required,
                        help="dataset folder (or manifest file); demo: generated if absent")
         p.add_argument("--output-dir", default=DEFAULT_OUTPUT,
@@ -244,15 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--beam-arg", action="append", default=[], metavar="--OPTION=VALUE",
                        help="Beam pipeline option passed through (repeatable), e.g. "
                             "--beam-arg=--project=P --beam-arg=--region=R for Dataflow")
-        p.add_argument("--split", choices=SPLIT_METHODS)
+        p.add_argument("--split", choices=SPLIT_METHODS,
+                       help="shorthand for --set split.method=METHOD (wins over --config/--set)")
 
     run = sub.add_parser("run", help="run the full pipeline locally")
     common(run)
     run.add_argument("--tasks", help=f"comma-separated subset of {','.join(TASKS)}")
-    run.add_argument("--epochs", type=int)
+    run.add_argument("--epochs", type=int,
+                     help="shorthand for --set train.epochs=N (wins over --config/--set)")
     run.add_argument("--duration", metavar="SECONDS|auto",
-                     help="clip length the Transform pads/trims to (default: the preset's); "
-                          "auto: the length covering 95%% of the train clips")
+                     help="shorthand for --set features.duration_s=...: clip length the "
+                          "Transform pads/trims to; auto: the length covering 95%% of the "
+                          "train clips (wins over --config/--set)")
     run.add_argument("--no-cache", action="store_true",
                      help="run every component again (default: reuse TFX's cached results)")
     run.add_argument("-v", "--verbose", action="store_true",
@@ -261,8 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", help="run configuration files")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
-    show = cfg_sub.add_parser("show", help="print a preset as a configuration file")
-    show.add_argument("preset", choices=sorted(PRESETS))
+    show = cfg_sub.add_parser("show", help="print a preset as a configuration file, or with "
+                                           "--resolved the effective configuration")
+    show.add_argument("name", nargs="?", choices=sorted(PRESETS), metavar="PRESET",
+                      help=f"the preset to print as a file: {', '.join(sorted(PRESETS))}")
+    show.add_argument("--resolved", action="store_true",
+                      help="print the configuration --preset/--config/--set/--epochs/--split/"
+                           "--duration/--data-root give, with where each value came from")
+    common(show)
+    show.add_argument("--epochs", type=int, help="as `mer run --epochs`")
+    show.add_argument("--duration", metavar="SECONDS|auto", help="as `mer run --duration`")
     show.set_defaults(fn=cmd_config_show)
 
     runs = sub.add_parser("runs", help="past pipeline runs, from ML Metadata")
@@ -289,25 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline import evaluate
 
     evaluate.register(sub)
+    for name in cli_errors.TF_COMMANDS:  # the commands registered by their own modules
+        sub.choices[name].add_argument(
+            "-v", "--verbose", action="store_true",
+            help=f"show TensorFlow's and the libraries' output and an error's traceback here "
+                 f"(default: in {cli_errors.LOG_DIR}/mer-{name}.log)")
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except USER_ERRORS as e:
-        if getattr(args, "verbose", False):
-            traceback.print_exc()
-        print(f"mer: error: {e}", file=sys.stderr)
-        return USAGE_ERROR
-    except SystemExit as e:  # an option check's message (`raise SystemExit("...")`)
-        if not isinstance(e.code, str):
-            raise
-        if getattr(args, "verbose", False):
-            traceback.print_exc()
-        print(e.code if e.code.startswith("mer: ") else f"mer: error: {e.code}", file=sys.stderr)
-        return USAGE_ERROR
+    return cli_errors.run_command(args)
 
 
 if __name__ == "__main__":

@@ -21,27 +21,49 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import yaml
 
-from components.core.config import ConfigError, Preset, field_names, to_dict
+from components.core.config import (
+    ConfigError,
+    Preset,
+    UnknownFieldError,
+    field_names,
+    from_dict,
+    to_dict,
+)
+from components.core.errors import ConfigurationError
 from pipeline.configs import PRESETS, get_preset, shared_dataset_root
 
 BASE_KEY, DATA_ROOT_KEY, MODELS_KEY = "preset", "data_root", "models"
 RUN_KEYS = (BASE_KEY, DATA_ROOT_KEY)  # keys of the file that are not preset fields
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(ConfigurationError):
     """A configuration file or --set override that cannot run, with where and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """A convenience flag of a command: a shorthand for `--set KEY=VALUE` (e.g. --epochs)."""
+
+    option: str  # as typed, e.g. "--epochs"
+    key: str  # the dotted field it sets, e.g. "train.epochs"
+    value: Any
 
 
 @dataclasses.dataclass(frozen=True)
 class RunFile:
     preset: Preset
     data_root: Optional[str]  # absolute, or None when the file names none
+    # Where each field's value came from ("preset ravdess", "r.yaml:4", "--set ...", "--epochs").
+    sources: dict = dataclasses.field(default_factory=dict)
+    # One line per convenience flag that replaced a value the file or a --set gave.
+    notes: tuple = ()
 
 
 def show(preset_name: str) -> str:
@@ -64,9 +86,18 @@ def show(preset_name: str) -> str:
     return head + first + "\n" + data + rest
 
 
-def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[str] = None
-         ) -> RunFile:
-    """The preset a file (and/or `--set KEY=VALUE` overrides on `preset_name`) describes."""
+def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[str] = None,
+         flags: Sequence[Flag] = ()) -> RunFile:
+    """The one way a run's configuration is built, in this precedence (later wins):
+
+    1. the preset (`preset:` in the file, else `preset_name`, i.e. --preset);
+    2. the file's values (`--config FILE`);
+    3. each `--set KEY=VALUE`, in order;
+    4. the convenience flags (`flags`: --epochs, --split, --duration): shorthands for a --set,
+       each noted in `RunFile.notes` when it replaces a value the file or a --set gave.
+
+    `RunFile.sources` says, per field, which of these the value came from.
+    """
     doc: dict = {}
     lines: dict[tuple, str] = {}
     if path:
@@ -77,6 +108,19 @@ def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[st
         key, value = _parse_set(item)
         _put(doc, key, value)
         lines[tuple(key)] = f"--set {item}"
+    notes = []
+    for flag in flags:
+        key = tuple(flag.key.split("."))
+        before = _get(doc, key)
+        if before is not _MISSING:
+            notes.append(f"{flag.key} = {flag.value} from {flag.option}, overriding {before} "
+                         f"from {lines.get(key, path or '--set')} (flags win over --config "
+                         f"and --set)")
+        else:
+            notes.append(f"{flag.key} = {flag.value} from {flag.option} (over the preset's "
+                         f"value)")
+        _put(doc, list(key), flag.value)
+        lines[key] = flag.option
     where = path or "--set"
     base_name = doc.pop(BASE_KEY, None)
     if base_name is None:
@@ -108,7 +152,44 @@ def load(path: Optional[str], sets: Sequence[str] = (), preset_name: Optional[st
         if preset.reader not in READERS:
             raise ConfigFileError(f"{_at(lines, ('reader',), where)}: unknown reader "
                                   f"{preset.reader!r}; readers: {', '.join(sorted(READERS))}")
-    return RunFile(preset=preset, data_root=data_root)
+    sources = {k: lines.get(tuple(k.split(".")), f"preset {base_name}")
+               for k in _leaf_keys(to_dict(preset))}
+    return RunFile(preset=preset, data_root=data_root, sources=sources, notes=tuple(notes))
+
+
+_MISSING = object()
+
+
+def _get(doc: dict, key: tuple) -> Any:
+    for part in key:
+        if not isinstance(doc, dict) or part not in doc:
+            return _MISSING
+        doc = doc[part]
+    return doc
+
+
+def _leaf_keys(doc: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in doc.items():
+        if isinstance(value, dict) and value:
+            out += _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def show_resolved(run_file: RunFile) -> str:
+    """The effective configuration, one field a line with where its value came from
+    (`mer config show --resolved ...`)."""
+    flat = to_dict(run_file.preset)
+    width = max(len(k) for k in run_file.sources)
+    out = [f"# effective configuration of preset {run_file.preset.name!r}; precedence: "
+           f"preset < --config file < --set < convenience flags",
+           f"{DATA_ROOT_KEY + ':':<{width + 2}}{run_file.data_root or '(not given)'}"]
+    for key in _leaf_keys(flat):
+        value = _get(flat, tuple(key.split(".")))
+        out.append(f"{key + ':':<{width + 2}}{json.dumps(value):<24} # {run_file.sources[key]}")
+    return "\n".join(out + [f"# {note}" for note in run_file.notes]) + "\n"
 
 
 def _read(path: str) -> tuple[dict, dict[tuple, str]]:
@@ -169,10 +250,15 @@ def _merge(base: dict, changes: dict) -> None:
 
 
 def _validate(merged: dict, lines: dict[tuple, str], where: str) -> Preset:
+    """The preset of `merged`, through the core's one deserialiser (`config.from_dict`)."""
     import pydantic
 
     try:
-        return pydantic.TypeAdapter(Preset).validate_python(merged)
+        return from_dict(Preset, merged)
+    except UnknownFieldError as err:
+        loc = tuple(err.key.split("."))
+        raise ConfigFileError(f"{_at(lines, loc, where)}: unknown key {err.key!r}; allowed "
+                              f"here: {', '.join(_fields_at(loc[:-1]))}") from None
     except pydantic.ValidationError as err:
         raise ConfigFileError("\n".join(_explain(e, lines, where) for e in err.errors())) from None
 
@@ -184,6 +270,9 @@ def _explain(error: dict, lines: dict[tuple, str], where: str) -> str:
         loc = tuple(cause.key.split("."))
         return f"{_at(lines, loc, where)}: {cause}"
     key = ".".join(loc) or "(top level)"
+    message = re.match(r"Value error, ((\w+(?:\.\w+)+) .*)", error["msg"])
+    if message:  # a dataclass's own check ("features.duration_s must be ..."): name its key
+        return f"{_at(lines, tuple(message.group(2).split('.')), where)}: {message.group(1)}"
     if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
         allowed = _fields_at(loc[:-1])
         return (f"{_at(lines, loc, where)}: unknown key {key!r}; allowed here: "

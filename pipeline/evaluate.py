@@ -20,7 +20,9 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from components.core import metrics
 from components.core.config import Preset, SplitConfig
+from components.core.errors import DataError, UsageError
 from components.core.signatures import EMOTIONS, EXAMPLES_INPUT, PROBABILITIES, SERVING_DEFAULT
 
 SPLIT_CHOICES = ("all", "train", "eval")
@@ -32,7 +34,7 @@ def parse_label_map(text: Optional[str]) -> dict[str, str]:
     for pair in filter(None, (p.strip() for p in (text or "").split(","))):
         source, sep, target = pair.partition("=")
         if not sep or not source.strip() or not target.strip():
-            raise ValueError(f"--label-map: {pair!r} is not DATASET_LABEL=MODEL_LABEL "
+            raise UsageError(f"--label-map: {pair!r} is not DATASET_LABEL=MODEL_LABEL "
                              f"(e.g. fearful=fear,angry=anger)")
         out[source.strip()] = target.strip()
     return out
@@ -96,18 +98,14 @@ def score(probabilities: np.ndarray, model_classes: Sequence[str], true: Sequenc
     true_idx = np.array([list(shared).index(t) for t in true])
     pred_shared = probabilities[:, cols].argmax(axis=1)
     pred_all = np.array([model_classes[i] for i in probabilities.argmax(axis=1)])
-    confusion = np.zeros((len(shared), len(shared)), dtype=int)
-    np.add.at(confusion, (true_idx, pred_shared), 1)
-    support = confusion.sum(axis=1)
-    recall = np.divide(np.diag(confusion), support, out=np.zeros(len(shared)),
-                       where=support > 0)
-    present = support > 0
-    return {"accuracy": float((pred_shared == true_idx).mean()),
+    cm = metrics.confusion(true_idx, pred_shared, len(shared))
+    recall = metrics.per_class_recall(cm)
+    return {"accuracy": metrics.accuracy(true_idx, pred_shared),
             "accuracy_all_classes": float((pred_all == np.array(true)).mean()),
-            "uar": float(recall[present].mean()) if present.any() else 0.0,
-            "per_class_recall": {c: float(r) for c, r, p in zip(shared, recall, present,
-                                                                 strict=True) if p},
-            "confusion": confusion.tolist()}
+            "uar": metrics.uar(cm) or 0.0,
+            "per_class_recall": {c: float(r) for c, r in zip(shared, recall, strict=True)
+                                 if not np.isnan(r)},
+            "confusion": cm.tolist()}
 
 
 def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: str,
@@ -120,7 +118,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     from serving.backends.inprocess import resolve_version_dir
 
     if split not in SPLIT_CHOICES:
-        raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
+        raise UsageError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
     version_dir = resolve_version_dir(model_dir)
     if split == "all":  # every record is scored: any split method that accepts the data will do
         preset = preset.replace(split=SplitConfig(method="random", seed=preset.split.seed))
@@ -129,7 +127,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     splits = ingest.SPLITS if split == "all" else (split,)
     serialized, emotions = _read_examples(examples_uri, splits)
     if not serialized:
-        raise ValueError(f"no records of split {split!r} were ingested from {data_root}")
+        raise DataError(f"no records of split {split!r} were ingested from {data_root}")
     _load_text_ops_if_needed()
     model = tf.saved_model.load(version_dir)
     fn = model.signatures[SERVING_DEFAULT]
@@ -138,7 +136,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     mapped = [label_map.get(e, e) for e in emotions]
     shared = [c for c in classes if c in set(mapped)]
     if not shared:
-        raise ValueError(
+        raise DataError(
             f"the model's classes {classes} and the dataset's labels {sorted(set(mapped))} "
             f"share none; map dataset labels onto the model's with --label-map a=b,c=d")
     keep = [i for i, m in enumerate(mapped) if m in shared]
@@ -194,6 +192,7 @@ def _write(result: CrossCorpusResult, output_dir: str) -> dict[str, str]:
 
 def register(subparsers) -> None:
     """Adds `mer evaluate` to the `mer` parser (kept here so cli.py stays small)."""
+    from pipeline import cli_config
     from pipeline.configs import PRESETS
 
     p = subparsers.add_parser(
@@ -202,8 +201,9 @@ def register(subparsers) -> None:
     p.add_argument("--model-dir", required=True,
                    help="a pushed model (e.g. artifacts/serving/ser, its newest version is used) "
                         "or one version folder")
-    p.add_argument("--preset", required=True, choices=sorted(PRESETS),
-                   help="the preset whose reader reads --data-root")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="the preset whose reader reads --data-root (or the base of --config)")
+    cli_config.add_file_arguments(p)  # --config FILE, --set KEY=VALUE: as `mer run`'s
     p.add_argument("--data-root", required=True, help="the dataset to score the model on")
     p.add_argument("--label-map", default="",
                    help="rename dataset labels to the model's: a=b,c=d (e.g. fearful=fear)")
@@ -216,12 +216,14 @@ def register(subparsers) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from pipeline.configs import DEFAULT_OUTPUT_DIR, get_preset
+    from pipeline import cli_config
+    from pipeline.configs import DEFAULT_OUTPUT_DIR
 
+    preset = cli_config.load(args, with_flags=False).preset  # --preset/--config/--set
     model_name = os.path.basename(os.path.normpath(args.model_dir))
     output_dir = args.output_dir or str(
-        DEFAULT_OUTPUT_DIR / "evaluations" / f"{model_name}-on-{args.preset}")
-    result = evaluate_model(os.path.abspath(args.model_dir), get_preset(args.preset),
+        DEFAULT_OUTPUT_DIR / "evaluations" / f"{model_name}-on-{preset.name}")
+    result = evaluate_model(os.path.abspath(args.model_dir), preset,
                             os.path.abspath(args.data_root), os.path.abspath(output_dir),
                             label_map=parse_label_map(args.label_map), split=args.split)
     for line in result.lines():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from components.core.errors import ConfigurationError
+
 # (text Flink or the JVM puts in the failure, what ran out, the knob that sizes it)
 KNOWN_FAILURES = (
     ("Direct buffer memory", "direct (off-heap) memory for the data sent to the Python workers",
@@ -22,8 +24,9 @@ KNOWN_FAILURES = (
 )
 
 
-class FlinkMemoryError(RuntimeError):
-    """A Beam job failed on Flink for a memory pool a `MER_FLINK_*` setting sizes."""
+class FlinkMemoryError(ConfigurationError):
+    """A Beam job failed on Flink for a memory pool a `MER_FLINK_*` setting sizes: the cluster's
+    configuration is the user's to fix, so the CLI exits 2 with this one sentence."""
 
 
 def _texts(error: BaseException):

@@ -15,7 +15,9 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence, TextIO
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 from pipeline.configs import RunConfig  # noqa: E402
 

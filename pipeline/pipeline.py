@@ -10,7 +10,9 @@ import dataclasses
 import os
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 import tensorflow_data_validation as tfdv  # noqa: E402
 import tensorflow_model_analysis as tfma  # noqa: E402

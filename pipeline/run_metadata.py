@@ -113,17 +113,6 @@ def latest_output(metadata_path: str, node_id: str, key: str) -> Optional[str]:
     return record.uri if record else None
 
 
-def node_outputs(store: metadata_store.MetadataStore, pipeline: str, node_id: str, key: str
-                 ) -> list[ArtifactRecord]:
-    """Every artifact a node ever output under `key` (all runs), oldest first."""
-    context = store.get_context_by_type_and_name(NODE, f"{pipeline}.{node_id}")
-    if context is None:
-        return []
-    ids = [e.id for e in store.get_executions_by_context(context.id)]
-    found = {a.id: a for by_key in _outputs(store, ids).values() for a in by_key.get(key, [])}
-    return [found[i] for i in sorted(found)]
-
-
 def _node_ids(store, execution_ids: list[int]) -> dict[int, str]:
     """Execution id -> node id (TFX names a node's context `<pipeline>.<node id>`)."""
     node_type = store.get_context_type(NODE).id

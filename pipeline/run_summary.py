@@ -137,7 +137,8 @@ def _task(store, run: md.RunRecord, task: str, serving_dir: str) -> TaskSummary:
 
 
 def _uar(eval_uri: str) -> Optional[float]:
-    from pipeline.tfma_confusion import confusion_matrix, uar
+    from components.core.metrics import uar
+    from pipeline.tfma_confusion import confusion_matrix
 
     cm = confusion_matrix(eval_uri)
     return uar(cm) if cm is not None else None

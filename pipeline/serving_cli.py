@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Optional
 
+from components.core.errors import ModelError, UsageError
 from pipeline.configs import DEFAULT_OUTPUT_DIR
 
 DEFAULT_SERVING_DIR = str(DEFAULT_OUTPUT_DIR / "serving")
@@ -35,7 +36,7 @@ def cmd_predict(args) -> int:
     from serving.errors import ServingError
 
     if not args.text and not args.audio:
-        raise SystemExit("Give --text and/or --audio.")
+        raise UsageError("Give --text and/or --audio.")
     audio = file_to_wav16k(args.audio) if args.audio else None
     if not args.server and _is_single_model(args.model_dir):
         return _predict_single_model(args, audio)
@@ -55,7 +56,7 @@ def cmd_predict(args) -> int:
                 note = f"{task}: skipped (needs {' and '.join(TASK_INPUTS[task])}; " \
                        f"no {' or '.join(missing)} given)"
                 if args.task not in (None, "all"):
-                    raise SystemExit(note)
+                    raise UsageError(note)
                 print(note)
                 continue
             try:
@@ -99,10 +100,9 @@ def _predict_single_model(args, audio: Optional[bytes]) -> int:
     try:
         model = InProcessModel(args.model_dir)
     except VersionCheckError as e:
-        raise SystemExit(f"mer: error: the model at {e.path} cannot be served: "
-                         f"{e.reason}") from None
+        raise ModelError(f"the model at {e.path} cannot be served: {e.reason}") from None
     if args.task == "all":
-        raise SystemExit(f"--task all needs a model repository (e.g. {DEFAULT_SERVING_DIR}), "
+        raise UsageError(f"--task all needs a model repository (e.g. {DEFAULT_SERVING_DIR}), "
                          f"not the single model {args.model_dir}")
     text = args.text
     if text is None and "text" in model.inputs and audio is not None:

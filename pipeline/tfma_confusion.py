@@ -12,6 +12,8 @@ from typing import Optional
 
 import numpy as np
 
+from components.core.metrics import per_class_recall, uar  # noqa: F401 - read from here too
+
 
 def confusion_matrix(eval_uri: str, n_classes: int = 0) -> Optional[np.ndarray]:
     """Rows: true class id, columns: predicted class id; None without a TFMA plot."""
@@ -51,17 +53,3 @@ def _matrix(entries: list[dict], n_classes: int) -> np.ndarray:
         if actual >= 0 and predicted >= 0:  # -1: no prediction above the threshold
             cm[actual, predicted] += float(entry.get("numWeightedExamples", 0.0))
     return cm
-
-
-def per_class_recall(cm: np.ndarray) -> np.ndarray:
-    """Recall of each class (NaN for a class absent from the eval split)."""
-    totals = cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, np.diag(cm) / totals, np.nan)
-
-
-def uar(cm: np.ndarray) -> Optional[float]:
-    """Unweighted average recall over the classes present in the eval split."""
-    recall = per_class_recall(cm)
-    present = recall[~np.isnan(recall)]
-    return float(present.mean()) if present.size else None

@@ -21,10 +21,11 @@ import numpy as np
 import soundfile as sf
 
 from components.core.contract import SAMPLE_RATE
+from components.core.errors import DataError
 from components.core.wav import encode_wav, to_mono_16k, tone_wav
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """The bytes are not audio we can read, or hold no samples."""
 
 

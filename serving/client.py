@@ -22,6 +22,7 @@ import urllib.parse
 from typing import Mapping, Optional, Sequence
 
 from components.core.contract import AUDIO, TEXT
+from components.core.errors import UsageError
 from components.core.tasks import TASK_INPUTS, TASKS
 from serving.backends.base import Backend, Prediction
 from serving.errors import MissingInputError, ModelNotFoundError
@@ -43,7 +44,7 @@ def backend_from_url(url: str, timeout: float = 10.0, retries: int = 3) -> Backe
 
         path = url[len("file://"):] if scheme == "file" else url
         return InProcessBackend(path)
-    raise ValueError(
+    raise UsageError(
         f"unsupported serving URL {url!r}: use http://host:8501 (REST), grpc://host:8500 "
         f"(gRPC) or a model repository path such as artifacts/serving")
 
@@ -59,7 +60,7 @@ class EmotionClient:
         self.backend = backend
         unknown = set(model_names or {}) - set(TASKS)
         if unknown:
-            raise ValueError(f"model_names keys must be tasks ({', '.join(TASKS)}): {unknown}")
+            raise UsageError(f"model_names keys must be tasks ({', '.join(TASKS)}): {unknown}")
         self.model_names = {t: (model_names or {}).get(t, t) for t in TASKS}
 
     @property

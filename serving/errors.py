@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from components.core.errors import MerError
+
 # Absolute paths (POSIX with two or more parts, Windows drive paths) and URLs with a host.
 _INTERNALS = re.compile(r"(?:[a-z][a-z0-9+.-]*://[^\s'\"]+|(?<![\w.])(?:/[^\s/'\":]+){2,}/?"
                         r"|\b[A-Za-z]:\\[^\s'\"]+)")
@@ -28,7 +30,7 @@ def scrub(text: str) -> str:
     return _INTERNALS.sub("<internal>", text)
 
 
-class ServingError(Exception):
+class ServingError(MerError):
     """Base class of every error this module raises."""
 
     def __init__(self, message: str, public: Optional[str] = None):

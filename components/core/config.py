@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from typing import Any, Mapping, Optional, Sequence
 
+from components.core.errors import ConfigurationError
 from components.core.model_names import BASELINES, MODEL_NAMES, is_model_name
 from components.core.tasks import TASKS
 
@@ -163,9 +162,6 @@ class TrainConfig:
                              f"{self.label_smoothing}")
         if self.ensemble_size < 1:
             raise ValueError(f"train.ensemble_size must be >= 1, got {self.ensemble_size}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(f"train.validation_fraction must be in [0, 1), got "
-                             f"{self.validation_fraction}")
         for task, changes in self.task_overrides.items():
             unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)}
                              | ({"models", "task_overrides"} & set(changes)))
@@ -260,7 +256,8 @@ class PresetPart:
         unknown = sorted(set(raw) - set(hints))
         if unknown:
             raise ValueError(f"Preset has no field(s) {unknown}")
-        return PresetPart({k: _from_value(hints[k], v, k) for k, v in raw.items()})
+        _check_keys(Preset, raw, "")
+        return PresetPart({k: _adapter(hints[k]).validate_python(v) for k, v in raw.items()})
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -278,7 +275,7 @@ class PresetPart:
             ) from None
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """A bad value in the configuration; `key` is its dotted path (e.g. `train.epochs`)."""
 
     def __init__(self, key: str, message: str):
@@ -288,49 +285,6 @@ class ConfigError(ValueError):
 
 def field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
-
-
-def to_dict(value: Any) -> Any:
-    """A configuration value as JSON-ready data (dataclasses -> dicts, tuples -> lists)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (tuple, list)):
-        return [to_dict(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_dict(v) for k, v in value.items()}
-    return value
-
-
-def from_dict(cls: type, raw: Mapping[str, Any], where: str = "") -> Any:
-    """Builds dataclass `cls` from `to_dict` output, guided by its type hints.
-
-    Generic on purpose: a field added to any config class needs no change here. Missing
-    fields take their defaults; unknown ones are a ConfigError naming them.
-    """
-    hints = _hints(cls)
-    unknown = sorted(set(raw) - set(hints))
-    if unknown:
-        raise ConfigError(where + unknown[0], f"unknown field; {cls.__name__} has "
-                          f"{', '.join(hints)}")
-    return cls(**{k: _from_value(hints[k], v, where + k) for k, v in raw.items()})
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-
-
-def _from_value(tp: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
-        return from_dict(tp, value, where + ".")
-    origin = typing.get_origin(tp)
-    if origin is tuple and isinstance(value, (list, tuple)):
-        return tuple(value)
-    if origin in (typing.Union, types.UnionType):
-        for member in typing.get_args(tp):
-            if dataclasses.is_dataclass(member) and isinstance(value, Mapping):
-                return from_dict(member, value, where + ".")
-    return value
 
 
 def _check(ok: bool, key: str, message: str) -> None:
@@ -396,3 +350,15 @@ def _check_train(t: TrainConfig, tasks: Sequence[str]) -> None:
 # dataclasses): a key that is not a field is an error, not silently ignored.
 for _cls in (SplitConfig, FeatureConfig, TrainConfig, GateConfig, Preset):
     _cls.__pydantic_config__ = {"extra": "forbid"}
+
+# The one deserialiser (and its inverse), kept in a module of its own; read from here too.
+from components.core.config_serde import (  # noqa: E402
+    UnknownFieldError,
+    _adapter,
+    _check_keys,
+    _hints,
+    from_dict,
+    to_dict,
+)
+
+__all__ = ["UnknownFieldError", "from_dict", "to_dict"]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
+from components.core import errors
+
 SAMPLE_RATE = 16_000
 
 # Feature names in the serialized tf.Example.
@@ -30,8 +32,6 @@ DURATION_S = "duration_s"
 
 STRING_FEATURES = (ID, DATASET, SPEAKER, GENDER, TEXT, EMOTION)
 BYTES_FEATURES = (AUDIO,)
-INT_FEATURES = (LABEL,)
-FLOAT_FEATURES = (DURATION_S,)
 
 # Quarantine reasons: a fixed vocabulary so reports can be counted and compared.
 MISSING_FILE = "missing_file"
@@ -105,9 +105,8 @@ class Utterance:
     duration_s: float
 
 
-class DataError(ValueError):
-    """The user's data cannot be used as given (nothing valid in it, anomalies that would
-    corrupt training): the CLI shows the message as `mer: error:` and exits 2, no traceback."""
+# The user's data cannot be used as given: defined with the other user errors (core/errors.py).
+DataError = errors.DataError
 
 
 class InvalidInput(Exception):

@@ -22,20 +22,59 @@ def is_baseline(name: str) -> bool:
     return name in BASELINES
 
 
-def _encoder_names(models: tuple[str, ...]) -> set[str]:
-    """A single-task model's name and its encoder's short name (`electra_dense` -> `electra`)."""
-    return set(models) | {m.split("_")[0] for m in models}
+def encoder_name(name: str) -> str:
+    """A named single-task model's encoder (`electra_dense` -> `electra`); other names as given
+    (`electra`, `cnn1d`; an unknown `yamnet_dense` stays unknown)."""
+    return name.split("_")[0] if name in TER_MODELS + SER_MODELS else name
+
+
+TEXT_ENCODER_NAMES = frozenset(encoder_name(m) for m in TER_MODELS if "+" not in m)
+AUDIO_ENCODER_NAMES = frozenset(encoder_name(m) for m in SER_MODELS)
+
+
+def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
+    """(text encoders, audio encoders) a task's model name builds; the one parser of names.
+
+    TER: one text encoder or several fused with `+` (`minilm+tfidf`); SER: one audio encoder;
+    MER: `TEXT+AUDIO`. Each part is an encoder's short name or its single-task model name.
+    A name that does not parse is a ConfigurationError saying what is allowed.
+    """
+    from components.core.errors import ConfigurationError
+
+    def bad(why: str) -> ConfigurationError:
+        return ConfigurationError(f"Unknown {task} model {name!r}: {why}")
+
+    if task == "ter":
+        texts = [encoder_name(part) for part in name.split("+")]
+        unknown = [t for t in texts if t not in TEXT_ENCODER_NAMES]
+        if unknown:
+            raise bad(f"{unknown[0]!r} is not one of {sorted(TEXT_ENCODER_NAMES)}.")
+        if len(set(texts)) != len(texts):
+            raise bad("it names an encoder twice.")
+        return texts, []
+    if task == "ser":
+        audio = encoder_name(name)
+        if audio not in AUDIO_ENCODER_NAMES or "+" in name:
+            raise bad(f"{audio!r} is not one of {sorted(AUDIO_ENCODER_NAMES)}.")
+        return [], [audio]
+    if task == "mer":
+        text, sep, audio = name.partition("+")
+        if not sep:
+            raise bad("MER model names are TEXT+AUDIO (e.g. tfidf+cnn1d).")
+        text, audio = encoder_name(text), encoder_name(audio)
+        if text not in TEXT_ENCODER_NAMES:
+            raise bad(f"{text!r} is not one of {sorted(TEXT_ENCODER_NAMES)}.")
+        if audio not in AUDIO_ENCODER_NAMES:
+            raise bad(f"{audio!r} is not one of {sorted(AUDIO_ENCODER_NAMES)}.")
+        return [text], [audio]
+    raise bad("unknown task; tasks are ter, ser, mer.")
 
 
 def is_model_name(task: str, name: str) -> bool:
-    """Whether the Trainer's model zoo builds `name` for `task`, answered without loading it.
-
-    TER and SER take a named model (or its encoder's short name); MER takes any
-    `TEXT+AUDIO` pair of them. The config file and presets are checked with this before
-    anything runs; tests check it agrees with the zoo (`models.build.parse_model_name`).
-    """
-    if task == "mer":
-        text, sep, audio = name.partition("+")
-        return bool(sep) and text in _encoder_names(TER_MODELS) and \
-            audio in _encoder_names(SER_MODELS)
-    return task in MODEL_NAMES and name in _encoder_names(MODEL_NAMES[task])
+    """Whether the Trainer's model zoo builds `name` for `task`, answered without loading it
+    (the config file and presets are checked with this before anything runs)."""
+    try:
+        parse_model_name(task, name)
+    except ValueError:
+        return False
+    return True

@@ -20,11 +20,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from components.core.errors import ModelError
 from components.core.signatures import RAW_SIGNATURE
 from components.core.warmup import read_warmup_requests, warmup_path
 
 
-class VersionCheckError(Exception):
+class VersionCheckError(ModelError):
     """A version that must not be served; `reason` is one short sentence without paths."""
 
     def __init__(self, path: str, reason: str, no_signature: bool = False):

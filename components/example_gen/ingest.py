@@ -26,6 +26,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.artifacts import QUARANTINE_FILE, REPORT_FILE, SPLITS_FILE
 from components.core import contract, progress
 from components.core.config import Preset
+from components.core.errors import MissingDataError
 from components.example_gen.loading import load_or_reject
 from components.example_gen.readers import get_reader, text_file
 from components.example_gen.splits import SplitKey, assign_splits
@@ -54,7 +55,7 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
     """Lists a dataset with the preset's reader and assigns every source a split."""
     root = Path(data_root)
     if not root.exists():
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"Data root {root} does not exist. Pass --data-root pointing at the "
             f"{preset.name} dataset (see docs/datasets.md for the expected layout)."
         )

@@ -28,6 +28,7 @@ import numpy as np
 
 from components.core.config import SPLIT_METHODS as METHODS
 from components.core.contract import DATASET_SPLITS
+from components.core.errors import DataError
 
 TRAIN, EVAL = "train", "eval"
 
@@ -53,10 +54,10 @@ def assign_splits(
 ) -> dict[str, str]:
     """Maps every id to "train" or "eval"; raises ValueError saying how to fix bad settings."""
     if method not in METHODS:
-        raise ValueError(f"Unknown split method {method!r}; choose one of {', '.join(METHODS)}.")
+        raise DataError(f"Unknown split method {method!r}; choose one of {', '.join(METHODS)}.")
     keys = _sorted_unique(keys)
     if method in ("random", "speaker") and not 0.0 < test_fraction < 1.0:
-        raise ValueError(
+        raise DataError(
             f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}; "
             f"0.2 gives the usual 80/20 split.")
     if method in ("speaker", "loso"):
@@ -72,7 +73,7 @@ def assign_splits(
     else:
         eval_ids = _predefined(keys)
     if not eval_ids or len(eval_ids) == len(keys):
-        raise ValueError(
+        raise DataError(
             f"Split {method!r} put {'no' if not eval_ids else 'every'} record in eval "
             f"({len(keys)} records); use more data, another test_fraction or another method.")
     return {k.id: (EVAL if k.id in eval_ids else TRAIN) for k in keys}
@@ -82,7 +83,7 @@ def _predefined(keys: list[SplitKey]) -> set[str]:
     """The dataset's test records are eval; its train and dev records are train."""
     missing = [k.id for k in keys if k.split not in DATASET_SPLITS]
     if missing:
-        raise ValueError(
+        raise DataError(
             f"Split 'predefined' follows the dataset's own train/dev/test assignment, but "
             f"{len(missing)} records have none (e.g. {missing[:3]}): this reader or dataset ships "
             f"no split. Use method 'random', 'speaker' or 'kfold'.")
@@ -92,10 +93,10 @@ def _predefined(keys: list[SplitKey]) -> set[str]:
 def _sorted_unique(keys: Sequence[SplitKey]) -> list[SplitKey]:
     keys = sorted(keys, key=lambda k: k.id)
     if not keys:
-        raise ValueError("No records to split; check that the reader listed any valid record.")
+        raise DataError("No records to split; check that the reader listed any valid record.")
     dupes = sorted({a.id for a, b in zip(keys[:-1], keys[1:], strict=True) if a.id == b.id})
     if dupes:
-        raise ValueError(
+        raise DataError(
             f"Split keys must have unique ids; duplicated: {dupes[:5]}"
             f"{' ...' if len(dupes) > 5 else ''}. Make ids unique in the reader or manifest.")
     return keys
@@ -104,12 +105,12 @@ def _sorted_unique(keys: Sequence[SplitKey]) -> list[SplitKey]:
 def _require_speakers(keys: list[SplitKey], method: str) -> None:
     missing = [k.id for k in keys if not k.speaker]
     if missing:
-        raise ValueError(
+        raise DataError(
             f"Split {method!r} needs a speaker for every record; {len(missing)} have none "
             f"(e.g. {missing[:3]}). Add a speaker column or use method 'random' or 'kfold'.")
     n = len({k.speaker for k in keys})
     if n < 2:
-        raise ValueError(
+        raise DataError(
             f"Split {method!r} needs at least 2 speakers, the data has {n}; "
             f"use method 'random' or 'kfold'.")
 
@@ -153,12 +154,12 @@ def _stratified_fold(keys: list[SplitKey], seed: int, n_folds: int, fold: int) -
     from sklearn.model_selection import StratifiedKFold
 
     if n_folds < 2:
-        raise ValueError(f"kfold needs n_folds >= 2, got {n_folds}; 5 is usual.")
+        raise DataError(f"kfold needs n_folds >= 2, got {n_folds}; 5 is usual.")
     if not 0 <= fold < n_folds:
-        raise ValueError(f"kfold fold must be in 0..{n_folds - 1}, got {fold}.")
+        raise DataError(f"kfold fold must be in 0..{n_folds - 1}, got {fold}.")
     largest = max(_class_counts(keys).values())
     if largest < n_folds:
-        raise ValueError(
+        raise DataError(
             f"kfold with {n_folds} folds needs a class with at least {n_folds} records; the "
             f"largest has {largest}. Lower n_folds or use more data.")
     ids = np.array([k.id for k in keys])
@@ -176,7 +177,7 @@ def _speaker_holdout(
     if eval_speakers:
         unknown = sorted(set(eval_speakers) - set(speakers))
         if unknown:
-            raise ValueError(
+            raise DataError(
                 f"eval speakers {unknown} are not in the data; its speakers are "
                 f"{speakers[:10]}{' ...' if len(speakers) > 10 else ''}.")
         chosen = set(eval_speakers)
@@ -193,7 +194,7 @@ def _speaker_holdout(
 def _leave_one_speaker_out(keys: list[SplitKey], fold: int) -> set[str]:
     speakers = sorted({k.speaker for k in keys})
     if not 0 <= fold < len(speakers):
-        raise ValueError(
+        raise DataError(
             f"loso fold {fold} is out of range: the data has {len(speakers)} speakers "
             f"(folds 0..{len(speakers) - 1}, one per speaker in sorted order).")
     return {k.id for k in keys if k.speaker == speakers[fold]}

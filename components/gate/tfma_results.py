@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-ACCURACY = "sparse_categorical_accuracy"
+from components.core.metrics import TFMA_ACCURACY
+
+ACCURACY = TFMA_ACCURACY  # the metric name is defined once, in components/core/metrics.py
 
 
 def overall_metric(eval_dir: str, metric: str = ACCURACY) -> Optional[float]:

@@ -18,13 +18,15 @@ from typing import Mapping, Optional, Sequence
 
 import tensorflow as tf
 
+from components.core import carve_out
 from components.core.config import TrainConfig
+from components.core.metrics import KERAS_ACCURACY
 from components.trainer import augment as aug
 from components.trainer.models.build import build_model
 
 keras = tf.keras
 
-ACCURACY = "accuracy"  # history keys: loss, accuracy, val_loss, val_accuracy
+ACCURACY = KERAS_ACCURACY  # history keys: loss, accuracy, val_loss, val_accuracy
 SHUFFLE_BUFFER = 4096
 
 
@@ -45,14 +47,11 @@ class FitResult:
 
 def carve_validation(rows: tf.data.Dataset, fraction: float
                      ) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
-    """Every k-th train row (k = round(1/fraction)) becomes validation; 0 keeps all for training.
-
-    Deterministic and taken from the train split only: early stopping and model selection never
-    see the eval split, which is what the gate and the reports measure.
-    """
-    if fraction <= 0:
+    """The carve-out (`components.core.carve_out`) of a tf.data stream: (train, validation);
+    validation is None when `fraction` is 0."""
+    k = carve_out.period(fraction)
+    if not k:
         return rows, None
-    k = max(2, int(round(1 / fraction)))
     indexed = rows.enumerate()
     train = indexed.filter(lambda i, _: i % k != 0).map(lambda _, row: row)
     val = indexed.filter(lambda i, _: i % k == 0).map(lambda _, row: row)

@@ -6,9 +6,9 @@ component, and the pipeline never builds a layer.
 
 from __future__ import annotations
 
-import os
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# isort: split
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
@@ -52,7 +52,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         validation_rows=val_rows, train_steps=fn_args.train_steps or None,
         strategy=distribution_strategy(),
         callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-                   EpochProgress(cfg.epochs * cfg.ensemble_size)])
+                   EpochProgress(cfg.epochs, cfg.ensemble_size)])
     model = result.model
     model.summary(print_fn=lambda line: print(line))
     run_files.save_history(result.history, fn_args.model_run_dir)

@@ -7,9 +7,9 @@ inputs and serving computes exactly what training saw.
 
 from __future__ import annotations
 
-import os
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# isort: split
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402

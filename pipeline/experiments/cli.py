@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from components.core.errors import UsageError
+from pipeline import cli_config, config_file
 from pipeline.configs import DEFAULT_OUTPUT_DIR, PRESETS, SHARED_DATASETS, shared_dataset_root
 from pipeline.experiments import model_study_cli
 from pipeline.experiments.feature_study import DEFAULT_MODELS
@@ -31,14 +33,17 @@ def cmd_experiment_features(args: argparse.Namespace) -> int:
     """Run the feature study and print the reference's two tables."""
     from pipeline.experiments.feature_study import run_feature_study
 
-    data_root = args.data_root or shared_dataset_root(args.preset)
+    run_file = cli_config.load(args, with_flags=False)
+    preset = run_file.preset
+    data_root = (config_file.resolve_data_root(run_file, args.data_root)
+                 or shared_dataset_root(preset.name))
     if not data_root:
-        raise SystemExit(f"--data-root is required for preset {args.preset!r} (no "
-                         f"{SHARED_DATASETS / args.preset} beside the repo).")
+        raise UsageError(f"--data-root is required for preset {preset.name!r} (no "
+                         f"{SHARED_DATASETS / preset.name} beside the repo).")
     output_dir = args.output_dir or str(
-        DEFAULT_OUTPUT_DIR / "experiments" / "feature_study" / f"{args.preset}-{args.split}")
+        DEFAULT_OUTPUT_DIR / "experiments" / "feature_study" / f"{preset.name}-{args.split}")
     result = run_feature_study(
-        os.path.abspath(data_root), preset=args.preset, runs=args.runs, split=args.split,
+        os.path.abspath(data_root), preset=preset, runs=args.runs, split=args.split,
         models=args.models, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
         output_dir=os.path.abspath(output_dir))
     print()
@@ -61,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "combinations of the in-graph utterance features and prints max and mean "
                     "test accuracy per combination beside the reference's IEMOCAP values.")
     feats.add_argument("--preset", default="ravdess", choices=sorted(PRESETS))
+    cli_config.add_file_arguments(feats)  # --config FILE, --set KEY=VALUE: as `mer run`'s
     feats.add_argument("--data-root",
                        help="dataset folder (default: ../shared/datasets/<preset> if present)")
     feats.add_argument("--runs", type=int, default=3,

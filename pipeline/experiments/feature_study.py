@@ -38,7 +38,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from components.core.config import FeatureConfig, SplitConfig
+from components.core.config import FeatureConfig, Preset, SplitConfig
+from components.core.errors import MissingDataError, UsageError
 from components.core.features import AUDIO_FEATURES
 from components.core.model_names import BASELINES
 from pipeline.experiments.study_data import EVAL, TRAIN, prepare_split
@@ -239,7 +240,7 @@ def _write_outputs(result: FeatureStudyResult, output_dir: str | os.PathLike) ->
 
 def run_feature_study(
     data_root: str | os.PathLike,
-    preset: str = "ravdess",
+    preset: str | Preset = "ravdess",
     runs: int = 3,
     split: str = "random",
     models: Sequence[str] = DEFAULT_MODELS,
@@ -272,14 +273,15 @@ def run_feature_study(
     models = tuple(models)
     unknown = [m for m in models if m not in DEFAULT_MODELS]
     if unknown or not models:
-        raise ValueError(f"unknown model(s) {unknown}; choose from {DEFAULT_MODELS}")
+        raise UsageError(f"unknown model(s) {unknown}; choose from {DEFAULT_MODELS}")
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise UsageError(f"split must be one of {SPLITS}, got {split!r}")
     if runs < 1 or epochs < 1:
-        raise ValueError("runs and epochs must be >= 1")
+        raise UsageError("runs and epochs must be >= 1")
     if not Path(data_root).exists():
-        raise FileNotFoundError(f"{data_root} does not exist; pass the dataset folder")
-    cfg = get_preset(preset)
+        raise MissingDataError(f"{data_root} does not exist; pass the dataset folder")
+    cfg = preset if isinstance(preset, Preset) else get_preset(preset)  # --config/--set
+    preset = cfg.name
     duration_s = float(duration_s or cfg.features.fixed_duration_s("the feature study"))
     # The reference's features: time-means of all three kinds, min-max scaled.
     features = FeatureConfig(duration_s=duration_s, audio_kinds=KINDS, audio_stats=("mean",),

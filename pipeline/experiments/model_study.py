@@ -40,6 +40,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from components.core.config import Preset
+from components.core.errors import UsageError
 from components.core.features import (
     AUDIO_FEATURES,
     LOG_MEL,
@@ -113,7 +115,7 @@ def _elapsed(seconds: float) -> str:
 
 
 def run_model_study(
-    preset: str,
+    preset: str | Preset,
     data_root: str | os.PathLike,
     models: Sequence[str],
     runs: int,
@@ -151,16 +153,17 @@ def run_model_study(
 
     started = time.time()
     say: Progress = progress or (lambda _line: None)
-    cfg = get_preset(preset)
+    cfg = preset if isinstance(preset, Preset) else get_preset(preset)  # --config/--set
+    preset = cfg.name
     splits = parse_splits(split)
     models = list(dict.fromkeys(models))
     if runs < 1:
-        raise ValueError(f"runs must be >= 1, got {runs}")
+        raise UsageError(f"runs must be >= 1, got {runs}")
     if epochs is not None and epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
+        raise UsageError(f"epochs must be >= 1, got {epochs}")
     task = resolve_task(cfg, models, task)
     if task not in cfg.tasks:
-        raise ValueError(f"preset {preset!r} supports {', '.join(cfg.tasks)}, not {task}")
+        raise UsageError(f"preset {preset!r} supports {', '.join(cfg.tasks)}, not {task}")
     check_models(task, models)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from components.core.errors import MerError
 from components.core.tasks import TASKS
 from pipeline.experiments.model_study import DEFAULT_OUTPUT_ROOT, run_model_study
 from pipeline.experiments.model_study_names import parse_splits
@@ -38,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--preset", default="ravdess", choices=sorted(PRESETS),
                         help="pipeline preset: reader, labels, features, hyperparameters")
+    from pipeline.cli_config import add_file_arguments
+
+    add_file_arguments(parser)  # --config FILE, --set KEY=VALUE: as `mer run`'s
     parser.add_argument("--models", type=_model_list, required=True,
                         help="comma-separated: baselines linsvm,rf,mnb,lr and/or Keras models "
                              "by name (e.g. cnn1d, cnn2d, tfidf_dense, tfidf+cnn1d)")
@@ -77,25 +81,28 @@ def _command(args: argparse.Namespace) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Runs the study from parsed arguments; prints the table and where the report is."""
+    from pipeline import cli_config, config_file
     from pipeline.configs import shared_dataset_root
 
-    data_root = args.data_root or shared_dataset_root(args.preset)
+    run_file = cli_config.load(args, with_flags=False)  # --preset/--config/--set
+    name = run_file.preset.name
+    data_root = config_file.resolve_data_root(run_file, args.data_root) or shared_dataset_root(name)
     if not data_root:
-        print(f"error: --data-root is required for preset {args.preset!r}", file=sys.stderr)
+        print(f"error: --data-root is required for preset {name!r}", file=sys.stderr)
         return 2
     splits = args.split if isinstance(args.split, list) else parse_splits(args.split)
-    output_dir = args.output_dir or str(DEFAULT_OUTPUT_ROOT / f"{args.preset}-{'+'.join(splits)}")
+    output_dir = args.output_dir or str(DEFAULT_OUTPUT_ROOT / f"{name}-{'+'.join(splits)}")
     cache_dir = args.cache_dir or (str(Path(args.output_dir) / "cache") if args.output_dir
                                    else str(DEFAULT_OUTPUT_ROOT / "cache"))
     try:
         result = run_model_study(
-            args.preset, os.path.abspath(data_root), args.models, args.runs, splits,
+            run_file.preset, os.path.abspath(data_root), args.models, args.runs, splits,
             os.path.abspath(output_dir), epochs=args.epochs, seed=args.seed,
             task=getattr(args, "task", None), cache_dir=os.path.abspath(cache_dir),
             command=_command(args))
-    except (ValueError, FileNotFoundError) as err:
+    except MerError as err:  # the user's to fix (anything else is a bug: the CLI's edge)
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     print()
     for line in result.table_lines():
         print(line)

@@ -8,12 +8,14 @@ decoded, naming what is known.
 
 from __future__ import annotations
 
-import os
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 from components.core.config import SPLIT_METHODS  # noqa: E402
+from components.core.errors import UsageError
 from components.core.features import AUDIO_FEATURES, TEXT_TFIDF  # noqa: E402
 from components.core.model_names import BASELINES  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
@@ -32,14 +34,14 @@ def check_models(task: str, models: Sequence[str]) -> None:
     from components.trainer.models.build import parse_model_name
 
     if not models:
-        raise ValueError("no models given; e.g. --models linsvm,rf,cnn1d")
+        raise UsageError("no models given; e.g. --models linsvm,rf,cnn1d")
     for m in models:
         if is_baseline(m):
             continue
         try:
             parse_model_name(task, m)
         except ValueError as err:
-            raise ValueError(f"{err} Baselines: {', '.join(BASELINES)}; {task.upper()} Keras "
+            raise UsageError(f"{err} Baselines: {', '.join(BASELINES)}; {task.upper()} Keras "
                              f"models: {', '.join(MODEL_NAMES[task])}.") from None
 
 
@@ -51,7 +53,7 @@ def resolve_task(preset, models: Sequence[str], task: Optional[str] = None) -> s
     """
     if task is not None:
         if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+            raise UsageError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
         return task
     if len(preset.tasks) == 1:
         return preset.tasks[0]
@@ -71,7 +73,7 @@ def resolve_task(preset, models: Sequence[str], task: Optional[str] = None) -> s
         candidates &= fits
     if len(candidates) == 1:
         return candidates.pop()
-    raise ValueError(f"preset {preset.name!r} supports tasks {', '.join(preset.tasks)} and the "
+    raise UsageError(f"preset {preset.name!r} supports tasks {', '.join(preset.tasks)} and the "
                      f"models {', '.join(models)} do not say which; pass --task")
 
 
@@ -97,7 +99,7 @@ def parse_splits(split: str | Sequence[str]) -> list[str]:
              if s.strip()]
     bad = [s for s in names if s not in SPLITS]
     if bad or not names:
-        raise ValueError(f"unknown split(s) {bad or split!r}; choose from {', '.join(SPLITS)}")
+        raise UsageError(f"unknown split(s) {bad or split!r}; choose from {', '.join(SPLITS)}")
     return list(dict.fromkeys(names))
 
 

@@ -15,11 +15,14 @@ import os
 import time
 from typing import Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 import numpy as np  # noqa: E402
 
 from components.core.config import Preset, SplitConfig  # noqa: E402
+from components.core.errors import UsageError  # noqa: E402
 from components.core.features import LABEL  # noqa: E402
 from pipeline.configs import RunConfig  # noqa: E402
 
@@ -164,7 +167,7 @@ def speaker_folds(speakers: Sequence[str], n_folds: int) -> list[tuple[str, ...]
     """
     ordered = sorted(set(speakers))
     if n_folds < 2 or n_folds > len(ordered):
-        raise ValueError(f"n_folds must be in [2, {len(ordered)}] speakers, got {n_folds}")
+        raise UsageError(f"n_folds must be in [2, {len(ordered)}] speakers, got {n_folds}")
     return [tuple(ordered[i::n_folds]) for i in range(n_folds)]
 
 

@@ -10,15 +10,18 @@ UAR (on the eval split: what it reports, never what it selects on).
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Callable, Optional
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 import numpy as np  # noqa: E402
 
+from components.core.carve_out import mask as validation_mask  # noqa: E402
 from components.core.config import TrainConfig  # noqa: E402
+from components.core.metrics import uar_of  # noqa: E402
 from components.core.model_names import is_baseline  # noqa: E402
 from pipeline.experiments.study_data import EVAL, TRAIN, TransformedSplit  # noqa: E402
 
@@ -38,19 +41,6 @@ class CandidateFit:
     history: dict
     epochs: int
     seconds: float
-
-
-def validation_mask(n: int, fraction: float) -> np.ndarray:
-    """The rows `fit.carve_validation` sends to validation (every k-th), as a boolean mask."""
-    if fraction <= 0:
-        return np.zeros(n, dtype=bool)
-    k = max(2, int(round(1 / fraction)))
-    return np.arange(n) % k == 0
-
-
-def uar(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
-    recalls = [float(np.mean(pred[y == c] == c)) for c in range(n_classes) if np.any(y == c)]
-    return 100.0 * float(np.mean(recalls)) if recalls else 0.0
 
 
 def fit_candidate(ts: TransformedSplit, task: str, model: str, cfg: TrainConfig,
@@ -92,7 +82,7 @@ def _fit_keras(ts, task, model, cfg, rows_fn, feature_spec, verbose) -> Candidat
     return CandidateFit(
         model=model, train_accuracy=100.0 * float(np.mean(p_train.argmax(1) == y_train)),
         val_accuracy=val_acc, test_accuracy=100.0 * float(np.mean(pred == y_test)),
-        uar=uar(y_test, pred, len(ts.labels)), y_test=y_test, pred_test=pred,
+        uar=100.0 * uar_of(y_test, pred, len(ts.labels)), y_test=y_test, pred_test=pred,
         proba_test=p_test, history=result.history, epochs=len(result.history.get("loss", [])),
         seconds=time.time() - started)
 
@@ -135,6 +125,6 @@ def _score_baseline(model, task, labels, x_train, y_train, x_test, y_test, cfg, 
     pred = fitted.predict(baseline_inputs(model, x_test))
     return CandidateFit(
         model=model, train_accuracy=100.0 * metrics["train_accuracy"], val_accuracy=val_acc,
-        test_accuracy=100.0 * metrics["accuracy"], uar=uar(y_test, pred, len(labels)),
+        test_accuracy=100.0 * metrics["accuracy"], uar=100.0 * uar_of(y_test, pred, len(labels)),
         y_test=y_test, pred_test=pred, proba_test=None, history={}, epochs=0,
         seconds=time.time() - started)

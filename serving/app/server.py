@@ -17,6 +17,7 @@ from typing import Optional
 
 import uvicorn
 
+from components.core.errors import UsageError
 from serving.app.api import create_app
 from serving.app.observability import JsonFormatter
 from serving.app.protocol import guarded_protocol
@@ -32,7 +33,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port} ({e.strerror}); pick another --port or "
+        raise UsageError(f"cannot listen on {host}:{port} ({e.strerror}); pick another --port or "
                       f"stop what uses it") from None
     sock.listen(2048)
     sock.setblocking(False)

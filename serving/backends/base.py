@@ -12,6 +12,7 @@ from typing import Callable, Mapping, Optional, Sequence, TypeVar
 
 import numpy as np
 
+from components.core import metrics
 from components.core.signatures import RAW_SIGNATURE
 from serving.errors import PredictionError, ServingError
 
@@ -55,8 +56,7 @@ def top_k_predictions(probs: Sequence[float], names: Sequence[str], top_k: int) 
     if p.shape[0] != len(names):
         raise PredictionError(
             f"model returned {p.shape[0]} probabilities but {len(names)} emotion names")
-    order = np.argsort(-p, kind="stable")[: max(top_k, 0)]
-    return [Prediction(str(names[i]), float(p[i])) for i in order]
+    return [Prediction(str(names[i]), float(p[i])) for i in metrics.top_k(p, top_k)]
 
 
 def _decode_name(x) -> str:

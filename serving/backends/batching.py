@@ -30,6 +30,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from components.core.errors import ConfigurationError
 from serving.errors import ServerUnavailableError
 
 BATCHING_CONFIG = Path(__file__).resolve().parents[1] / "batching.config"
@@ -52,9 +53,9 @@ class BatchingParams:
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1 or self.num_batch_threads < 1 or self.max_enqueued_batches < 1:
-            raise ValueError(f"batching sizes and thread counts must be >= 1: {self}")
+            raise ConfigurationError(f"batching sizes and thread counts must be >= 1: {self}")
         if self.batch_timeout_s < 0:
-            raise ValueError(f"batch_timeout must be >= 0: {self}")
+            raise ConfigurationError(f"batch_timeout must be >= 0: {self}")
 
     @classmethod
     def from_file(cls, path: str | Path = BATCHING_CONFIG) -> BatchingParams:
@@ -64,8 +65,8 @@ class BatchingParams:
         known = {"max_batch_size", "batch_timeout_micros", "max_enqueued_batches",
                  "num_batch_threads"}
         if not known & set(values):
-            raise ValueError(f"{path}: no batching parameters found (expected lines such as "
-                             f"`max_batch_size {{ value: 32 }}`)")
+            raise ConfigurationError(f"{path}: no batching parameters found (expected lines "
+                                     f"such as `max_batch_size {{ value: 32 }}`)")
         default = cls()
         return cls(
             max_batch_size=values.get("max_batch_size", default.max_batch_size),

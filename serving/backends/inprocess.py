@@ -15,11 +15,14 @@ import threading
 import time
 from typing import Literal, Mapping, Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from components.core import metrics  # noqa: E402
 from components.core.saved_model_check import VersionCheckError, load_checked  # noqa: E402
 from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
@@ -122,8 +125,7 @@ class InProcessModel:
         out = self._call(feeds)
         probs = out[PROBABILITIES].numpy()[0]
         names = [n.decode("utf-8") for n in out[EMOTIONS].numpy()[0]]
-        order = np.argsort(-probs)[:top_k]
-        return [Prediction(names[i], float(probs[i])) for i in order]
+        return [Prediction(names[i], float(probs[i])) for i in metrics.top_k(probs, top_k)]
 
 
 class InProcessBackend(Backend):

@@ -10,6 +10,7 @@ import urllib.parse
 from typing import Mapping, Optional, Sequence
 
 from components.core.contract import TEXT
+from components.core.errors import UsageError
 from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE
 from serving.backends.base import (
     SIGNATURE_FIX,
@@ -58,7 +59,7 @@ class RestBackend(Backend):
                  backoff_s: float = 0.1):
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r} (e.g. http://localhost:8501)")
+            raise UsageError(f"not an http(s) URL: {base_url!r} (e.g. http://localhost:8501)")
         self.base_url = base_url.rstrip("/")
         self._scheme = parsed.scheme
         self._host = parsed.hostname

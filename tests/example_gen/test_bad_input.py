@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts
-from components.core import contract
+from components.core import contract, errors
 from components.example_gen import ingest
 from components.example_gen.readers import READERS
 from pipeline import cli
@@ -216,9 +216,9 @@ def test_verbose_shows_the_traceback(tmp_path, capsys):
     manifest = _manifest(tmp_path / "data", BAD["nul"])
     argv = ["ingest", "--preset", "manifest", "--data-root", manifest,
             "--out", str(tmp_path / "out")]
-    assert cli.main(argv) == cli.USAGE_ERROR
+    assert cli.main(argv) == errors.USER_ERROR_EXIT
     assert "Traceback" not in capsys.readouterr().err
-    assert cli.main([*argv, "-v"]) == cli.USAGE_ERROR
+    assert cli.main([*argv, "-v"]) == errors.USER_ERROR_EXIT
     err = capsys.readouterr().err
     assert "Traceback" in err and "NothingValidError" in err and "mer: error:" in err
 
@@ -240,7 +240,7 @@ def test_other_user_errors_end_the_same_way(tmp_path, capsys, problem):
         os.chmod(manifest, 0)
     else:
         argv += ["--set", "reader_options.label_col=feeling"]
-    assert cli.main(argv) == cli.USAGE_ERROR
+    assert cli.main(argv) == errors.USER_ERROR_EXIT
     err = capsys.readouterr().err
     assert err.startswith("mer: error:") and expected[problem] in err, err
     assert "Traceback" not in err
@@ -260,7 +260,7 @@ def test_a_run_stopped_by_bad_data_exits_2_with_the_message(tmp_path, monkeypatc
     monkeypatch.setattr(local_runner, "run", fail)
     code = cli.main(["run", "--preset", "manifest", "--data-root", str(tmp_path),
                      "--output-dir", str(tmp_path / "out"), "-v"])
-    assert code == cli.USAGE_ERROR
+    assert code == errors.USER_ERROR_EXIT
     captured = capsys.readouterr()
     assert captured.err == f"mer: error: EmotionExampleGen: {cause}\n"
     assert "(summary)" in captured.out

@@ -25,11 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.core import contract
+from components.core import contract, errors
 from components.example_gen import ingest
 from components.example_gen.loading import load_or_reject
 from components.example_gen.tf_example import to_example
-from pipeline import cli
 from pipeline.configs import SHARED_DATASETS, get_preset
 from tests.example_gen.conftest import (
     GOEMOTIONS_LABELS,
@@ -57,7 +56,7 @@ def ingest_outcome(preset, root) -> Optional[ingest.IngestSummary]:
     """Ingestion without Beam; None when it stops at a user error (which must be one)."""
     try:
         listing = ingest.list_dataset(preset, str(root))
-    except cli.USER_ERRORS as e:  # one clear message, the CLI's `mer: error:`
+    except errors.MerError as e:  # one clear message, the CLI's `mer: error:`
         assert str(e).strip()
         return None
     counts: collections.Counter = collections.Counter()

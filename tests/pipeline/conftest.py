@@ -38,7 +38,7 @@ class CliRun:
 
 @pytest.fixture(scope="session")
 def demo_cli_run(tmp_path_factory) -> CliRun:
-    from pipeline import cli, local_runner
+    from pipeline import cli, cli_config, local_runner
 
     out = tmp_path_factory.mktemp("run")
     data_root = out / "data"
@@ -59,7 +59,7 @@ def demo_cli_run(tmp_path_factory) -> CliRun:
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", *argv], env=env,
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
-    config = cli._run_config(cli.build_parser().parse_args(argv))
+    config = cli_config.run_config(cli.build_parser().parse_args(argv))
     return CliRun(config=config, summary=local_runner.summary_of(config), rows=rows,
                   stdout=done.stdout + done.stderr, returncode=done.returncode)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import cli
+from components.core import errors
+from pipeline import cli, cli_config
 
 
 def _config(*extra: str):
-    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/data",
+    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/",
                                           *extra])
-    return cli._run_config(args)
+    return cli_config.run_config(args)
 
 
 def test_duration_auto_split_and_epochs_reach_the_preset():
@@ -23,20 +24,20 @@ def test_duration_auto_split_and_epochs_reach_the_preset():
 
 
 def test_bad_duration_names_the_option_and_the_accepted_values():
-    with pytest.raises(SystemExit, match="--duration: .*seconds or 'auto'"):
+    with pytest.raises(errors.MerError, match="--duration: .*seconds or 'auto'"):
         _config("--duration", "soon")
 
 
 def test_tasks_outside_the_preset_fail_before_running():
-    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/d",
+    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/",
                                           "--tasks", "ser,mer"])
-    with pytest.raises(SystemExit, match="runs ser, not mer"):
-        cli._tasks(args, cli._run_config(args))
+    with pytest.raises(errors.MerError, match="runs ser, not mer"):
+        cli_config.tasks(args, cli_config.run_config(args))
     args.tasks = "ser,xer"
-    with pytest.raises(SystemExit, match="Unknown task"):
-        cli._tasks(args, cli._run_config(args))
+    with pytest.raises(errors.MerError, match="Unknown task"):
+        cli_config.tasks(args, cli_config.run_config(args))
 
 
 def test_run_needs_a_preset_or_a_config_file():
-    with pytest.raises(SystemExit, match="--preset NAME or --config FILE"):
-        cli._run_config(cli.build_parser().parse_args(["run", "--data-root", "/d"]))
+    with pytest.raises(errors.MerError, match="--preset NAME or --config FILE"):
+        cli_config.run_config(cli.build_parser().parse_args(["run", "--data-root", "/"]))

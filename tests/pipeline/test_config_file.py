@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from components.core.config import Preset
-from pipeline import cli, config_file
+from pipeline import cli, cli_config, config_file
 from pipeline.configs import PRESETS, REPO_ROOT, get_preset
 
 
@@ -31,8 +31,8 @@ def test_an_edited_file_is_the_run_recipe(tmp_path):
     text += "models: {ser: cnn2d}\n"
     path = tmp_path / "r.yaml"
     path.write_text(text)
-    args = cli.build_parser().parse_args(["run", "--config", str(path), "--data-root", "/d"])
-    preset = cli._run_config(args).preset
+    args = cli.build_parser().parse_args(["run", "--config", str(path), "--data-root", "/"])
+    preset = cli_config.run_config(args).preset
     assert preset.train.epochs == 20 and preset.split.method == "speaker"
     assert preset.train.models["ser"] == "cnn2d"
     assert preset.train.models == {**get_preset("ravdess").train.models, "ser": "cnn2d"}  # merged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.core import errors
 from pipeline import flink_errors
 
 JAVA_STACK = """Pipeline BeamApp-root-1 failed in state FAILED: java.lang.RuntimeException: \
@@ -30,6 +31,7 @@ def test_a_memory_failure_names_the_knob(marker, knob):
     assert explained is not None and knob in str(explained)
     assert "scripts/flink_cluster.sh" in str(explained)
     assert "\tat org.apache" not in str(explained)
+    assert isinstance(explained, errors.ConfigurationError)  # the CLI's exit 2, one line
 
 
 def test_other_failures_are_left_alone():

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from pipeline import beam_args, cli
+from components.core import errors
+from pipeline import beam_args, cli, cli_config
 from pipeline.beam_args import local_flink_job_server_jar
 from pipeline.configs import REPO_ROOT, RunConfig, get_preset
 
@@ -16,9 +17,9 @@ def _config(**kwargs) -> RunConfig:
 
 
 def _cli(*extra: str) -> RunConfig:
-    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/data",
+    args = cli.build_parser().parse_args(["run", "--preset", "ravdess", "--data-root", "/",
                                           *extra])
-    return cli._run_config(args)
+    return cli_config.run_config(args)
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_local_flink_that_does_not_answer_leaves_parallelism_to_flink(job_server
 def test_local_flink_without_a_job_server_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.setenv("MER_FLINK_CACHE", str(tmp_path))
     monkeypatch.delenv("MER_FLINK_JOB_SERVER_JAR", raising=False)
-    with pytest.raises(SystemExit, match="scripts/flink_cluster.sh start"):
+    with pytest.raises(errors.MerError, match="scripts/flink_cluster.sh start"):
         _cli("--runner", "flink", "--flink-master", "127.0.0.1:8081")
 
 
@@ -80,12 +81,12 @@ def test_remote_flink_needs_an_sdk_environment_and_uses_beams_job_server(job_ser
 
 
 def test_flink_needs_a_master():
-    with pytest.raises(SystemExit, match="--flink-master HOST:PORT"):
+    with pytest.raises(errors.MerError, match="--flink-master HOST:PORT"):
         _cli("--runner", "flink")
 
 
 def test_dataflow_names_the_missing_options_and_passes_the_rest():
-    with pytest.raises(SystemExit, match="--beam-arg=--region=.*--beam-arg=--temp_location"):
+    with pytest.raises(errors.MerError, match="--beam-arg=--region=.*--beam-arg=--temp_location"):
         _cli("--runner", "dataflow", "--beam-arg=--project=p")
     args = _cli("--runner", "dataflow", "--beam-arg=--project=p", "--beam-arg=--region=r",
                 "--beam-arg=--temp_location=gs://b/tmp").beam_pipeline_args()
@@ -100,9 +101,9 @@ def test_spark_and_pass_through():
 
 
 def test_options_of_another_runner_are_refused():
-    with pytest.raises(SystemExit, match="--beam-mode applies to --runner direct only"):
+    with pytest.raises(errors.MerError, match="--beam-mode applies to --runner direct only"):
         _cli("--runner", "spark", "--beam-mode", "multi_processing")
-    with pytest.raises(SystemExit, match="--flink-master needs --runner flink"):
+    with pytest.raises(errors.MerError, match="--flink-master needs --runner flink"):
         _cli("--flink-master", "localhost:8081")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.core import errors
 from pipeline import cli, serving_cli
 
 
@@ -39,7 +40,7 @@ def test_predict_through_tf_serving(tfs_server, scheme, capsys):
 
 def test_task_needing_a_missing_input_exits_with_the_reason(model_repo, capsys):
     assert cli.main(["predict", "--model-dir", str(model_repo), "--task", "ser",
-                     "--text", "hi"]) == cli.USAGE_ERROR
+                     "--text", "hi"]) == errors.USER_ERROR_EXIT
     err = capsys.readouterr().err
     assert err.startswith("mer: error: ") and "needs audio" in err
 

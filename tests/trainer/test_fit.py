@@ -11,10 +11,10 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from components.core import features as ft  # noqa: E402
+from components.core.carve_out import mask as validation_mask  # noqa: E402
 from components.core.config import TrainConfig  # noqa: E402
 from components.trainer import augment as aug  # noqa: E402
 from components.trainer.fit import carve_validation, fit_model  # noqa: E402
-from pipeline.experiments.study_fit import validation_mask  # noqa: E402
 
 DIM, CLASSES, FRAMES, BANDS = 12, 3, 20, 8
 SPEC = {ft.AUDIO_FEATURES: tf.io.FixedLenFeature([DIM], tf.float32),
@@ -108,3 +108,23 @@ def test_tdnn_on_frames_trains_with_spec_augment():
     result = fit_model("ser", "tdnn", CLASSES, SPEC, _rows(), cfg, verbose=0)
     assert sorted(result.model.input_names) == [ft.LOG_MEL]
     assert np.isfinite(result.history["loss"]).all()  # statistics pooling: no NaN gradients
+
+
+def test_epoch_progress_counts_every_member_of_an_ensemble_once():
+    """The Trainer's bar is sized epochs x ensemble_size; it used to restart at 0 for each
+    member (speech presets showed x/450 and stopped at 150). Now it climbs to the total once."""
+    from components.core import progress
+    from components.trainer.epoch_progress import EpochProgress
+
+    seen: list[tuple[int, int]] = []
+    progress.set_listener(lambda step, done, total: seen.append((done, total)))
+    try:
+        cfg = _cfg(epochs=3, ensemble_size=2)
+        fit_model("ser", "dense", CLASSES, SPEC, _rows(), cfg,
+                  callbacks=[EpochProgress(cfg.epochs, cfg.ensemble_size)], verbose=0)
+    finally:
+        progress.set_listener(None)
+    done = [d for d, _ in seen]
+    assert {t for _, t in seen} == {6}, seen
+    assert done == sorted(done) and done[-1] == 6, seen
+    assert 4 in done and 5 in done, seen  # the second member's epochs count on from the first's

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable, Iterator, Union
 
 from components.core.contract import Rejected, Source
+from components.core.errors import DataError
 from components.example_gen.readers import (
     cremad,
     goemotions,
@@ -43,4 +44,4 @@ def get_reader(name: str) -> Reader:
         return READERS[name]
     except KeyError:
         known = ", ".join(sorted(READERS))
-        raise ValueError(f"Unknown reader {name!r}; readers: {known}.") from None
+        raise DataError(f"Unknown reader {name!r}; readers: {known}.") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.core.errors import MissingDataError
 from components.example_gen.readers import text_file
 
 DATASET = "cremad"
@@ -58,7 +59,7 @@ def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
     files = sorted(p for p in root.rglob("*")
                    if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not files:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"No .wav or .flac files under {root}; point --data-root at the CREMA-D folder "
             f"holding AudioWAV/.")
     genders = _genders(root, encoding)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.core.errors import DataError, MissingDataError
 from components.example_gen.readers import text_file
 
 DATASET = "goemotions"
@@ -65,9 +66,9 @@ def _label_names(folder: Path, encoding: str) -> list[str]:
             lines = text_file.read_lines(path, encoding)
             bad = next((ln.problem for ln in lines if ln.problem), None)
             if bad:  # every id after a bad name would map to the wrong emotion
-                raise ValueError(f"{path}: {bad.detail}.")
+                raise DataError(f"{path}: {bad.detail}.")
             return [ln.text.strip() for ln in lines if ln.text.strip()]
-    raise FileNotFoundError(
+    raise MissingDataError(
         f"{folder} has no emotions.txt (or labels.txt) naming the label ids; point --data-root "
         f"at the GoEmotions data folder holding train.tsv, dev.tsv, test.tsv and emotions.txt.")
 
@@ -78,13 +79,13 @@ def read(
 ) -> Iterator[Union[Source, Rejected]]:
     """Lists every row of every TSV, mapped to Ekman + neutral."""
     if multi_label not in MULTI_LABEL_POLICIES:
-        raise ValueError(
+        raise DataError(
             f"multi_label must be one of {MULTI_LABEL_POLICIES}, got {multi_label!r}.")
     folder = _folder(Path(data_root))
     names = _label_names(folder, encoding)
     tsvs = sorted(folder.glob("*.tsv"))
     if not tsvs:
-        raise FileNotFoundError(f"No .tsv files in {folder}; expected train/dev/test.tsv.")
+        raise MissingDataError(f"No .tsv files in {folder}; expected train/dev/test.tsv.")
     for tsv in tsvs:
         for rec in text_file.csv_records(tsv, encoding, delimiter="\t", quoting=csv.QUOTE_NONE):
             n, row = rec.line, rec.values
@@ -100,7 +101,7 @@ def read(
             text, ids, rid = row[0], row[1], row[2].strip() or f"{tsv.stem}_{n}"
             try:
                 if not all(i.strip().isdigit() for i in ids.split(",")):
-                    raise ValueError(ids)
+                    raise DataError(ids)
                 fine = [names[int(i)] for i in ids.split(",")]
             except (ValueError, IndexError):
                 yield Rejected(rid, BAD_ROW, origin,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import MISSING_FILE, UNKNOWN_LABEL, Rejected, Source
+from components.core.errors import MissingDataError
 from components.example_gen.readers import text_file
 
 DATASET = "iemocap"
@@ -58,7 +59,7 @@ def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
     root = Path(data_root)
     sessions = sorted(p for p in root.glob("Session*") if p.is_dir())
     if not sessions:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"No Session1..Session5 folders under {root}; point --data-root at "
             f"IEMOCAP_full_release (the folder holding Session1/dialog/EmoEvaluation).")
     for session in sessions:

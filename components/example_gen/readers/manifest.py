@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 from components.core.contract import BAD_ENCODING, BAD_ROW, MISSING_FILE, Rejected, Source
+from components.core.errors import DataError, MissingDataError
 from components.example_gen.readers import text_file
 
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl")
@@ -50,7 +51,7 @@ def _manifest_path(data_root: Path) -> Path:
     for name in MANIFEST_NAMES:
         if (data_root / name).is_file():
             return data_root / name
-    raise FileNotFoundError(
+    raise MissingDataError(
         f"No manifest.csv or manifest.jsonl in {data_root}; pass the manifest file itself "
         f"as --data-root or add one (columns: audio_path, text, emotion, speaker, gender, id).")
 
@@ -79,7 +80,7 @@ def _jsonl_rows(path: Path, encoding: str) -> tuple[list[str], list[tuple[int, s
             try:
                 row = json.loads(line.text)
                 if not isinstance(row, dict):
-                    raise ValueError("a line must be a JSON object")
+                    raise DataError("a line must be a JSON object")
             except ValueError as e:
                 row = {_ERROR: text_file.Problem(
                     BAD_ROW, f"line {line.number}: invalid JSON ({e}); fix or drop the line")}
@@ -109,13 +110,13 @@ def _value(row: dict, col: str) -> str:
 def _check_columns(path: Path, columns: list[str], cols: dict[str, str]) -> None:
     found = f"found {columns}. Rename the columns or set the preset's reader_options"
     if cols["label_col"] not in columns:
-        raise ValueError(f"{path}: no label column {cols['label_col']!r}; {found} (label_col).")
+        raise DataError(f"{path}: no label column {cols['label_col']!r}; {found} (label_col).")
     if cols["audio_col"] not in columns and cols["text_col"] not in columns:
-        raise ValueError(f"{path}: needs an audio column {cols['audio_col']!r} and/or a text "
+        raise DataError(f"{path}: needs an audio column {cols['audio_col']!r} and/or a text "
                          f"column {cols['text_col']!r}; {found} (audio_col, text_col).")
     for option, col in cols.items():
         if col != DEFAULT_COLUMNS[option] and col not in columns:
-            raise ValueError(f"{path}: no column {col!r} (set as {option}); {found}.")
+            raise DataError(f"{path}: no column {col!r} (set as {option}); {found}.")
 
 
 def read(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.core.errors import DataError, MissingDataError
 from components.example_gen.readers import text_file
 
 DATASET = "meld"
@@ -53,7 +54,7 @@ def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
     root = Path(data_root)
     csvs = sorted(root.rglob("*_sent_emo*.csv"))
     if not csvs:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"No *_sent_emo.csv under {root}; point --data-root at the MELD folder holding "
             f"train_sent_emo.csv, dev_sent_emo.csv and test_sent_emo.csv.")
     audio = _audio_index(root)
@@ -62,7 +63,7 @@ def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
         columns, rows = text_file.csv_dicts(path, encoding)
         missing = [c for c in COLUMNS if c not in columns]
         if missing:
-            raise ValueError(f"{path} lacks column(s) {missing}; found {columns}. "
+            raise DataError(f"{path} lacks column(s) {missing}; found {columns}. "
                              f"MELD CSVs have {', '.join(COLUMNS)}.")
         for n, rec, row in rows:
             origin = f"{path}:row {n} (line {rec.line})"

@@ -26,6 +26,7 @@ from typing import Iterator, Union
 import numpy as np
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.core.errors import DataError, MissingDataError
 from components.example_gen.readers import text_file
 
 DATASET = "psychexp"
@@ -49,11 +50,11 @@ def _from_pickle(path: Path) -> Iterator[Union[Source, Rejected]]:
                                                     ("test_ind", "test"))
                     for i in data.get(key, ())}
     except Exception as e:  # noqa: BLE001 - any damage reads as one clear error
-        raise ValueError(f"{path} does not load as DeepMoji's PsychExp pickle "
+        raise DataError(f"{path} does not load as DeepMoji's PsychExp pickle "
                          f"({type(e).__name__}: {e}); download it again or use psychexp.csv."
                          ) from e
     if len(texts) != len(info):
-        raise ValueError(f"{path}: {len(texts)} texts but {len(info)} labels; the pickle is "
+        raise DataError(f"{path}: {len(texts)} texts but {len(info)} labels; the pickle is "
                          f"damaged, download it again or use psychexp.csv.")
     for i, (text, meta) in enumerate(zip(texts, info, strict=True)):
         origin = f"{path}:{i}"
@@ -74,7 +75,7 @@ def _from_csv(path: Path, encoding: str) -> Iterator[Union[Source, Rejected]]:
     columns, rows = text_file.csv_dicts(path, encoding)
     missing = {"text", "label"} - set(columns)
     if missing:
-        raise ValueError(f"{path}: missing column(s) {sorted(missing)}; found "
+        raise DataError(f"{path}: missing column(s) {sorted(missing)}; found "
                          f"{columns}. The CSV needs text and label columns.")
     for n, rec, row in rows:
         i = n - 1
@@ -105,6 +106,6 @@ def read(data_root: Path, encoding: str = text_file.DEFAULT_ENCODING, **options
     elif (root / "psychexp.csv").is_file():
         yield from _from_csv(root / "psychexp.csv", encoding)
     else:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"Neither raw.pickle nor psychexp.csv under {root}; point --data-root at the "
             f"PsychExp folder from DeepMoji's data release.")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from components.core.contract import BAD_ROW, Rejected, Source
+from components.core.errors import MissingDataError
 from components.example_gen.readers import text_file
 
 DATASET = "ravdess"
@@ -37,7 +38,7 @@ def read(data_root: Path, **options) -> Iterator[Union[Source, Rejected]]:
     files = sorted(p for p in root.rglob("*")
                    if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not files:
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"No .wav or .flac files under {root}; point --data-root at the RAVDESS folder "
             f"holding Actor_01 .. Actor_24.")
     for path in files:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from components.core.contract import BAD_ENCODING, BAD_ROW
+from components.core.errors import DataError
 
 DEFAULT_ENCODING = "utf-8"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -58,7 +59,7 @@ def codec(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except (LookupError, TypeError):
-        raise ValueError(f"reader_options.encoding {encoding!r} is not an encoding Python knows; "
+        raise DataError(f"reader_options.encoding {encoding!r} is not an encoding Python knows; "
                          f"use e.g. utf-8 (the default), latin-1, cp1252 or utf-16.") from None
     return "utf-8-sig" if name == "utf-8" else name
 
@@ -180,7 +181,7 @@ def csv_dicts(path: Path, encoding: str = DEFAULT_ENCODING, **fmt
     if header is None:
         return [], iter(())
     if header.problem:
-        raise ValueError(f"{path}: the header cannot be read ({header.problem.detail}).")
+        raise DataError(f"{path}: the header cannot be read ({header.problem.detail}).")
     columns = [c.strip() for c in header.values]
 
     def rows() -> Iterator[tuple[int, Record, Optional[dict]]]:

@@ -4,43 +4,20 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.core import model_names
 from components.trainer.models import encoders
 
 keras = tf.keras
 
-# Model names per task (the design card's names). A TER or SER name is an encoder plus the
-# head (TER may fuse text encoders: `minilm+tfidf`); MER names are `TEXT+AUDIO`, where each
-# side is an encoder's short name (`electra`, `yamnet`) or its single-task name
-# (`electra_dense`, `yamnet_lstm`).
-_TER_ALIASES = {"tfidf_dense": "tfidf", "minilm_dense": "minilm", "bert_bilstm": "bert",
-                "electra_dense": "electra"}
-_SER_ALIASES = {"yamnet_lstm": "yamnet", "trill_lstm": "trill"}
-
-
 def parse_model_name(task: str, name: str) -> tuple[list[str], list[str]]:
-    """Returns (text encoder names, audio encoder names) for a task's model name."""
-    if task == "ter":
-        # `minilm+tfidf`: several text encoders fused like MER's two modalities.
-        texts = [_TER_ALIASES.get(part, part) for part in name.split("+")]
-        for text in texts:
-            _check(text, encoders.TEXT_ENCODERS, task, name)
-        if len(set(texts)) != len(texts):
-            raise ValueError(f"TER model {name!r} names an encoder twice")
-        return texts, []
-    if task == "ser":
-        audio = _SER_ALIASES.get(name, name)
-        _check(audio, encoders.AUDIO_ENCODERS, task, name)
-        return [], [audio]
-    if task == "mer":
-        if "+" not in name:
-            raise ValueError(f"MER model names are TEXT+AUDIO (e.g. tfidf+cnn1d), got {name!r}")
-        text, audio = name.split("+", 1)
-        text = _TER_ALIASES.get(text, text)
-        audio = _SER_ALIASES.get(audio, audio)
+    """(text encoder names, audio encoder names) for a task's model name: the core's one
+    parser (`components.core.model_names`), checked against this zoo's registries."""
+    texts, audios = model_names.parse_model_name(task, name)
+    for text in texts:
         _check(text, encoders.TEXT_ENCODERS, task, name)
+    for audio in audios:
         _check(audio, encoders.AUDIO_ENCODERS, task, name)
-        return [text], [audio]
-    raise ValueError(f"Unknown task {task!r}; tasks are ter, ser, mer.")
+    return texts, audios
 
 
 def _check(part: str, registry: dict, task: str, name: str) -> None:

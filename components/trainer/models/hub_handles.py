@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
 
 import json
 from pathlib import Path
