@@ -139,6 +139,14 @@ class MicroBatcher:
                 self._close_open()
             self._cond.notify_all()
 
+    def join(self, timeout_s: float = 30.0) -> None:
+        """Wait (after `close`) until the queued batches ran and the threads stopped, so the
+        replaced model is no longer referenced by them."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
     def _close_open(self) -> None:  # holding the lock
         self._ready.append(self._open)
         self._open, self._open_rows = [], 0

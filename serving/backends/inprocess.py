@@ -9,6 +9,7 @@ policy does, and merges concurrent requests into batches the way TF Serving's ba
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import threading
@@ -20,7 +21,11 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from components.core.saved_model_check import VersionCheckError, load_checked  # noqa: E402
+from components.core.saved_model_check import (  # noqa: E402
+    VersionCheckError,
+    load_checked,
+    missing_part,
+)
 from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
 from serving.backends.base import (  # noqa: E402
@@ -85,6 +90,14 @@ class InProcessModel:
         self.version = os.path.basename(self.path)
         self._model, self._fn = load_checked(self.path)
         self.inputs = tuple(sorted(self._fn.structured_input_signature[1]))
+
+    @staticmethod
+    def release() -> None:
+        """Free replaced versions now. A loaded SavedModel's object graph is full of reference
+        cycles, so once the backend drops a version its functions and graphs (tens of MB for a
+        real model) stayed until some later collection, and RSS grew with every version picked
+        up (issue 18, item 3). Calls still running on it hold their own reference and finish."""
+        gc.collect()
 
     def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
         """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
@@ -161,20 +174,39 @@ class InProcessBackend(Backend):
             entry = self._models.get(task)
             if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
                 return entry
-            model = self._newest_loadable(task, entry[0] if entry is not None else None)
+            current = entry[0] if entry is not None else None
+            if current is not None and not _still_there(current.path):
+                # The serving version was deleted: TF Serving unloads it and serves the newest
+                # version left, so do the same (a rollback is `rm -rf <repo>/<task>/<v>`).
+                log.warning("%s version %s was removed from disk; unloading it", task,
+                            current.version)
+                self._unload(task)
+                current = entry = None
+            model = self._newest_loadable(task, current)
             if model is None:
-                if entry is not None:  # nothing newer loads (or a version vanished): keep it
+                if entry is not None:  # nothing newer loads: the current version keeps serving
                     entry = (entry[0], time.monotonic(), entry[2])
                     self._models[task] = entry
                     return entry
                 raise self._not_found(task)
+            self._unload(task)  # the old version finishes its queue, then is released
             batcher = None if self.batching is None else MicroBatcher(
                 model.run, self.batching_threads(), name=f"{task}-v{model.version}")
-            if entry is not None and entry[2] is not None:
-                entry[2].close()  # the old version finishes its queue, then stops
             entry = (model, time.monotonic(), batcher)
             self._models[task] = entry
             return entry
+
+    def _unload(self, task: str) -> None:
+        """Stop serving `task`'s current version and release it (see `InProcessModel.release`)."""
+        entry = self._models.pop(task, None)
+        if entry is None:
+            return
+        model, _, batcher = entry
+        if batcher is not None:
+            batcher.close()  # queued requests finish on the old version first
+            batcher.join()
+        del model, batcher, entry
+        InProcessModel.release()
 
     def _newest_loadable(self, task: str, current: Optional[InProcessModel]
                          ) -> Optional[InProcessModel]:
@@ -325,8 +357,13 @@ class InProcessBackend(Backend):
 def _load_inprocess_model(path: str) -> InProcessModel:
     """InProcessModel for one version folder (never a search for versions below it)."""
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise VersionCheckError(path, "no saved_model.pb")
+        raise VersionCheckError(path, missing_part(path) or "no saved_model.pb")
     return InProcessModel(path)
+
+
+def _still_there(version_dir: str) -> bool:
+    """Is a served version still on disk (its folder and saved_model.pb)?"""
+    return os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
 
 
 def _stamp(version_dir: str) -> Optional[tuple]:
