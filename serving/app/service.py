@@ -231,8 +231,15 @@ class PredictService:
         def run(task: str) -> TaskResult:
             return self._run_task(task, have, text, audio, req.top_k, asr_note)
 
+        # Only tasks whose inputs are all present call a model; the others are skipped here,
+        # so a WAV-only (or text-only) request runs its one model on this thread, no pool.
+        runnable = [t for t in tasks if all(have[k] for k in TASK_INPUTS[t])]
         try:
-            outcomes = [run(tasks[0])] if len(tasks) == 1 else list(self._pool.map(run, tasks))
+            if len(runnable) > 1:
+                done = dict(zip(runnable, self._pool.map(run, runnable), strict=True))
+            else:
+                done = {t: run(t) for t in runnable}
+            outcomes = [done[t] if t in done else run(t) for t in tasks]
         except ServerUnavailableError as e:
             log.error("backend unavailable: %s", e)
             raise ApiError(503, "backend_unavailable", e.public_message(

@@ -34,8 +34,9 @@ from serving.errors import ServerUnavailableError
 
 BATCHING_CONFIG = Path(__file__).resolve().parents[1] / "batching.config"
 
-#: What a batch run returns: probabilities [N, C] and emotion names [N, C].
-Outputs = tuple[np.ndarray, np.ndarray]
+#: What a batch run returns: probabilities [N, C] and the C emotion names, which are the same
+#: for every row of a model version (so only the probabilities are split between requests).
+Outputs = tuple[np.ndarray, Sequence[str]]
 RunBatch = Callable[[Mapping[str, Sequence[bytes]]], Outputs]
 
 
@@ -185,7 +186,7 @@ class MicroBatcher:
         start = 0
         for request in batch:
             end = start + request.rows
-            request.future.set_result((probabilities[start:end], emotions[start:end]))
+            request.future.set_result((probabilities[start:end], emotions))
             start = end
 
     def _run_alone(self, request: _Request) -> None:

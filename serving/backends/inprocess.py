@@ -32,7 +32,7 @@ from serving.backends.base import (  # noqa: E402
     Backend,
     Prediction,
     model_error_summary,
-    rows_to_predictions,
+    top_k_predictions,
 )
 from serving.backends.batching import (  # noqa: E402
     BatcherClosedError,
@@ -90,6 +90,7 @@ class InProcessModel:
         self.version = os.path.basename(self.path)
         self._model, self._fn = load_checked(self.path)
         self.inputs = tuple(sorted(self._fn.structured_input_signature[1]))
+        self.class_names: Optional[list[str]] = None  # decoded on the first call
 
     @staticmethod
     def release() -> None:
@@ -99,10 +100,18 @@ class InProcessModel:
         up (issue 18, item 3). Calls still running on it hold their own reference and finish."""
         gc.collect()
 
-    def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
-        """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
+    def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, list[str]]:
+        """`predict_raw` on N rows: (probabilities [N, C], the C class names)."""
         out = self._call({k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
-        return out[PROBABILITIES].numpy(), out[EMOTIONS].numpy()
+        return out[PROBABILITIES].numpy(), self._names(out[EMOTIONS])
+
+    def _names(self, emotions: tf.Tensor) -> list[str]:
+        """The class names, decoded once per version: every row of `emotions` repeats the same
+        names (the Trainer exports them as a constant), so decoding them per row and request
+        was wasted work."""
+        if self.class_names is None:
+            self.class_names = [n.decode("utf-8") for n in emotions[0].numpy()]
+        return self.class_names
 
     def _call(self, feeds: Mapping[str, tf.Tensor]) -> Mapping[str, tf.Tensor]:
         """The signature call, with TF's refusals always an InvalidArgumentError.
@@ -133,10 +142,8 @@ class InProcessModel:
                 value = value.encode("utf-8")
             feeds[k] = tf.constant([value])
         out = self._call(feeds)
-        probs = out[PROBABILITIES].numpy()[0]
-        names = [n.decode("utf-8") for n in out[EMOTIONS].numpy()[0]]
-        order = np.argsort(-probs)[:top_k]
-        return [Prediction(names[i], float(probs[i])) for i in order]
+        return top_k_predictions(out[PROBABILITIES].numpy()[0], self._names(out[EMOTIONS]),
+                                 top_k)
 
 
 class InProcessBackend(Backend):
@@ -338,7 +345,7 @@ class InProcessBackend(Backend):
             raise error(f"model {task!r} at {model.path} failed: {reason}",
                                   public=f"model {task!r} v{model.version} refused the input: "
                                          f"{reason}") from e
-        return rows_to_predictions(probabilities, emotions, top_k)
+        return [top_k_predictions(p, emotions, top_k) for p in probabilities]
 
     def model_version(self, task: str) -> str:
         return self._model(task).version
