@@ -317,3 +317,25 @@ def test_web_app_over_tf_serving_grpc(tfs_server, loud_wav):
         assert status == 200, body
         assert [r["status"] for r in body["results"].values()] == ["ok", "ok", "ok"]
         assert body["backend"] == "TF Serving gRPC"
+
+
+_TEXT_PART = b'--xyz\r\nContent-Disposition: form-data; name="text"\r\n\r\nI am happy\r\n'
+
+
+@pytest.mark.parametrize("body, ctype, says", [
+    (_TEXT_PART, "boundary=xyz", "ends in part 'text', without its closing boundary --xyz--"),
+    (_TEXT_PART[:-8], "boundary=xyz", "ends in part 'text'"),
+    (_TEXT_PART + b"--xyz--\r\n", "boundary=", "has an empty boundary parameter"),
+    (_TEXT_PART + b"--xyz--\r\n", "charset=utf-8", "has no boundary parameter"),
+    (_TEXT_PART.replace(b"I am", b"I \xff\xfe am") + b"--xyz--\r\n", "boundary=xyz",
+     "form field 'text' is not valid utf-8 text"),
+])
+def test_malformed_multipart_says_what_is_malformed(app, body, ctype, says):
+    """Issue 18 item 11: not "give text and/or an audio file" when text was sent, and invalid
+    UTF-8 refused in a form field as it is in JSON."""
+    status, _, data = request(app, "POST", "/api/predict", body,
+                              {"Content-Type": f"multipart/form-data; {ctype}"})
+    error = json.loads(data)["error"]
+    assert status == 400 and error["code"] == "bad_multipart" and says in error["message"], data
+    status, _ = post_form(app, {"text": "I am happy"}, {})
+    assert status == 200
