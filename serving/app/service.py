@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
+from components.core.contract import TRUNCATED_AUDIO
 from components.core.tasks import TASK_INPUTS, TASKS
 from serving import asr
 from serving.app.schemas import (
@@ -29,7 +30,13 @@ from serving.app.schemas import (
     PredictResponse,
     TaskResult,
 )
-from serving.audio import AudioError, AudioTooLongError, ConvertedAudio, to_wav16k
+from serving.audio import (
+    AudioError,
+    AudioTooLongError,
+    ConvertedAudio,
+    TruncatedAudioError,
+    to_wav16k,
+)
 from serving.client import EmotionClient
 from serving.errors import (
     InvalidInputError,
@@ -168,6 +175,8 @@ class PredictService:
             return to_wav16k(audio, max_duration_s=self.limits.max_audio_s)
         except AudioTooLongError as e:
             raise ApiError(422, "audio_too_long", str(e)) from None
+        except TruncatedAudioError as e:  # the code ingestion quarantines it under
+            raise ApiError(400, TRUNCATED_AUDIO, str(e)) from None
         except AudioError as e:
             raise ApiError(400, "invalid_audio", str(e)) from None
 
