@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
 from components.core.contract import TRUNCATED_AUDIO
+from components.core.signal import NO_SIGNAL
 from components.core.tasks import TASK_INPUTS, TASKS
 from serving import asr
 from serving.app.schemas import (
@@ -41,6 +42,7 @@ from serving.client import EmotionClient
 from serving.errors import (
     InvalidInputError,
     ModelNotFoundError,
+    NoSignalError,
     ServerUnavailableError,
     ServingError,
     scrub,
@@ -203,6 +205,8 @@ class PredictService:
         except ModelNotFoundError as e:
             log.warning("task %s unavailable: %s", task, e)
             status, reason = "unavailable", e.public_message(f"no {task!r} model is served")
+        except NoSignalError as e:  # no model was asked: the reply says why, no emotion
+            status, reason = NO_SIGNAL, e.public_message("the input carries no signal")
         except InvalidInputError as e:
             status = "invalid_input"
             raise ApiError(400, "invalid_input", e.public_message(

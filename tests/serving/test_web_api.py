@@ -339,3 +339,22 @@ def test_malformed_multipart_says_what_is_malformed(app, body, ctype, says):
     assert status == 400 and error["code"] == "bad_multipart" and says in error["message"], data
     status, _ = post_form(app, {"text": "I am happy"}, {})
     assert status == 200
+
+
+def test_input_without_signal_gets_no_emotion(app, loud_wav):
+    """Issue 18 item 13: "." and 3 s of silence are not answered with an emotion; the task says
+    why (the page shows `reason` for any status but ok); what has signal is answered."""
+    from tests.serving.test_no_signal import SILENCE
+
+    status, reply = post_json(app, {"text": "\u200b", "audio_b64": base64.b64encode(
+        SILENCE).decode()})
+    assert status == 200
+    for task in ("ter", "ser", "mer"):
+        assert reply["results"][task]["status"] == "no_signal", reply
+        assert "predictions" not in reply["results"][task]
+    assert "no letters" in reply["results"]["ter"]["reason"]
+    assert "digital silence" in reply["results"]["ser"]["reason"]
+    status, reply = post_json(app, {"text": ".", "audio_b64": base64.b64encode(
+        loud_wav).decode()})
+    assert [reply["results"][t]["status"] for t in ("ter", "ser", "mer")] == [
+        "no_signal", "ok", "no_signal"]
