@@ -46,10 +46,13 @@ def text_problem(text: str | bytes) -> Optional[str]:
 def audio_problem(wav: bytes) -> Optional[str]:
     """Why `wav` (WAV bytes) carries no signal, or None if it is louder than digital silence.
 
-    Audio that cannot be decoded here is not judged (None): the model's own decoder refuses it
-    with its reason."""
+    Only the models' format (16-bit PCM WAV) is judged; other bytes are left to the model's
+    own decoder, which refuses them with its reason."""
     try:
-        samples, _ = sf.read(io.BytesIO(wav), dtype="int16", always_2d=False)
+        with sf.SoundFile(io.BytesIO(wav)) as f:
+            if (f.format, f.subtype) != ("WAV", "PCM_16"):
+                return None  # not the models' format: their decoder refuses it, saying so
+            samples = f.read(dtype="int16")
     except Exception:  # noqa: BLE001 - not readable: left to the model's decoder
         return None
     if samples.size == 0:

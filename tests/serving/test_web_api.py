@@ -123,7 +123,9 @@ def test_json_errors(app, payload, status, code):
 
 
 def test_bad_wav_is_a_400_that_says_why(app):
-    bad = b"RIFF\x10\x00\x00\x00WAVEnot audio"
+    # A complete RIFF/WAVE file whose fmt chunk is garbage (a cut-short one: truncated_audio)
+    bad = (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\xff" * 16
+           + b"data\x04\x00\x00\x00abcd")
     status, body = post_form(app, {"text": "hi"}, {"audio": ("bad.wav", bad, "audio/wav")})
     assert status == 400
     assert body["error"]["code"] == "invalid_audio"
