@@ -219,9 +219,9 @@ class InProcessBackend(Backend):
                          ) -> Optional[InProcessModel]:
         """The newest version above `current` that passes the check (None: keep `current`).
 
-        A version that failed is retried only when its saved_model.pb changes (a push that
-        was still being copied, a repaired file), so a broken version costs one load attempt,
-        not one per re-scan.
+        A version that failed is retried only when its saved_model.pb or variables/ changes (a
+        push that was still being copied, a repaired file), so a broken version costs one load
+        attempt, not one per re-scan.
         """
         base = os.path.join(self.model_repository, task)
         versions = numbered_versions(base)
@@ -374,8 +374,14 @@ def _still_there(version_dir: str) -> bool:
 
 
 def _stamp(version_dir: str) -> Optional[tuple]:
+    """What a failed version is retried on: saved_model.pb's (mtime, size) and `variables/`'s
+    mtime (or why it cannot be read), so restoring either part retries it."""
     try:
         st = os.stat(os.path.join(version_dir, "saved_model.pb"))
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size)
+    try:
+        variables: object = os.stat(os.path.join(version_dir, "variables")).st_mtime_ns
+    except OSError as e:
+        variables = e.errno
+    return (st.st_mtime_ns, st.st_size, variables)

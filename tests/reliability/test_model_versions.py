@@ -149,5 +149,9 @@ def test_health_names_the_damaged_part(tmp_path, good_models, damage, reason):
         os.symlink("gone", broken / "variables")
     with _backend(tmp_path) as client:
         _, health = PredictService(client).health()
-    ter = health.models["ter"]
-    assert ter.version == "1" and ter.failed == {"2": reason}
+        ter = health.models["ter"]
+        assert ter.version == "1" and ter.failed == {"2": reason}
+        if damage != "missing":
+            os.unlink(broken / "variables")
+        shutil.copytree(good_models / "ter" / "variables", broken / "variables")
+        assert client.model_version("ter") == "2"  # repaired in place: retried and served
