@@ -20,13 +20,18 @@ from typing import Optional
 import numpy as np
 import soundfile as sf
 
-from components.core.contract import SAMPLE_RATE
+from components.core.contract import SAMPLE_RATE, InvalidInput
 from components.core.errors import DataError
-from components.core.wav import encode_wav, to_mono_16k, tone_wav
+from components.core.wav import check_wav_complete, encode_wav, to_mono_16k, tone_wav
 
 
 class AudioError(DataError):
     """The bytes are not audio we can read, or hold no samples."""
+
+
+class TruncatedAudioError(AudioError):
+    """A WAV holding less audio than its header declares (cut short): ingestion's
+    `truncated_audio`."""
 
 
 class AudioTooLongError(AudioError):
@@ -50,6 +55,10 @@ def to_wav16k(data: bytes, max_duration_s: Optional[float] = None) -> ConvertedA
     """
     if not data:
         raise AudioError("the audio file is empty")
+    try:  # a cut-short WAV is refused as ingestion quarantines it (one rule, in the core)
+        check_wav_complete(data, "the audio")
+    except InvalidInput as e:
+        raise TruncatedAudioError(f"{e.detail}; send the whole file") from None
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
             rate, channels, frames, fmt = f.samplerate, f.channels, f.frames, f.format

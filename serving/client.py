@@ -23,9 +23,10 @@ from typing import Mapping, Optional, Sequence
 
 from components.core.contract import AUDIO, TEXT
 from components.core.errors import UsageError
+from components.core.signal import input_problem
 from components.core.tasks import TASK_INPUTS, TASKS
 from serving.backends.base import Backend, Prediction
-from serving.errors import MissingInputError, ModelNotFoundError
+from serving.errors import MissingInputError, ModelNotFoundError, NoSignalError
 
 
 def backend_from_url(url: str, timeout: float = 10.0, retries: int = 3) -> Backend:
@@ -98,6 +99,7 @@ class EmotionClient:
             raise MissingInputError(f"task {task!r}: inputs have different lengths {sizes}")
         if sizes == {0}:
             return []
+        _refuse_no_signal(task, inputs)
         return self.backend.predict_batch(self.model_names[task], inputs, top_k, version)
 
     def model_version(self, task: str) -> str:
@@ -116,3 +118,18 @@ class EmotionClient:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _refuse_no_signal(task: str, inputs: Mapping[str, Sequence[bytes]]) -> None:
+    """NoSignalError if a row's input carries no signal (`components.core.signal`): checked
+    here, before any backend, so in-process, REST and gRPC apply the same rule."""
+    problems = [(i, name, why) for name, values in inputs.items()
+                for i, value in enumerate(values)
+                if (why := input_problem(name, value)) is not None]
+    if not problems:
+        return
+    rows = len(next(iter(inputs.values())))
+    i, name, why = problems[0]
+    where = f"{name}" if rows == 1 else f"row {i} {name}"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    raise NoSignalError(f"{task}: {where}: {why}{more}", public=f"{why}{more}")

@@ -5,7 +5,8 @@ model lacks `predict_raw` or takes other inputs: re-export it), `MissingInputErr
 needs an input the caller did not give), `ServerUnavailableError` (nothing answers at the URL
 after bounded retries: start the server), `ServingTimeoutError` (it answered too slowly),
 `PredictionError` (the server failed on this input), and its subclass `InvalidInputError` (the
-model refused the input as invalid: INVALID_ARGUMENT).
+model refused the input as invalid: INVALID_ARGUMENT), and its subclass `NoSignalError` (text
+without letters or audio that is digital silence: no model is asked).
 
 Each error has two texts: the message (`str(e)`), for the caller's own logs and the CLI, which
 names the model's path or the server's URL so an operator can fix it; and `public`, what the web
@@ -69,3 +70,8 @@ class PredictionError(ServingError):
 class InvalidInputError(PredictionError):
     """The model refused this input (INVALID_ARGUMENT: empty text or audio, unreadable audio):
     the caller's fault, HTTP 400; re-sending it fails the same way."""
+
+
+class NoSignalError(InvalidInputError):
+    """The input carries nothing a model can read (text without letters, digital silence;
+    `components.core.signal`): no model is called, and no emotion is claimed."""

@@ -18,6 +18,7 @@ both refuse the same broken versions with the same reason.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 from components.core.errors import ModelError
@@ -51,15 +52,46 @@ def _load(path: str) -> Any:
         return tf.saved_model.load(path)
 
 
-def load_reason(e: BaseException) -> str:
-    """Why loading failed, in words an operator acts on (no paths: they go to the log)."""
+def missing_part(path: str) -> str | None:
+    """What of a SavedModel's layout is missing or unreadable on disk, from the OS's own answer
+    (e.g. "variables/ is missing", "variables/ cannot be read: Too many levels of symbolic
+    links"); None if `saved_model.pb` and `variables/` are there and readable.
+
+    Why look at the disk: TF reports a missing `variables/`, a symlink loop and a missing
+    saved_model.pb all as a FileNotFoundError, so its message alone names the wrong part.
+    """
+    for part, is_dir in (("saved_model.pb", False), ("variables", True)):
+        where = os.path.join(path, part)
+        shown = part + ("/" if is_dir else "")
+        try:
+            st = os.stat(where)
+        except FileNotFoundError:
+            if os.path.islink(where):
+                return f"{shown} is a symlink to nothing"
+            return f"{shown} is missing" if is_dir else "no saved_model.pb"
+        except OSError as e:
+            return f"{shown} cannot be read: {e.strerror}"
+        if is_dir != stat.S_ISDIR(st.st_mode):
+            return f"{shown} is {'not ' if is_dir else ''}a directory"
+    return None
+
+
+def load_reason(e: BaseException, path: str | None = None) -> str:
+    """Why loading failed, in words an operator acts on (no paths: they go to the log).
+
+    With `path`, the reason comes from the version's files first (`missing_part`), then from
+    the error's text."""
     text = str(e)
     if "Cannot parse file" in text or "Error parsing message" in text:
         return "cannot parse saved_model.pb (truncated or not a SavedModel)"
-    if "SavedModel file does not exist" in text or isinstance(e, FileNotFoundError):
-        return "no saved_model.pb"
-    if "variables" in text and ("not found" in text.lower() or "Unsuccessful" in text):
+    missing = missing_part(path) if path is not None and not _remote(path) else None
+    if missing is not None:
+        return missing
+    if "variables" in text and ("not found" in text.lower() or "Unsuccessful" in text
+                                or "matching files" in text):
         return "cannot read its variables (missing or truncated variables/ files)"
+    if "SavedModel file does not exist" in text:
+        return "no saved_model.pb"
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(e).__name__)
     return f"cannot load: {type(e).__name__}: {line[:200]}"
 
@@ -83,11 +115,11 @@ def load_checked(path: str) -> tuple[Any, Any]:
     A version passes when it loads, has `predict_raw`, and answers its warm-up requests.
     """
     if not os.path.exists(os.path.join(path, "saved_model.pb")) and not _remote(path):
-        raise VersionCheckError(path, "no saved_model.pb")
+        raise VersionCheckError(path, missing_part(path) or "no saved_model.pb")
     try:
         loaded = _load(path)
     except Exception as e:  # noqa: BLE001 - every load failure means "do not serve"
-        raise VersionCheckError(path, load_reason(e)) from e
+        raise VersionCheckError(path, load_reason(e, path)) from e
     if RAW_SIGNATURE not in loaded.signatures:
         raise VersionCheckError(path, f"no {RAW_SIGNATURE!r} signature (found "
                                       f"{sorted(loaded.signatures)}); re-export it with this "

@@ -9,10 +9,14 @@ serving time (no skew from a second resampler or encoder). The warm-up records a
 from __future__ import annotations
 
 import io
+import os
+import struct
+from typing import Union
 
 import numpy as np
 import soundfile as sf
 
+from components.core import contract
 from components.core.contract import SAMPLE_RATE
 
 
@@ -52,3 +56,48 @@ def tone_wav(seconds: float = 1.0, freq: float = 220.0, amplitude: float = 0.3,
     """A sine tone as WAV bytes: warm-up requests, docs examples and tests need real audio."""
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     return encode_wav(amplitude * np.sin(2 * np.pi * freq * t), sample_rate)
+
+
+# Streaming writers (ffmpeg to a pipe, some recorders) cannot seek back to fill in
+# the sizes and leave these placeholders; libsndfile then reads to the end of file.
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+
+
+def check_wav_complete(data: Union[str, os.PathLike, bytes], name: str = "") -> None:
+    """Raises `contract.InvalidInput(TRUNCATED_AUDIO)` when a RIFF/WAVE file holds less audio
+    than its header declares: the one rule ingestion (quarantine) and serving (400) share.
+
+    libsndfile quietly reads a truncated WAV up to where it ends; a clip cut mid-copy or
+    mid-upload would then train, or be answered, as a shorter, different utterance. Only the
+    `data` chunk is checked: a file cut inside trailing metadata (LIST, id3) still holds all
+    its audio. Non-RIFF input is left to soundfile.
+    """
+    if isinstance(data, (bytes, bytearray)):
+        f: io.IOBase = io.BytesIO(data)
+        size = len(data)
+        name = name or "<bytes>"
+    else:
+        f = open(data, "rb")  # closed by the `with` below
+        size = os.path.getsize(data)
+        name = name or os.fspath(data)
+    with f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise contract.InvalidInput(
+                    contract.TRUNCATED_AUDIO,
+                    f"{name}: WAV file ends before its data chunk (file holds {size} bytes); "
+                    f"the file was cut short")
+            cid, clen = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"data":
+                held = size - f.tell()
+                if clen not in _UNKNOWN_SIZES and clen > held:
+                    raise contract.InvalidInput(
+                        contract.TRUNCATED_AUDIO,
+                        f"{name}: WAV header declares {clen} data bytes but the file holds "
+                        f"{held}; the file was cut short")
+                return
+            f.seek(clen + (clen & 1), os.SEEK_CUR)  # chunks are word-aligned

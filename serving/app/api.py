@@ -38,6 +38,7 @@ from serving.app.middleware import (
     SecurityHeadersMiddleware,
     too_large,
 )
+from serving.app.multipart import read_form
 from serving.app.observability import Metrics, ObservabilityMiddleware
 from serving.app.schemas import (
     ErrorBody,
@@ -127,8 +128,8 @@ async def read_predict_input(request: Request, json_model: type[BaseModel],
                             top_k=body.top_k or 3, asr=body.asr)
     if kind == "multipart/form-data":
         try:
-            form = await request.form(max_files=4, max_fields=16,
-                                      max_part_size=limits.max_request_bytes)
+            form = await read_form(request, max_files=4, max_fields=16,
+                                   max_part_size=limits.max_request_bytes)
         except MultiPartException as e:
             raise ApiError(400, "bad_multipart", f"malformed multipart body: {e}") from None
         fields: dict[str, Any] = {}

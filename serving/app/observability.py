@@ -20,10 +20,14 @@ from typing import Any, Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily
+from starlette.requests import ClientDisconnect
 
 access_log = logging.getLogger("mer.serve.access")
 
 _LATENCY_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0, 10.0)
+#: The status logged and counted for a client that hung up before its request was read (nginx's
+#: 499 "client closed request"; nothing is sent, there is no one to send it to).
+CLIENT_CLOSED = 499
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -100,7 +104,7 @@ class ObservabilityMiddleware:
         request_id = given if _REQUEST_ID.fullmatch(given) else os.urandom(8).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        seen = {"status": 500, "bytes_out": 0, "bytes_in": 0}
+        seen = {"status": 500, "bytes_out": 0, "bytes_in": 0, "started": False}
 
         async def counting_receive():
             message = await receive()
@@ -109,7 +113,7 @@ class ObservabilityMiddleware:
 
         async def tracking_send(message) -> None:
             if message["type"] == "http.response.start":
-                seen["status"] = message["status"]
+                seen["status"], seen["started"] = message["status"], True
                 message["headers"] = list(message.get("headers", [])) + [
                     (b"x-request-id", request_id.encode())]
             elif message["type"] == "http.response.body":
@@ -118,6 +122,12 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
+        except ClientDisconnect:
+            # Not a server error: the client hung up mid-body, or the protocol cut it off
+            # (a body deadline: it already answered 408 and noted it in the scope's state).
+            if not seen["started"]:
+                seen["status"], state["error_code"] = state.get(
+                    "refused", (CLIENT_CLOSED, "client_disconnected"))
         finally:
             self._record(scope, state, seen, time.perf_counter() - start)
 

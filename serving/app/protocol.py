@@ -187,6 +187,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.transport.close()
                 return
             cycle.disconnected = True  # the app's receive() now returns http.disconnect
+            # ...and the app's log and metrics count this request as what we answered
+            # (`ObservabilityMiddleware`), not as a server error.
+            cycle.scope.setdefault("state", {})["refused"] = (status, code)
             cycle.message_event.set()
         self.logger.info("refused %s: %s (%s)", self.client, status, code)
         self.transport.write(error_bytes(status, code, message, retry_after))

@@ -67,9 +67,11 @@ class Emotion(BaseModel):
 
 class TaskResult(_DropNone):
     title: str = Field(examples=["Text (TER)"])
-    status: Literal["ok", "skipped", "unavailable", "error"] = Field(
-        description="skipped: the task's input is missing; unavailable: no model is served for "
-                    "it; error: the model refused or failed on this input")
+    status: Literal["ok", "skipped", "no_signal", "unavailable", "error"] = Field(
+        description="skipped: the task's input is missing; no_signal: its input carries "
+                    "nothing to read (text without letters, digitally silent audio), so no "
+                    "emotion is claimed; unavailable: no model is served for it; error: the "
+                    "model refused or failed on this input")
     predictions: Optional[list[Emotion]] = Field(
         None, description="top-k emotions, most probable first (status ok)")
     reason: Optional[str] = Field(None, description="why there are no predictions")

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
+from components.core.contract import TRUNCATED_AUDIO
+from components.core.signal import NO_SIGNAL
 from components.core.tasks import TASK_INPUTS, TASKS
 from serving import asr
 from serving.app.schemas import (
@@ -29,11 +31,18 @@ from serving.app.schemas import (
     PredictResponse,
     TaskResult,
 )
-from serving.audio import AudioError, AudioTooLongError, ConvertedAudio, to_wav16k
+from serving.audio import (
+    AudioError,
+    AudioTooLongError,
+    ConvertedAudio,
+    TruncatedAudioError,
+    to_wav16k,
+)
 from serving.client import EmotionClient
 from serving.errors import (
     InvalidInputError,
     ModelNotFoundError,
+    NoSignalError,
     ServerUnavailableError,
     ServingError,
     scrub,
@@ -168,6 +177,8 @@ class PredictService:
             return to_wav16k(audio, max_duration_s=self.limits.max_audio_s)
         except AudioTooLongError as e:
             raise ApiError(422, "audio_too_long", str(e)) from None
+        except TruncatedAudioError as e:  # the code ingestion quarantines it under
+            raise ApiError(400, TRUNCATED_AUDIO, str(e)) from None
         except AudioError as e:
             raise ApiError(400, "invalid_audio", str(e)) from None
 
@@ -194,6 +205,8 @@ class PredictService:
         except ModelNotFoundError as e:
             log.warning("task %s unavailable: %s", task, e)
             status, reason = "unavailable", e.public_message(f"no {task!r} model is served")
+        except NoSignalError as e:  # no model was asked: the reply says why, no emotion
+            status, reason = NO_SIGNAL, e.public_message("the input carries no signal")
         except InvalidInputError as e:
             status = "invalid_input"
             raise ApiError(400, "invalid_input", e.public_message(
@@ -231,8 +244,15 @@ class PredictService:
         def run(task: str) -> TaskResult:
             return self._run_task(task, have, text, audio, req.top_k, asr_note)
 
+        # Only tasks whose inputs are all present call a model; the others are skipped here,
+        # so a WAV-only (or text-only) request runs its one model on this thread, no pool.
+        runnable = [t for t in tasks if all(have[k] for k in TASK_INPUTS[t])]
         try:
-            outcomes = [run(tasks[0])] if len(tasks) == 1 else list(self._pool.map(run, tasks))
+            if len(runnable) > 1:
+                done = dict(zip(runnable, self._pool.map(run, runnable), strict=True))
+            else:
+                done = {t: run(t) for t in runnable}
+            outcomes = [done[t] if t in done else run(t) for t in tasks]
         except ServerUnavailableError as e:
             log.error("backend unavailable: %s", e)
             raise ApiError(503, "backend_unavailable", e.public_message(

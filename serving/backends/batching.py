@@ -35,8 +35,9 @@ from serving.errors import ServerUnavailableError
 
 BATCHING_CONFIG = Path(__file__).resolve().parents[1] / "batching.config"
 
-#: What a batch run returns: probabilities [N, C] and emotion names [N, C].
-Outputs = tuple[np.ndarray, np.ndarray]
+#: What a batch run returns: probabilities [N, C] and the C emotion names, which are the same
+#: for every row of a model version (so only the probabilities are split between requests).
+Outputs = tuple[np.ndarray, Sequence[str]]
 RunBatch = Callable[[Mapping[str, Sequence[bytes]]], Outputs]
 
 
@@ -140,6 +141,14 @@ class MicroBatcher:
                 self._close_open()
             self._cond.notify_all()
 
+    def join(self, timeout_s: float = 30.0) -> None:
+        """Wait (after `close`) until the queued batches ran and the threads stopped, so the
+        replaced model is no longer referenced by them."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
     def _close_open(self) -> None:  # holding the lock
         self._ready.append(self._open)
         self._open, self._open_rows = [], 0
@@ -178,7 +187,7 @@ class MicroBatcher:
         start = 0
         for request in batch:
             end = start + request.rows
-            request.future.set_result((probabilities[start:end], emotions[start:end]))
+            request.future.set_result((probabilities[start:end], emotions))
             start = end
 
     def _run_alone(self, request: _Request) -> None:

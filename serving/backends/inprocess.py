@@ -9,6 +9,7 @@ policy does, and merges concurrent requests into batches the way TF Serving's ba
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import threading
@@ -22,15 +23,18 @@ import components.core.tf_env  # noqa: E402, F401 - TF's environment, before Ten
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from components.core import metrics  # noqa: E402
-from components.core.saved_model_check import VersionCheckError, load_checked  # noqa: E402
+from components.core.saved_model_check import (  # noqa: E402
+    VersionCheckError,
+    load_checked,
+    missing_part,
+)
 from components.core.signatures import EMOTIONS, PROBABILITIES, RAW_SIGNATURE  # noqa: E402
 from components.core.tasks import TASKS  # noqa: E402
 from serving.backends.base import (  # noqa: E402
     Backend,
     Prediction,
     model_error_summary,
-    rows_to_predictions,
+    top_k_predictions,
 )
 from serving.backends.batching import (  # noqa: E402
     BatcherClosedError,
@@ -88,11 +92,28 @@ class InProcessModel:
         self.version = os.path.basename(self.path)
         self._model, self._fn = load_checked(self.path)
         self.inputs = tuple(sorted(self._fn.structured_input_signature[1]))
+        self.class_names: Optional[list[str]] = None  # decoded on the first call
 
-    def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
-        """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
+    @staticmethod
+    def release() -> None:
+        """Free replaced versions now. A loaded SavedModel's object graph is full of reference
+        cycles, so once the backend drops a version its functions and graphs (tens of MB for a
+        real model) stayed until some later collection, and RSS grew with every version picked
+        up (issue 18, item 3). Calls still running on it hold their own reference and finish."""
+        gc.collect()
+
+    def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, list[str]]:
+        """`predict_raw` on N rows: (probabilities [N, C], the C class names)."""
         out = self._call({k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
-        return out[PROBABILITIES].numpy(), out[EMOTIONS].numpy()
+        return out[PROBABILITIES].numpy(), self._names(out[EMOTIONS])
+
+    def _names(self, emotions: tf.Tensor) -> list[str]:
+        """The class names, decoded once per version: every row of `emotions` repeats the same
+        names (the Trainer exports them as a constant), so decoding them per row and request
+        was wasted work."""
+        if self.class_names is None:
+            self.class_names = [n.decode("utf-8") for n in emotions[0].numpy()]
+        return self.class_names
 
     def _call(self, feeds: Mapping[str, tf.Tensor]) -> Mapping[str, tf.Tensor]:
         """The signature call, with TF's refusals always an InvalidArgumentError.
@@ -123,9 +144,8 @@ class InProcessModel:
                 value = value.encode("utf-8")
             feeds[k] = tf.constant([value])
         out = self._call(feeds)
-        probs = out[PROBABILITIES].numpy()[0]
-        names = [n.decode("utf-8") for n in out[EMOTIONS].numpy()[0]]
-        return [Prediction(names[i], float(probs[i])) for i in metrics.top_k(probs, top_k)]
+        return top_k_predictions(out[PROBABILITIES].numpy()[0], self._names(out[EMOTIONS]),
+                                 top_k)
 
 
 class InProcessBackend(Backend):
@@ -163,28 +183,47 @@ class InProcessBackend(Backend):
             entry = self._models.get(task)
             if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
                 return entry
-            model = self._newest_loadable(task, entry[0] if entry is not None else None)
+            current = entry[0] if entry is not None else None
+            if current is not None and not _still_there(current.path):
+                # The serving version was deleted: TF Serving unloads it and serves the newest
+                # version left, so do the same (a rollback is `rm -rf <repo>/<task>/<v>`).
+                log.warning("%s version %s was removed from disk; unloading it", task,
+                            current.version)
+                self._unload(task)
+                current = entry = None
+            model = self._newest_loadable(task, current)
             if model is None:
-                if entry is not None:  # nothing newer loads (or a version vanished): keep it
+                if entry is not None:  # nothing newer loads: the current version keeps serving
                     entry = (entry[0], time.monotonic(), entry[2])
                     self._models[task] = entry
                     return entry
                 raise self._not_found(task)
+            self._unload(task)  # the old version finishes its queue, then is released
             batcher = None if self.batching is None else MicroBatcher(
                 model.run, self.batching_threads(), name=f"{task}-v{model.version}")
-            if entry is not None and entry[2] is not None:
-                entry[2].close()  # the old version finishes its queue, then stops
             entry = (model, time.monotonic(), batcher)
             self._models[task] = entry
             return entry
+
+    def _unload(self, task: str) -> None:
+        """Stop serving `task`'s current version and release it (see `InProcessModel.release`)."""
+        entry = self._models.pop(task, None)
+        if entry is None:
+            return
+        model, _, batcher = entry
+        if batcher is not None:
+            batcher.close()  # queued requests finish on the old version first
+            batcher.join()
+        del model, batcher, entry
+        InProcessModel.release()
 
     def _newest_loadable(self, task: str, current: Optional[InProcessModel]
                          ) -> Optional[InProcessModel]:
         """The newest version above `current` that passes the check (None: keep `current`).
 
-        A version that failed is retried only when its saved_model.pb changes (a push that
-        was still being copied, a repaired file), so a broken version costs one load attempt,
-        not one per re-scan.
+        A version that failed is retried only when its saved_model.pb or variables/ changes (a
+        push that was still being copied, a repaired file), so a broken version costs one load
+        attempt, not one per re-scan.
         """
         base = os.path.join(self.model_repository, task)
         versions = numbered_versions(base)
@@ -308,7 +347,7 @@ class InProcessBackend(Backend):
             raise error(f"model {task!r} at {model.path} failed: {reason}",
                                   public=f"model {task!r} v{model.version} refused the input: "
                                          f"{reason}") from e
-        return rows_to_predictions(probabilities, emotions, top_k)
+        return [top_k_predictions(p, emotions, top_k) for p in probabilities]
 
     def model_version(self, task: str) -> str:
         return self._model(task).version
@@ -327,13 +366,24 @@ class InProcessBackend(Backend):
 def _load_inprocess_model(path: str) -> InProcessModel:
     """InProcessModel for one version folder (never a search for versions below it)."""
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise VersionCheckError(path, "no saved_model.pb")
+        raise VersionCheckError(path, missing_part(path) or "no saved_model.pb")
     return InProcessModel(path)
 
 
+def _still_there(version_dir: str) -> bool:
+    """Is a served version still on disk (its folder and saved_model.pb)?"""
+    return os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
+
+
 def _stamp(version_dir: str) -> Optional[tuple]:
+    """What a failed version is retried on: saved_model.pb's (mtime, size) and `variables/`'s
+    mtime (or why it cannot be read), so restoring either part retries it."""
     try:
         st = os.stat(os.path.join(version_dir, "saved_model.pb"))
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size)
+    try:
+        variables: object = os.stat(os.path.join(version_dir, "variables")).st_mtime_ns
+    except OSError as e:
+        variables = e.errno
+    return (st.st_mtime_ns, st.st_size, variables)

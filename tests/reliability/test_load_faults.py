@@ -173,3 +173,57 @@ def test_slowloris_is_cut_off_and_health_keeps_answering(repo, fault_report):
     fault_report("slowloris 20 conns x 20 s (default limits)",
                  f"all {n} closed by the server at {max(closed_at):.1f} s; health "
                  f"{len(latencies)}/{len(latencies)} 200, p99 {p99:.1f} ms")
+
+
+async def _refusal_or_reset(host: str, port: int, data: bytes) -> str:
+    """One request; its status, or "reset" when the connection failed before a status came."""
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return "connect failed"
+    try:
+        writer.write(data)
+        await writer.drain()
+        raw = await reader.read()
+    except (ConnectionResetError, BrokenPipeError):
+        return "reset"
+    finally:
+        writer.close()
+    return raw.split(b" ", 2)[1].decode() if raw.startswith(b"HTTP/") else "reset"
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("n", [500, 1000])
+def test_refused_audio_requests_get_503_not_a_reset(repo, fault_report, n):
+    """Issue 18 item 4: n simultaneous connections, half of them JSON with a 170 KB base64 WAV,
+    against `mer serve`'s default limits (256 in flight): every refusal is a 503 with
+    Retry-After, none a TCP reset."""
+    wav = wav_bytes(seconds=4.0, amplitude=0.5)  # ~128 KB -> ~170 KB of base64
+    audio = _req("POST", "/api/predict", json.dumps(
+        {"text": "I love it", "audio_b64": base64.b64encode(wav).decode()}).encode(),
+        "application/json")
+    text = _req("POST", "/api/predict", json.dumps({"text": "I love it"}).encode(),
+                "application/json")
+    requests = [("audio" if i % 2 else "text", audio if i % 2 else text, 0) for i in range(n)]
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 3 * n:  # both ends of every connection live in this process
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 3 * n), hard))
+    with _server(repo, ServerLimits()) as server:
+        host, port = server.url.rsplit("//", 1)[1].split(":")
+
+        async def run() -> list:
+            return await asyncio.gather(*(_refusal_or_reset(host, int(port), data)
+                                          for _, data, _ in requests))
+
+        results = asyncio.run(run())
+    tally: dict[str, dict[str, int]] = {}
+    for (kind, _, _), got in zip(requests, results, strict=True):
+        tally.setdefault(kind, {}).setdefault(got, 0)
+        tally[kind][got] += 1
+    print(f"\n{n} connections: {tally}")
+    resets = sum(v for kinds in tally.values() for k, v in kinds.items() if k == "reset")
+    assert resets == 0, tally
+    assert set(results) <= {"200", "503"}, tally
+    fault_report(f"{n} connections, half 170 KB audio", f"{tally}; resets: 0")

@@ -10,6 +10,7 @@ server (the limits are lowered here so the test takes seconds; `mer serve`'s def
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 
@@ -185,3 +186,34 @@ def test_in_flight_cap_answers_503_with_retry_after(server):
     finally:
         for s in held:
             s.close()
+
+
+def _metric_lines(server, status: str) -> list[str]:
+    import urllib.request
+
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return [ln for ln in text.splitlines() if ln.startswith("mer_http_requests_total{")
+            and f'status="{status}"' in ln and 'route="/api/predict"' in ln]
+
+
+def test_timeouts_and_hang_ups_are_not_server_errors(server, caplog, fault_report):
+    """Issue 18 item 8: a body that never completes is a 408 and a client that hangs up
+    mid-body a 499 in the access log and /metrics, without an ERROR traceback."""
+    head = request("POST", "/api/predict", headers={"Content-Type": "application/json",
+                                                     "Content-Length": 100})
+    with caplog.at_level(logging.INFO, logger="mer.serve"):
+        with socket.create_connection(_address(server), timeout=10) as sock:
+            sock.sendall(head + b'{"text": "I am')
+            status, _, _ = read_response(sock)  # the body deadline: 408
+        with socket.create_connection(_address(server), timeout=10) as sock:
+            sock.sendall(head + b'{"text": "I am')
+            time.sleep(0.3)  # the route is reading the body: now hang up
+        deadline = time.monotonic() + 5
+        while not _metric_lines(server, "499") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert status == 408
+    assert _metric_lines(server, "408") and _metric_lines(server, "499")
+    assert not _metric_lines(server, "500")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    fault_report("408 and mid-body hang-up", "/metrics: 408 and 499, no 500, no ERROR log")

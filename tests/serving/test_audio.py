@@ -34,6 +34,8 @@ def test_converts_to_16k_mono_pcm16(make_wav, rate, channels, fmt, subtype):
 
 def test_rejects_garbage_empty_and_too_long(make_wav):
     with pytest.raises(AudioError, match="could not decode"):
+        to_wav16k(b"not audio at all, just some bytes")
+    with pytest.raises(AudioError, match="ends before its data chunk"):
         to_wav16k(b"RIFF\x00\x00\x00\x00WAVEjunk")
     with pytest.raises(AudioError, match="empty"):
         to_wav16k(b"")
@@ -44,6 +46,28 @@ def test_rejects_garbage_empty_and_too_long(make_wav):
 def test_contract_wav_goes_through_unchanged_and_others_are_rewritten(make_wav):
     wav = make_wav(seconds=0.5, amplitude=0.3)  # 16 kHz mono PCM_16, canonical layout
     assert to_wav16k(wav).wav_bytes == wav
-    truncated = wav[:-100]  # the header claims more data than follows: re-encoded, readable
-    out = to_wav16k(truncated).wav_bytes
-    assert out != truncated and int.from_bytes(out[40:44], "little") == len(out) - 44
+    stereo = make_wav(seconds=0.5, amplitude=0.3, channels=2)
+    out = to_wav16k(stereo).wav_bytes
+    assert out != stereo and int.from_bytes(out[40:44], "little") == len(out) - 44
+    with pytest.raises(AudioError, match="cut short"):  # header claims more than follows
+        to_wav16k(wav[:-100])
+
+
+@pytest.mark.parametrize("rate, channels", [(16000, 1), (44100, 2)])
+def test_a_cut_short_wav_is_judged_as_ingestion_judges_it(make_wav, rate, channels):
+    """Issue 18 item 5: the first third of a WAV with its header unchanged (sizes that lie) is
+    refused by serving with the reason ingestion quarantines it under, from one rule."""
+    from components.core import contract
+    from components.example_gen import audio_io
+    from serving.audio import TruncatedAudioError
+
+    data = make_wav(seconds=3.0, amplitude=0.3, rate=rate, channels=channels)
+    cut = data[: len(data) // 3]
+    with pytest.raises(contract.InvalidInput) as ingested:
+        audio_io.decode_audio(cut)
+    with pytest.raises(TruncatedAudioError) as served:
+        to_wav16k(cut)
+    assert ingested.value.reason == contract.TRUNCATED_AUDIO
+    declared = ingested.value.detail.split(";")[0].split(": ", 1)[1]
+    assert declared in str(served.value)  # the same finding, word for word
+    assert to_wav16k(data).duration_s == pytest.approx(3.0, abs=0.01)  # the whole file: fine

@@ -100,3 +100,37 @@ def test_a_newly_pushed_version_is_picked_up(tmp_path, model_repo, loud_wav):
     shutil.copytree(model_repo / "ser" / "1", repo / "ser" / "7")  # the Pusher pushes v7
     assert client.model_version("ser") == "7"
     assert client.predict("ser", audio=loud_wav)[0].emotion == "angry"
+
+
+def test_class_names_are_decoded_once_per_version(model_repo, loud_wav):
+    """Issue 20: the names are fixed per version, so 10 batched requests decode them once."""
+    backend = InProcessBackend(str(model_repo), batching=None)
+    model = backend._model("ser")
+    decoded = []
+    original = model._names
+
+    def counting(emotions):
+        if model.class_names is None:
+            decoded.append(1)
+        return original(emotions)
+
+    model._names = counting
+    for _ in range(10):
+        backend.predict_batch("ser", {"audio": [loud_wav] * 4}, top_k=2)
+    assert len(decoded) == 1 and model.class_names == ["neutral", "happy", "sad", "angry"]
+
+
+def test_a_wav_only_request_runs_one_model_without_the_pool(model_repo, loud_wav):
+    """Issue 20: TER and MER cannot run without text, so only SER calls a model, on the
+    request's own thread (no hand-off to the task pool)."""
+    from serving.app.service import PredictInput, PredictService
+
+    service = PredictService(EmotionClient(InProcessBackend(str(model_repo), batching=None)))
+    used, pool_map = [], service._pool.map
+    service._pool.map = lambda fn, tasks: used.append(list(tasks)) or pool_map(fn, tasks)
+    reply = service.predict(PredictInput(audio=loud_wav))
+    assert used == []
+    assert reply.results["ser"].status == "ok"
+    assert [reply.results[t].status for t in ("ter", "mer")] == ["skipped", "skipped"]
+    both = service.predict(PredictInput(text="so happy", audio=loud_wav, tasks=["ter", "ser"]))
+    assert used == [["ter", "ser"]] and both.results["ter"].status == "ok"  # two: the pool

@@ -123,7 +123,9 @@ def test_json_errors(app, payload, status, code):
 
 
 def test_bad_wav_is_a_400_that_says_why(app):
-    bad = b"RIFF\x10\x00\x00\x00WAVEnot audio"
+    # A complete RIFF/WAVE file whose fmt chunk is garbage (a cut-short one: truncated_audio)
+    bad = (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\xff" * 16
+           + b"data\x04\x00\x00\x00abcd")
     status, body = post_form(app, {"text": "hi"}, {"audio": ("bad.wav", bad, "audio/wav")})
     assert status == 400
     assert body["error"]["code"] == "invalid_audio"
@@ -317,3 +319,44 @@ def test_web_app_over_tf_serving_grpc(tfs_server, loud_wav):
         assert status == 200, body
         assert [r["status"] for r in body["results"].values()] == ["ok", "ok", "ok"]
         assert body["backend"] == "TF Serving gRPC"
+
+
+_TEXT_PART = b'--xyz\r\nContent-Disposition: form-data; name="text"\r\n\r\nI am happy\r\n'
+
+
+@pytest.mark.parametrize("body, ctype, says", [
+    (_TEXT_PART, "boundary=xyz", "ends in part 'text', without its closing boundary --xyz--"),
+    (_TEXT_PART[:-8], "boundary=xyz", "ends in part 'text'"),
+    (_TEXT_PART + b"--xyz--\r\n", "boundary=", "has an empty boundary parameter"),
+    (_TEXT_PART + b"--xyz--\r\n", "charset=utf-8", "has no boundary parameter"),
+    (_TEXT_PART.replace(b"I am", b"I \xff\xfe am") + b"--xyz--\r\n", "boundary=xyz",
+     "form field 'text' is not valid utf-8 text"),
+])
+def test_malformed_multipart_says_what_is_malformed(app, body, ctype, says):
+    """Issue 18 item 11: not "give text and/or an audio file" when text was sent, and invalid
+    UTF-8 refused in a form field as it is in JSON."""
+    status, _, data = request(app, "POST", "/api/predict", body,
+                              {"Content-Type": f"multipart/form-data; {ctype}"})
+    error = json.loads(data)["error"]
+    assert status == 400 and error["code"] == "bad_multipart" and says in error["message"], data
+    status, _ = post_form(app, {"text": "I am happy"}, {})
+    assert status == 200
+
+
+def test_input_without_signal_gets_no_emotion(app, loud_wav):
+    """Issue 18 item 13: "." and 3 s of silence are not answered with an emotion; the task says
+    why (the page shows `reason` for any status but ok); what has signal is answered."""
+    from tests.serving.test_no_signal import SILENCE
+
+    status, reply = post_json(app, {"text": "\u200b", "audio_b64": base64.b64encode(
+        SILENCE).decode()})
+    assert status == 200
+    for task in ("ter", "ser", "mer"):
+        assert reply["results"][task]["status"] == "no_signal", reply
+        assert "predictions" not in reply["results"][task]
+    assert "no letters" in reply["results"]["ter"]["reason"]
+    assert "digital silence" in reply["results"]["ser"]["reason"]
+    status, reply = post_json(app, {"text": ".", "audio_b64": base64.b64encode(
+        loud_wav).decode()})
+    assert [reply["results"][t]["status"] for t in ("ter", "ser", "mer")] == [
+        "no_signal", "ok", "no_signal"]
