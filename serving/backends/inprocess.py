@@ -151,6 +151,7 @@ class InProcessBackend(Backend):
         self._models: dict[str, tuple[InProcessModel, float, Optional[MicroBatcher]]] = {}
         # task -> version -> (saved_model.pb's (mtime, size) when it failed, the check's error)
         self._failed: dict[str, dict[str, tuple[Optional[tuple], VersionCheckError]]] = {}
+        self._retired: list[MicroBatcher] = []  # replaced versions' batchers, still draining
         self._lock = threading.Lock()
 
     def _entry(self, task: str) -> tuple[InProcessModel, float, Optional[MicroBatcher]]:
@@ -172,6 +173,7 @@ class InProcessBackend(Backend):
                 model.run, self.batching_threads(), name=f"{task}-v{model.version}")
             if entry is not None and entry[2] is not None:
                 entry[2].close()  # the old version finishes its queue, then stops
+                self._retired = [b for b in self._retired if not b.join(0)] + [entry[2]]
             entry = (model, time.monotonic(), batcher)
             self._models[task] = entry
             return entry
@@ -316,10 +318,18 @@ class InProcessBackend(Backend):
         return {task: (b.batches_run, b.rows_run) for task, (_, _, b) in self._models.items()
                 if b is not None}
 
-    def close(self) -> None:
-        for _, _, batcher in self._models.values():
-            if batcher is not None:
-                batcher.close()
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop every batcher and wait for its threads (see `MicroBatcher.join`: a batch thread
+        alive at interpreter exit aborts the process); a batch still running gets `timeout`."""
+        with self._lock:
+            batchers = [b for _, _, b in self._models.values() if b is not None] + self._retired
+            self._retired = []
+        for batcher in batchers:
+            batcher.close()
+        for batcher in batchers:
+            if not batcher.join(timeout):
+                log.warning("batch threads of %s still running after %.0f s", batcher.name,
+                            timeout)
 
 
 def _load_inprocess_model(path: str) -> InProcessModel:
