@@ -86,6 +86,11 @@ class InProcessModel:
         self._model, self._fn = load_checked(self.path)
         self.inputs = tuple(sorted(self._fn.structured_input_signature[1]))
 
+    @property
+    def saved_model(self):
+        """The loaded SavedModel (its other signatures: `mer evaluate` runs serving_default)."""
+        return self._model
+
     def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, np.ndarray]:
         """`predict_raw` on N rows: (probabilities [N, C], emotion names [N, C] as bytes)."""
         out = self._call({k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
@@ -180,37 +185,9 @@ class InProcessBackend(Backend):
 
     def _newest_loadable(self, task: str, current: Optional[InProcessModel]
                          ) -> Optional[InProcessModel]:
-        """The newest version above `current` that passes the check (None: keep `current`).
-
-        A version that failed is retried only when its saved_model.pb changes (a push that
-        was still being copied, a repaired file), so a broken version costs one load attempt,
-        not one per re-scan.
-        """
+        """The newest version above `current` that passes the check (None: keep `current`)."""
         base = os.path.join(self.model_repository, task)
-        versions = numbered_versions(base)
-        failed = self._failed.setdefault(task, {})
-        for gone in set(failed) - set(versions):
-            del failed[gone]
-        for version in versions:
-            if current is not None and int(version) <= int(current.version):
-                return None
-            path = os.path.join(base, version)
-            stamp = _stamp(path)
-            if version in failed and failed[version][0] == stamp:
-                continue
-            try:
-                model = _load_inprocess_model(path)
-            except VersionCheckError as e:
-                failed[version] = (stamp, e)
-                serving = current.version if current is not None else "none"
-                log.warning("%s version %s is not served: %s (serving version %s instead; "
-                            "path %s)", task, version, e.reason, serving, path)
-                continue
-            for old in [v for v in failed if int(v) <= int(version)]:
-                del failed[old]  # TF Serving's `latest` policy: only newer versions matter
-            log.info("%s: serving version %s from %s", task, version, path)
-            return model
-        return None
+        return load_newest(base, self._failed.setdefault(task, {}), current, label=task)
 
     def _not_found(self, task: str) -> ModelNotFoundError:
         base = os.path.join(self.model_repository, task)
@@ -330,6 +307,51 @@ class InProcessBackend(Backend):
             if not batcher.join(timeout):
                 log.warning("batch threads of %s still running after %.0f s", batcher.name,
                             timeout)
+
+
+def load_newest(base: str, failed: Optional[dict] = None,
+                current: Optional[InProcessModel] = None, label: str = "model"
+                ) -> Optional[InProcessModel]:
+    """The newest version of the model base `base` above `current` that passes the check
+    (TF Serving's `latest` policy, with its fall-back: a version that fails is skipped for the
+    next older one); None when none does. The one definition of "the version that is served",
+    used by the in-process backend (mer serve, mer predict) and by mer evaluate.
+
+    `failed` (version -> (saved_model.pb's stamp, VersionCheckError)) is updated in place: a
+    version that failed is retried only when its saved_model.pb changes (a push still being
+    copied, a repaired file), so a broken version costs one load attempt, not one per re-scan.
+    Each new failure is logged once, naming the version served instead.
+    """
+    failed = {} if failed is None else failed
+    versions = numbered_versions(base)
+    for gone in set(failed) - set(versions):
+        del failed[gone]
+    new_failures: list[str] = []
+    model = None
+    for version in versions:
+        if current is not None and int(version) <= int(current.version):
+            break
+        path = os.path.join(base, version)
+        stamp = _stamp(path)
+        if version in failed and failed[version][0] == stamp:
+            continue
+        try:
+            model = _load_inprocess_model(path)
+        except VersionCheckError as e:
+            failed[version] = (stamp, e)
+            new_failures.append(version)
+            continue
+        for old in [v for v in failed if int(v) <= int(version)]:
+            del failed[old]  # TF Serving's `latest` policy: only newer versions matter
+        log.info("%s: serving version %s from %s", label, version, path)
+        break
+    served = model or current
+    for version in new_failures:
+        log.warning("%s version %s is not served: %s (serving version %s instead; path %s)",
+                    label, version, failed[version][1].reason,
+                    served.version if served is not None else "none",
+                    os.path.join(base, version))
+    return model
 
 
 def _load_inprocess_model(path: str) -> InProcessModel:

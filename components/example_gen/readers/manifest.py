@@ -10,7 +10,7 @@ or `manifest.jsonl`. Columns (rename them with the preset's reader_options):
 | `label_col` | `emotion` | the label (required in every row) |
 | `speaker_col` | `speaker` | speaker id (optional) |
 | `gender_col` | `gender` | female/male, also f/m/woman/man (optional) |
-| `id_col` | `id` | unique id; default: the audio path relative to the manifest's folder (`sub1/a.wav`), else `row<N>` |
+| `id_col` | `id` | unique id; default: the audio path relative to the folder, else `row<N>` |
 | `encoding` | `utf-8` | the file's text encoding (a UTF-8 BOM is skipped), e.g. `cp1252` |
 
 The label column and at least one of the audio and text columns must exist;
