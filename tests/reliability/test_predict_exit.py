@@ -37,7 +37,7 @@ def pushed(tmp_path_factory) -> tuple[Path, Path]:
         [sys.executable, "-m", "pipeline.cli", "run", "--config", str(root / "run.yaml"),
          "--data-root", str(root / "data"), "--output-dir", str(root / "artifacts")],
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, cwd=REPO_ROOT, capture_output=True,
-        text=True, timeout=1200)
+        text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     with open(root / "data" / "manifest.csv") as f:
         row = next(csv.DictReader(f))
