@@ -100,3 +100,20 @@ def test_a_newly_pushed_version_is_picked_up(tmp_path, model_repo, loud_wav):
     shutil.copytree(model_repo / "ser" / "1", repo / "ser" / "7")  # the Pusher pushes v7
     assert client.model_version("ser") == "7"
     assert client.predict("ser", audio=loud_wav)[0].emotion == "angry"
+
+
+def test_close_leaves_no_batch_thread_running(tmp_path, model_repo, loud_wav):
+    """Every batch thread, the replaced version's too, is gone when close() returns: a daemon
+    batch thread still waking up at interpreter exit aborted `mer predict` (exit 134)."""
+    import threading
+
+    before = set(threading.enumerate())  # other tests' clients may hold batch threads
+    repo = tmp_path / "repo"
+    shutil.copytree(model_repo / "ser", repo / "ser")
+    client = EmotionClient(InProcessBackend(str(repo), reload_interval_s=0.0))
+    client.predict("ser", audio=loud_wav)
+    shutil.copytree(model_repo / "ser" / "1", repo / "ser" / "2")
+    client.predict("ser", audio=loud_wav)  # version 2 replaces 1: 1's batcher is retired
+    client.close()
+    alive = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("batch-")]
+    assert alive == []
