@@ -16,13 +16,14 @@ import dataclasses
 import glob
 import json
 import os
+import sys
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
 from components.core import metrics
 from components.core.config import Preset, SplitConfig
-from components.core.errors import DataError, UsageError
+from components.core.errors import DataError, ModelError, UsageError
 from components.core.signatures import EMOTIONS, EXAMPLES_INPUT, PROBABILITIES, SERVING_DEFAULT
 
 SPLIT_CHOICES = ("all", "train", "eval")
@@ -115,11 +116,11 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     import tensorflow as tf
 
     from components.example_gen import ingest
-    from serving.backends.inprocess import resolve_version_dir
 
     if split not in SPLIT_CHOICES:
         raise UsageError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
-    version_dir = resolve_version_dir(model_dir)
+    model = served_model(model_dir)  # before ingesting: a model that cannot load fails fast
+    version_dir = model.path
     if split == "all":  # every record is scored: any split method that accepts the data will do
         preset = preset.replace(split=SplitConfig(method="random", seed=preset.split.seed))
     examples_uri = os.path.join(output_dir, "examples")
@@ -128,9 +129,7 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     serialized, emotions = _read_examples(examples_uri, splits)
     if not serialized:
         raise DataError(f"no records of split {split!r} were ingested from {data_root}")
-    _load_text_ops_if_needed()
-    model = tf.saved_model.load(version_dir)
-    fn = model.signatures[SERVING_DEFAULT]
+    fn = model.saved_model.signatures[SERVING_DEFAULT]
     classes = _model_classes(fn, serialized[0])
     label_map = dict(label_map or {})
     mapped = [label_map.get(e, e) for e in emotions]
@@ -156,12 +155,29 @@ def evaluate_model(model_dir: str, preset: Preset, data_root: str, output_dir: s
     return result
 
 
-def _load_text_ops_if_needed() -> None:
-    """Models with a tokenising text encoder need TF Text's ops registered before loading."""
-    try:
-        import tensorflow_text  # noqa: F401
-    except ImportError:
-        pass
+def served_model(model_dir: str):
+    """The version `mer serve` and `mer predict` would serve from `model_dir`: the folder itself
+    when it is one version, else the newest version that passes the serving check
+    (`serving.backends.inprocess.load_newest`: a broken newest version falls back to the one
+    before it, and stderr says which and why). A ModelError when none loads."""
+    from components.core.saved_model_check import VersionCheckError
+    from serving.backends.inprocess import InProcessModel, load_newest, numbered_versions
+
+    if os.path.exists(os.path.join(model_dir, "saved_model.pb")):
+        try:
+            return InProcessModel(model_dir)
+        except VersionCheckError as e:
+            raise ModelError(f"the model at {model_dir} cannot be used: {e.reason}") from None
+    failed: dict = {}
+    model = load_newest(model_dir, failed, label=os.path.basename(model_dir))
+    for version, (_, error) in sorted(failed.items(), key=lambda kv: -int(kv[0])):
+        print(f"version {version} is not used: {error.reason}", file=sys.stderr)
+    if model is None:
+        found = "no numbered version" if not numbered_versions(model_dir) else \
+            "no version that loads"
+        raise ModelError(f"{model_dir} holds {found} (expected <dir>/<number>/saved_model.pb); "
+                         f"pass a pushed model base, e.g. artifacts/serving/ser, or a version")
+    return model
 
 
 def _write(result: CrossCorpusResult, output_dir: str) -> dict[str, str]:

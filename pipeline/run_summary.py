@@ -55,6 +55,10 @@ class RunSummary:
                 f"ingest: {ing['written']} examples written "
                 f"({', '.join(f'{k}={v}' for k, v in sorted(ing['by_split'].items()))}), "
                 f"{ing['quarantined']} quarantined {ing['quarantine_by_reason'] or ''}".rstrip())
+            if ing.get("labels_inferred"):
+                out.append("ingest: classes inferred from the data: " + ", ".join(
+                    f"{k}={v}" for k, v in sorted(ing.get("classes", {}).items())))
+            out += [f"ingest warning: {w}" for w in ing.get("warnings", [])]
         if self.anomalies:
             out.append("data: ExampleValidator found anomalies, so the run stopped before "
                        "training:")

@@ -66,12 +66,26 @@ def cmd_predict(args) -> int:
                 status = 2
                 continue
             finally:
-                for version, reason in client.model_failures(task).items():
-                    print(f"{task}: version {version} is not served: {reason}", file=sys.stderr)
+                _print_failures(client, task)
             print(f"{task}:")
             for p in preds:
                 print(f"  {p.emotion:<12} {p.probability:.3f}")
     return status
+
+
+def _print_failures(client, task: str) -> None:
+    """The versions of `task` that fail the serving check, and the one answering instead."""
+    from serving.errors import ServingError
+
+    failures = client.model_failures(task)
+    if not failures:
+        return
+    try:
+        served = f"serving version {client.model_version(task)} instead"
+    except ServingError as e:
+        served = f"no version serves: {e}"
+    for version, reason in failures.items():
+        print(f"{task}: version {version} is not served: {reason}; {served}", file=sys.stderr)
 
 
 def _transcribe(audio: bytes, disabled: bool) -> Optional[str]:

@@ -11,6 +11,7 @@ import dataclasses
 import json
 from typing import Any, Mapping, Optional, Sequence
 
+from components.core.contract import normalise_label
 from components.core.errors import ConfigurationError
 from components.core.model_names import BASELINES, MODEL_NAMES, is_model_name
 from components.core.tasks import TASKS
@@ -298,7 +299,8 @@ def _check_preset(p: Preset) -> None:
     _check(bool(p.tasks), "tasks", f"needs at least one of {', '.join(TASKS)}")
     for t in p.tasks:
         _check(t in TASKS, "tasks", f"unknown task {t!r}; tasks are {', '.join(TASKS)}")
-    _check(len(set(p.labels)) == len(p.labels), "labels", f"has duplicates: {list(p.labels)}")
+    _check(len(set(p.labels)) == len(p.labels) and all(lab == normalise_label(lab) for lab in
+           p.labels), "labels", f"must be distinct, lower case, trimmed: {list(p.labels)}")
     s = p.split
     _check(s.method in SPLIT_METHODS, "split.method",
            f"must be one of {', '.join(SPLIT_METHODS)}, got {s.method!r}")

@@ -58,6 +58,17 @@ REASONS = (
 )
 
 
+def normalise_label(label: str) -> str:
+    """A label as compared and stored: lower case, inner whitespace collapsed, none around it.
+
+    Why: `HAPPY`, `happy` and ` happy` typed in one manifest are one class; taking them as
+    typed would train three. Every label a reader lists goes through this (ingest.list_dataset),
+    and preset label sets must already be in this form (config check), so a label outside the
+    set is an `unknown_label`, never a near-miss of one.
+    """
+    return " ".join(label.split()).lower()
+
+
 @dataclasses.dataclass(frozen=True)
 class Source:
     """One utterance as listed by a reader, before its audio is decoded.

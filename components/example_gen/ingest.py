@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import io
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -33,6 +34,7 @@ from components.example_gen.splits import SplitKey, assign_splits
 from components.example_gen.tf_example import to_example
 
 SPLITS = ("train", "eval")
+log = logging.getLogger(__name__)
 _COUNTS = "_counts.jsonl"
 _REJECTED = "_rejected.jsonl"
 
@@ -49,6 +51,9 @@ class Listing:
     split_of: dict[str, str]
     # id -> origins of the later records with that id, quarantined as duplicate_id
     duplicates: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # label -> records listed with it (labels of the set only), and what is wrong with them
+    classes: dict[str, int] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 def list_dataset(preset: Preset, data_root: str) -> Listing:
@@ -66,6 +71,8 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
     duplicates: dict[str, list[str]] = collections.defaultdict(list)
     for row in reader(root, **preset.reader_options):
         row = _checked(row)
+        if isinstance(row, contract.Source):
+            row = dataclasses.replace(row, emotion=contract.normalise_label(row.emotion))
         if isinstance(row, contract.Rejected):
             rejected.append(row)
         elif row.id in kept:
@@ -93,8 +100,27 @@ def list_dataset(preset: Preset, data_root: str) -> Listing:
         keys, method=cfg.method, seed=cfg.seed, test_fraction=cfg.test_fraction,
         n_folds=cfg.n_folds, fold=cfg.fold, eval_speakers=list(cfg.eval_speakers) or None,
     )
+    classes, warnings = _class_report(known, labels, split_of)
+    for warning in warnings:
+        log.warning("%s", warning)
     return Listing(sources=sources, rejected=rejected, labels=tuple(labels), split_of=split_of,
-                   duplicates=dict(duplicates))
+                   duplicates=dict(duplicates), classes=classes, warnings=warnings)
+
+
+def _class_report(known: list[contract.Source], labels: Sequence[str],
+                  split_of: dict[str, str]) -> tuple[dict[str, int], list[str]]:
+    """Records per class, and a warning for each class the split could not put in both train
+    and eval: a model cannot learn it or it cannot be evaluated (a class typed once, `bored`,
+    in a manifest whose classes are inferred). Counted on the split actually made."""
+    per_split = collections.Counter((s.emotion, split_of.get(s.id, "")) for s in known)
+    classes = {label: per_split[label, "train"] + per_split[label, "eval"] for label in labels}
+    warnings = [
+        f"class {label!r} has {n} record{'s' * (n != 1)} ({per_split[label, 'train']} train, "
+        f"{per_split[label, 'eval']} eval): too few to split, so it cannot be both learned and "
+        f"evaluated; add records, map it onto another class, or drop it"
+        for label, n in classes.items()
+        if n and not (per_split[label, "train"] and per_split[label, "eval"])]
+    return classes, warnings
 
 
 def _checked(row):
@@ -224,6 +250,9 @@ class IngestSummary:
     by_split_and_class: dict[str, dict[str, int]]
     quarantine_by_reason: dict[str, int]
     split_method: str
+    labels_inferred: bool = False  # the preset has no fixed label set: classes come from data
+    classes: dict[str, int] = dataclasses.field(default_factory=dict)  # label -> listed
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -238,6 +267,11 @@ class IngestSummary:
         if self.quarantine_by_reason:
             lines.append("  quarantine: " + ", ".join(
                 f"{k}={v}" for k, v in sorted(self.quarantine_by_reason.items())))
+        if self.labels_inferred:
+            lines.append(f"  {len(self.classes)} classes inferred from the data (the preset has "
+                         f"no fixed label set): " + ", ".join(
+                             f"{k}={v}" for k, v in sorted(self.classes.items())))
+        lines += [f"  warning: {w}" for w in self.warnings]
         return lines
 
 
@@ -267,6 +301,8 @@ def write_report(
         quarantined=len(quarantined), by_split=dict(by_split),
         by_split_and_class={k: dict(v) for k, v in by_class.items()},
         quarantine_by_reason=dict(reasons), split_method=preset.split.method,
+        labels_inferred=not preset.labels, classes=dict(listing.classes),
+        warnings=list(listing.warnings),
     )
     _write_text(os.path.join(report_dir, REPORT_FILE),
                 json.dumps(dataclasses.asdict(report), indent=2, sort_keys=True))

@@ -134,20 +134,28 @@ class MicroBatcher:
             return len(self._ready)
 
     def close(self) -> None:
-        """Finish what is queued, then stop the threads (a replaced model version's batcher)."""
+        """Finish what is queued, then stop the threads (a replaced model version's batcher).
+
+        Returns at once; `join` waits for the threads to be gone."""
         with self._cond:
             self._closed = True
             if self._open:
                 self._close_open()
             self._cond.notify_all()
 
-    def join(self, timeout_s: float = 30.0) -> None:
-        """Wait (after `close`) until the queued batches ran and the threads stopped, so the
-        replaced model is no longer referenced by them."""
-        deadline = time.monotonic() + timeout_s
+    def join(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every batch thread has exited (after `close`); True when none is left.
+
+        Why it matters: the threads are daemons, and a daemon thread still waking up from its
+        condition while the interpreter finalises is ended by CPython with `pthread_exit`, whose
+        forced unwind through TensorFlow's C++ frames aborts the process ("terminate called
+        after throwing an instance of ''", exit 134) after the command already answered. So
+        every owner closes and joins its batchers before the process exits."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join(max(0.0, deadline - time.monotonic()))
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
 
     def _close_open(self) -> None:  # holding the lock
         self._ready.append(self._open)

@@ -102,6 +102,11 @@ class InProcessModel:
         up (issue 18, item 3). Calls still running on it hold their own reference and finish."""
         gc.collect()
 
+    @property
+    def saved_model(self):
+        """The loaded SavedModel (its other signatures: `mer evaluate` runs serving_default)."""
+        return self._model
+
     def run(self, inputs: Mapping[str, Sequence[bytes]]) -> tuple[np.ndarray, list[str]]:
         """`predict_raw` on N rows: (probabilities [N, C], the C class names)."""
         out = self._call({k: tf.constant(list(v), dtype=tf.string) for k, v in inputs.items()})
@@ -173,6 +178,7 @@ class InProcessBackend(Backend):
         self._models: dict[str, tuple[InProcessModel, float, Optional[MicroBatcher]]] = {}
         # task -> version -> (saved_model.pb's (mtime, size) when it failed, the check's error)
         self._failed: dict[str, dict[str, tuple[Optional[tuple], VersionCheckError]]] = {}
+        self._retired: list[MicroBatcher] = []  # replaced versions' batchers, still draining
         self._lock = threading.Lock()
 
     def _entry(self, task: str) -> tuple[InProcessModel, float, Optional[MicroBatcher]]:
@@ -213,7 +219,8 @@ class InProcessBackend(Backend):
         model, _, batcher = entry
         if batcher is not None:
             batcher.close()  # queued requests finish on the old version first
-            batcher.join()
+            if not batcher.join(30.0):  # still draining: `close` joins it before exit
+                self._retired.append(batcher)
         del model, batcher, entry
         InProcessModel.release()
 
@@ -226,30 +233,7 @@ class InProcessBackend(Backend):
         attempt, not one per re-scan.
         """
         base = os.path.join(self.model_repository, task)
-        versions = numbered_versions(base)
-        failed = self._failed.setdefault(task, {})
-        for gone in set(failed) - set(versions):
-            del failed[gone]
-        for version in versions:
-            if current is not None and int(version) <= int(current.version):
-                return None
-            path = os.path.join(base, version)
-            stamp = _stamp(path)
-            if version in failed and failed[version][0] == stamp:
-                continue
-            try:
-                model = _load_inprocess_model(path)
-            except VersionCheckError as e:
-                failed[version] = (stamp, e)
-                serving = current.version if current is not None else "none"
-                log.warning("%s version %s is not served: %s (serving version %s instead; "
-                            "path %s)", task, version, e.reason, serving, path)
-                continue
-            for old in [v for v in failed if int(v) <= int(version)]:
-                del failed[old]  # TF Serving's `latest` policy: only newer versions matter
-            log.info("%s: serving version %s from %s", task, version, path)
-            return model
-        return None
+        return load_newest(base, self._failed.setdefault(task, {}), current, label=task)
 
     def _not_found(self, task: str) -> ModelNotFoundError:
         base = os.path.join(self.model_repository, task)
@@ -357,10 +341,63 @@ class InProcessBackend(Backend):
         return {task: (b.batches_run, b.rows_run) for task, (_, _, b) in self._models.items()
                 if b is not None}
 
-    def close(self) -> None:
-        for _, _, batcher in self._models.values():
-            if batcher is not None:
-                batcher.close()
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop every batcher and wait for its threads (see `MicroBatcher.join`: a batch thread
+        alive at interpreter exit aborts the process); a batch still running gets `timeout`."""
+        with self._lock:
+            batchers = [b for _, _, b in self._models.values() if b is not None] + self._retired
+            self._retired = []
+        for batcher in batchers:
+            batcher.close()
+        for batcher in batchers:
+            if not batcher.join(timeout):
+                log.warning("batch threads of %s still running after %.0f s", batcher.name,
+                            timeout)
+
+
+def load_newest(base: str, failed: Optional[dict] = None,
+                current: Optional[InProcessModel] = None, label: str = "model"
+                ) -> Optional[InProcessModel]:
+    """The newest version of the model base `base` above `current` that passes the check
+    (TF Serving's `latest` policy, with its fall-back: a version that fails is skipped for the
+    next older one); None when none does. The one definition of "the version that is served",
+    used by the in-process backend (mer serve, mer predict) and by mer evaluate.
+
+    `failed` (version -> (saved_model.pb's stamp, VersionCheckError)) is updated in place: a
+    version that failed is retried only when its saved_model.pb changes (a push still being
+    copied, a repaired file), so a broken version costs one load attempt, not one per re-scan.
+    Each new failure is logged once, naming the version served instead.
+    """
+    failed = {} if failed is None else failed
+    versions = numbered_versions(base)
+    for gone in set(failed) - set(versions):
+        del failed[gone]
+    new_failures: list[str] = []
+    model = None
+    for version in versions:
+        if current is not None and int(version) <= int(current.version):
+            break
+        path = os.path.join(base, version)
+        stamp = _stamp(path)
+        if version in failed and failed[version][0] == stamp:
+            continue
+        try:
+            model = _load_inprocess_model(path)
+        except VersionCheckError as e:
+            failed[version] = (stamp, e)
+            new_failures.append(version)
+            continue
+        for old in [v for v in failed if int(v) <= int(version)]:
+            del failed[old]  # TF Serving's `latest` policy: only newer versions matter
+        log.info("%s: serving version %s from %s", label, version, path)
+        break
+    served = model or current
+    for version in new_failures:
+        log.warning("%s version %s is not served: %s (serving version %s instead; path %s)",
+                    label, version, failed[version][1].reason,
+                    served.version if served is not None else "none",
+                    os.path.join(base, version))
+    return model
 
 
 def _load_inprocess_model(path: str) -> InProcessModel:

@@ -264,8 +264,8 @@ def test_manifest_csv(tmp_path):
         ",,angry,s4,\n")
     ok, bad = split_rows(READERS["manifest"](tmp_path))
     assert [(s.id, s.emotion, s.text, s.speaker, s.gender, s.dataset) for s in ok] == [
-        ("a", "happy", "hello", "s1", "female", tmp_path.name),
-        ("abs", "sad", "", "s2", "male", tmp_path.name)]
+        ("clips/a.wav", "happy", "hello", "s1", "female", tmp_path.name),
+        ("abs.wav", "sad", "", "s2", "male", tmp_path.name)]
     assert ok[0].audio_path == str(tmp_path / "clips" / "a.wav")
     assert [(r.reason, r.origin) for r in bad] == [
         (contract.MISSING_FILE, f"{tmp_path / 'manifest.csv'}:row 3 (line 4)"),

@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from components.core.config import SplitConfig
 from pipeline import evaluate
-from pipeline.configs import get_preset
+from pipeline.configs import REPO_ROOT, get_preset
 from tests.conftest import shared_dataset
 
 RAVDESS_ACTORS = ("Actor_01", "Actor_02")
@@ -94,16 +98,27 @@ def test_manifest_dataset_with_a_label_map_and_an_unshared_class(ravdess_model, 
                                 str(manifest), str(tmp_path / "none"))
 
 
-def test_cli_prints_the_scores(ravdess_model, tmp_path, capsys):
-    from pipeline.cli import main
-
+def test_cli_scores_the_version_serving_would_serve(ravdess_model, tmp_path):
+    """`mer evaluate` run as a user runs it, on a model base whose newest version is broken
+    (an interrupted copy): like `mer serve` and `mer predict`, it falls back to the newest
+    version that loads, says so, and exits 0 (issue 18 item 10; it failed with "Cannot parse
+    file ... saved_model.pb" before)."""
     base, _, _ = ravdess_model
-    code = main(["evaluate", "--model-dir", str(base), "--preset", "cremad",
-                 "--data-root", str(shared_dataset("cremad_sample")),
-                 "--output-dir", str(tmp_path)])
-    assert code == 0
-    out = capsys.readouterr().out
-    assert "records scored on the" in out and "UAR" in out and "confusion_png" in out
+    repo = tmp_path / "ser"
+    shutil.copytree(base / "1", repo / "1")
+    shutil.copytree(base / "1", repo / "2")
+    pb = repo / "2" / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[:100])
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "evaluate", "--model-dir", str(repo),
+         "--preset", "cremad", "--data-root", str(shared_dataset("cremad_sample")),
+         "--output-dir", str(tmp_path / "out")],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"model {repo / '1'} on cremad" in done.stdout
+    assert "records scored on the" in done.stdout and "UAR" in done.stdout
+    assert "version 2 is not used: cannot parse saved_model.pb" in done.stderr
 
 
 @pytest.mark.parametrize("text,needle", [("fear", "DATASET_LABEL=MODEL_LABEL"),

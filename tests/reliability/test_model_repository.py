@@ -154,6 +154,8 @@ def test_mer_predict_reports_a_broken_task_and_answers_the_others(repo, fault_re
     assert "Traceback" not in done.stderr, done.stderr
     assert "ter:\n  happy" in done.stdout
     assert "ter: version 18 is not served: cannot parse saved_model.pb" in done.stderr
+    # the version that answers is named (it said "serving version none" while 17 answered)
+    assert "serving version 17 instead" in done.stderr and "version none" not in done.stderr
     assert "mer: skipped" in done.stdout  # no audio given: mer is skipped before loading
     wav = repo.parent / "tone.wav"
     from tests.reliability.conftest import wav_bytes

@@ -134,3 +134,20 @@ def test_a_wav_only_request_runs_one_model_without_the_pool(model_repo, loud_wav
     assert [reply.results[t].status for t in ("ter", "mer")] == ["skipped", "skipped"]
     both = service.predict(PredictInput(text="so happy", audio=loud_wav, tasks=["ter", "ser"]))
     assert used == [["ter", "ser"]] and both.results["ter"].status == "ok"  # two: the pool
+
+
+def test_close_leaves_no_batch_thread_running(tmp_path, model_repo, loud_wav):
+    """Every batch thread, the replaced version's too, is gone when close() returns: a daemon
+    batch thread still waking up at interpreter exit aborted `mer predict` (exit 134)."""
+    import threading
+
+    before = set(threading.enumerate())  # other tests' clients may hold batch threads
+    repo = tmp_path / "repo"
+    shutil.copytree(model_repo / "ser", repo / "ser")
+    client = EmotionClient(InProcessBackend(str(repo), reload_interval_s=0.0))
+    client.predict("ser", audio=loud_wav)
+    shutil.copytree(model_repo / "ser" / "1", repo / "ser" / "2")
+    client.predict("ser", audio=loud_wav)  # version 2 replaces 1: 1's batcher is retired
+    client.close()
+    alive = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("batch-")]
+    assert alive == []

@@ -10,7 +10,7 @@ or `manifest.jsonl`. Columns (rename them with the preset's reader_options):
 | `label_col` | `emotion` | the label (required in every row) |
 | `speaker_col` | `speaker` | speaker id (optional) |
 | `gender_col` | `gender` | female/male, also f/m/woman/man (optional) |
-| `id_col` | `id` | unique id; default: the audio file's stem, else `row<N>` |
+| `id_col` | `id` | unique id; default: the audio path relative to the folder, else `row<N>` |
 | `encoding` | `utf-8` | the file's text encoding (a UTF-8 BOM is skipped), e.g. `cp1252` |
 
 The label column and at least one of the audio and text columns must exist;
@@ -30,6 +30,7 @@ names the file's line so the row can be found and fixed (`text_file`).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
@@ -150,11 +151,28 @@ def read(
             yield Rejected(f"row{n}", BAD_ROW, origin, f"{e}; fix or drop the row")
 
 
+def default_id(audio: str, base: Path, n: int) -> str:
+    """A row's id when the manifest has none: its audio path relative to the manifest's folder
+    (`sub1/dup.wav`; an absolute path outside it stays absolute), else `row<N>`.
+
+    Not the file name: `sub1/dup.wav` and `sub2/dup.wav` are different recordings, and an id
+    shared by two records quarantines the second as duplicate_id. The path is normalised
+    (`./a.wav`, `x/../a.wav` and `a.wav` are one id), so the same file listed twice is still
+    caught as a duplicate. Computed from the text only: a NUL or a bad path is reported later.
+    """
+    if not audio:
+        return f"row{n}"
+    path = os.path.normpath(os.path.join(base, os.path.expanduser(audio)))
+    rel = os.path.relpath(path, base)
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) \
+        else Path(rel).as_posix()
+
+
 def _source(row: dict, n: int, origin: str, base: Path, name: str, cols: dict[str, str]
             ) -> Union[Source, Rejected]:
     audio_col, text_col, label_col = cols["audio_col"], cols["text_col"], cols["label_col"]
     audio = _value(row, audio_col)
-    rid = _value(row, cols["id_col"]) or (Path(audio).stem if audio else f"row{n}")
+    rid = _value(row, cols["id_col"]) or default_id(audio, base, n)
     emotion = _value(row, label_col)
     text = _value(row, text_col)
     if not emotion:
