@@ -161,7 +161,8 @@ def served_model(model_dir: str):
     (`serving.backends.inprocess.load_newest`: a broken newest version falls back to the one
     before it, and stderr says which and why). A ModelError when none loads."""
     from components.core.saved_model_check import VersionCheckError
-    from serving.backends.inprocess import InProcessModel, load_newest, numbered_versions
+    from serving.backends.inprocess import InProcessModel, load_newest
+    from serving.backends.versions import numbered_versions
 
     if os.path.exists(os.path.join(model_dir, "saved_model.pb")):
         try:

@@ -20,7 +20,7 @@ DEFAULT_SERVING_DIR = str(DEFAULT_OUTPUT_DIR / "serving")
 
 def _is_single_model(path: str) -> bool:
     """A SavedModel dir or one model's version base (not a repository of ter/ser/mer)."""
-    from serving.backends.inprocess import numbered_versions
+    from serving.backends.versions import numbered_versions
 
     if os.path.exists(os.path.join(path, "saved_model.pb")):
         return True

@@ -41,6 +41,12 @@ from serving.backends.batching import (  # noqa: E402
     BatchingParams,
     MicroBatcher,
 )
+from serving.backends.versions import (  # noqa: E402
+    numbered_versions,
+    resolve_version_dir,
+    still_there,
+    version_stamp,
+)
 from serving.errors import (  # noqa: E402
     InvalidInputError,
     ModelNotFoundError,
@@ -50,33 +56,6 @@ from serving.errors import (  # noqa: E402
 )
 
 log = logging.getLogger("mer.serve")
-
-
-def numbered_versions(base: str) -> list[str]:
-    """The version folders of a TF Serving model base, newest first (other names: ignored,
-    like the Pusher's staging folders `.push-*`)."""
-    try:
-        names = os.listdir(base)
-    except OSError:
-        return []
-    return sorted((d for d in names if d.isdigit() and os.path.isdir(os.path.join(base, d))),
-                  key=int, reverse=True)
-
-
-def resolve_version_dir(model_dir: str) -> str:
-    """`model_dir` may be a SavedModel or a TF Serving model base (numbered versions)."""
-    if os.path.exists(os.path.join(model_dir, "saved_model.pb")):
-        return model_dir
-    if not os.path.isdir(model_dir):
-        raise ModelNotFoundError(
-            f"No model at {model_dir}. Run `make demo` (or `mer run`) first, or pass the "
-            f"Pusher's directory, e.g. artifacts/serving/mer.")
-    versions = [d for d in numbered_versions(model_dir)
-                if os.path.exists(os.path.join(model_dir, d, "saved_model.pb"))]
-    if not versions:
-        raise ModelNotFoundError(
-            f"{model_dir} holds no SavedModel version (expected <dir>/<number>/saved_model.pb).")
-    return os.path.join(model_dir, versions[0])
 
 
 class InProcessModel:
@@ -190,7 +169,7 @@ class InProcessBackend(Backend):
             if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
                 return entry
             current = entry[0] if entry is not None else None
-            if current is not None and not _still_there(current.path):
+            if current is not None and not still_there(current.path):
                 # The serving version was deleted: TF Serving unloads it and serves the newest
                 # version left, so do the same (a rollback is `rm -rf <repo>/<task>/<v>`).
                 log.warning("%s version %s was removed from disk; unloading it", task,
@@ -378,7 +357,7 @@ def load_newest(base: str, failed: Optional[dict] = None,
         if current is not None and int(version) <= int(current.version):
             break
         path = os.path.join(base, version)
-        stamp = _stamp(path)
+        stamp = version_stamp(path)
         if version in failed and failed[version][0] == stamp:
             continue
         try:
@@ -405,22 +384,3 @@ def _load_inprocess_model(path: str) -> InProcessModel:
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
         raise VersionCheckError(path, missing_part(path) or "no saved_model.pb")
     return InProcessModel(path)
-
-
-def _still_there(version_dir: str) -> bool:
-    """Is a served version still on disk (its folder and saved_model.pb)?"""
-    return os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
-
-
-def _stamp(version_dir: str) -> Optional[tuple]:
-    """What a failed version is retried on: saved_model.pb's (mtime, size) and `variables/`'s
-    mtime (or why it cannot be read), so restoring either part retries it."""
-    try:
-        st = os.stat(os.path.join(version_dir, "saved_model.pb"))
-    except OSError:
-        return None
-    try:
-        variables: object = os.stat(os.path.join(version_dir, "variables")).st_mtime_ns
-    except OSError as e:
-        variables = e.errno
-    return (st.st_mtime_ns, st.st_size, variables)

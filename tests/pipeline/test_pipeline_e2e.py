@@ -56,7 +56,7 @@ def test_serving_default_takes_serialized_examples(demo_run):
 
     from components.core import contract
     from components.example_gen.tf_example import to_example
-    from serving.backends.inprocess import resolve_version_dir
+    from serving.backends.versions import resolve_version_dir
 
     config, _, rows = demo_run
     row = rows[0]
@@ -103,7 +103,7 @@ def test_served_model_equals_librosa_features_through_the_trained_head(demo_run)
     Transform's analyzer does, fed to the trained Keras head."""
     import tensorflow as tf
 
-    from serving.backends.inprocess import resolve_version_dir
+    from serving.backends.versions import resolve_version_dir
 
     config, summary, _ = demo_run
     data_root = Path(config.data_root)

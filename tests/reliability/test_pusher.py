@@ -95,7 +95,7 @@ def test_disk_full_on_a_real_small_filesystem(tmp_path, good_models, fault_repor
 def test_a_killed_push_leaves_only_a_staging_folder_the_next_push_removes(tmp_path,
                                                                           good_models):
     from components.pusher.executor import STAGING_PREFIX, publish_version
-    from serving.backends.inprocess import numbered_versions
+    from serving.backends.versions import numbered_versions
 
     base = tmp_path / "serving" / "ter"
     left = base / f"{STAGING_PREFIX}1700000004-999"
