@@ -33,11 +33,28 @@ def job_server(tmp_path, monkeypatch):
     return jar
 
 
+SKIP_TFX_SDIST = f"--setup_file={beam_args.PROJECT_SETUP_FILE}"
+
+
 def test_direct_is_the_default_and_keeps_beam_mode():
     assert _config().beam_pipeline_args() == [
-        "--direct_running_mode=in_memory", "--direct_num_workers=1"]
+        "--direct_running_mode=in_memory", "--direct_num_workers=1", SKIP_TFX_SDIST]
     assert _cli("--beam-mode", "multi_processing").beam_pipeline_args() == [
-        "--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+        "--direct_running_mode=multi_processing", "--direct_num_workers=0", SKIP_TFX_SDIST]
+
+
+def test_tfx_builds_no_sdist_for_the_direct_runner(monkeypatch):
+    """TFX's Beam executors build an sdist of TFX for remote workers unless the Beam args name a
+    dependency; the DirectRunner's args do, so no executor of a local run pays for it."""
+    from tfx.utils import dependency_utils
+
+    def refuse():
+        raise AssertionError("TFX built its ephemeral sdist")
+
+    monkeypatch.setattr(dependency_utils, "build_ephemeral_package", refuse)
+    for mode in ("in_memory", "multi_processing"):
+        args = _config(beam_mode=mode).beam_pipeline_args()
+        assert dependency_utils.make_beam_dependency_flags(args) == args
 
 
 LOOPBACK_PROCESS_WORKERS = ["--environment_type=LOOPBACK",
