@@ -98,18 +98,10 @@ def stage_seconds(metadata_path: str) -> dict:
 
 def run_row(runner: str, data_root: Path, output_dir: Path) -> dict:
     """The pipeline prefix up to the Transform on `runner` (in this process)."""
-    from tfx import v1 as tfx
-    from tfx.orchestration import pipeline as tfx_pipeline
-
-    from pipeline import pipeline as pipeline_def
+    from pipeline.local_runner import run_prefix
 
     config = _run_config(runner, data_root, output_dir)
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
-    p = pipeline_def.create_pipeline(
-        config, metadata_connection_config=tfx.orchestration.metadata
-        .sqlite_metadata_connection_config(config.metadata_path))
-    tfx.orchestration.LocalDagRunner().run(
-        p, run_options=tfx_pipeline.RunOptions(to_nodes=["Transform"]))
+    run_prefix(config, "Transform")
     seconds = stage_seconds(config.metadata_path)
     missing = [s for s in STAGES if s not in seconds]
     if missing:

@@ -60,22 +60,13 @@ def _artifact(cls, uri: str, splits=("train", "eval")):
 
 
 def prepare(work: Path, data_root: str):
-    """The pipeline's prefix up to the DataGate; returns its RunConfig."""
-    from tfx import v1 as tfx
-    from tfx.orchestration import pipeline as tfx_pipeline
-
-    from pipeline import pipeline as pipeline_def
+    """The pipeline's prefix up to the DataGate; returns its RunConfig and pipeline."""
     from pipeline.configs import RunConfig, get_preset
+    from pipeline.local_runner import run_prefix
 
     config = RunConfig(preset=get_preset("ravdess"), data_root=data_root,
                        output_dir=str(work / "run"))
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
-    p = pipeline_def.create_pipeline(
-        config, metadata_connection_config=tfx.orchestration.metadata
-        .sqlite_metadata_connection_config(config.metadata_path))
-    tfx.orchestration.LocalDagRunner().run(
-        p, run_options=tfx_pipeline.RunOptions(to_nodes=["DataGate"]))
-    return config, p
+    return config, run_prefix(config, "DataGate")
 
 
 def run_variant(variant: str, config_json: str, out: Path) -> dict:

@@ -62,6 +62,24 @@ def new_run_dir(config: RunConfig) -> Path:
     return path
 
 
+def run_prefix(config: RunConfig, to_node: str = "Transform"):
+    """The pipeline up to `to_node` and nothing after (TFX's partial run), on the config's
+    runner, quietly: how the Flink tests and the scaling benchmarks run the Beam stages alone.
+    Returns the TFX pipeline that ran (its components' properties, for callers that rerun one)."""
+    from tfx import v1 as tfx
+    from tfx.orchestration import pipeline as tfx_pipeline
+
+    from pipeline import pipeline as pipeline_def
+
+    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
+    p = pipeline_def.create_pipeline(
+        config, metadata_connection_config=tfx.orchestration.metadata
+        .sqlite_metadata_connection_config(config.metadata_path))
+    tfx.orchestration.LocalDagRunner().run(
+        p, run_options=tfx_pipeline.RunOptions(to_nodes=[to_node]))
+    return p
+
+
 def run(config: RunConfig, tasks: Optional[Sequence[str]] = None, *,
         console: Optional[TextIO] = None, run_dir: Optional[Path] = None,
         separate_lines: bool = False) -> RunSummary:

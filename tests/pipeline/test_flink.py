@@ -27,7 +27,6 @@ import tensorflow as tf
 
 from components.core import contract
 from pipeline import demo_corpus, local_runner, run_metadata
-from pipeline import pipeline as pipeline_def
 from pipeline.configs import RunConfig, get_preset, shared_dataset_root
 
 pytestmark = pytest.mark.flink
@@ -51,19 +50,6 @@ def flink_master() -> str:
                     f"with scripts/flink_cluster.sh")
     assert overview["taskmanagers"] >= 1, overview
     return FLINK_MASTER
-
-
-def _run_beam_stages(config: RunConfig) -> None:
-    """The pipeline up to the Transform (TFX's partial run), on config's runner."""
-    from tfx import v1 as tfx
-    from tfx.orchestration import pipeline as tfx_pipeline
-
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
-    p = pipeline_def.create_pipeline(
-        config, metadata_connection_config=tfx.orchestration.metadata
-        .sqlite_metadata_connection_config(config.metadata_path))
-    tfx.orchestration.LocalDagRunner().run(
-        p, run_options=tfx_pipeline.RunOptions(to_nodes=["Transform"]))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +91,7 @@ def runs(request, tmp_path_factory, flink_master):
                       runner="flink", flink_master=flink_master)
     direct = RunConfig(preset=preset, data_root=data_root, output_dir=str(root / "direct"))
     for config in (flink, direct):
-        _run_beam_stages(config)
+        local_runner.run_prefix(config, "Transform")
     return {"flink": flink, "direct": direct, "name": name}
 
 
