@@ -60,10 +60,7 @@ def compile_pipeline(
     config = RunConfig(preset=preset, data_root=data_root,
                        output_dir=output_dir, beam_mode="multi_processing", runner=runner,
                        flink_master=flink_master, beam_args=tuple(beam_args))
-    try:
-        config.beam_pipeline_args()  # a bad runner option is the user's, named before compiling
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    config.beam_pipeline_args()  # a bad runner option (UsageError) is named before compiling
     p = pipeline_def.create_pipeline(config, schema_dir=schema_dir)
     out_dir, filename = os.path.split(os.path.abspath(package_path))
     runner_ = tfx.orchestration.experimental.KubeflowV2DagRunner(

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
+from components.core.errors import UsageError
+
 BEAM_MODES = ("in_memory", "multi_processing", "multi_threading")
 # Where the Beam components (ExampleGen, StatisticsGen, Transform, Evaluator) run: `mer run
 # --runner`. "direct" is Beam's embedded runner (with BEAM_MODES); the others hand the same
@@ -97,7 +99,7 @@ def beam_pipeline_args(runner: str, *, beam_mode: str = "in_memory", beam_worker
                        user_args: Sequence[str] = ()) -> list[str]:
     """The runner's own options, then the user's pass-through (`--beam-arg`, last wins)."""
     if runner not in RUNNERS:
-        raise ValueError(f"--runner must be one of {RUNNERS}, got {runner!r}")
+        raise UsageError(f"--runner must be one of {RUNNERS}, got {runner!r}")
     if runner == "direct":
         args = _direct_args(beam_mode, beam_workers)
     elif runner == "flink":
@@ -107,7 +109,7 @@ def beam_pipeline_args(runner: str, *, beam_mode: str = "in_memory", beam_worker
     if runner == "dataflow":
         missing = [o for o in _DATAFLOW_REQUIRED if not has_option(user_args, o)]
         if missing:
-            raise ValueError(
+            raise UsageError(
                 "--runner dataflow needs " + " ".join(f"--beam-arg=--{o}=..." for o in missing)
                 + " (see docs/scaling.md)")
     return args + list(user_args)
@@ -115,7 +117,7 @@ def beam_pipeline_args(runner: str, *, beam_mode: str = "in_memory", beam_worker
 
 def _direct_args(beam_mode: str, beam_workers: int) -> list[str]:
     if beam_mode not in BEAM_MODES:
-        raise ValueError(f"--beam-mode must be one of {BEAM_MODES}, got {beam_mode!r}")
+        raise UsageError(f"--beam-mode must be one of {BEAM_MODES}, got {beam_mode!r}")
     workers = 1 if beam_mode == "in_memory" else beam_workers
     args = [f"--direct_running_mode={beam_mode}", f"--direct_num_workers={workers}"]
     if PROJECT_SETUP_FILE.is_file():  # an installed wheel has none: TFX's sdist runs as before
@@ -125,7 +127,7 @@ def _direct_args(beam_mode: str, beam_workers: int) -> list[str]:
 
 def _flink_args(flink_master: str, job_server_jar: str, user_args: Sequence[str]) -> list[str]:
     if not flink_master:
-        raise ValueError(
+        raise UsageError(
             "--runner flink needs --flink-master HOST:PORT, the Flink REST address "
             "(localhost:8081 after `scripts/flink_cluster.sh start`)")
     local = is_loopback(flink_master)
@@ -134,7 +136,7 @@ def _flink_args(flink_master: str, job_server_jar: str, user_args: Sequence[str]
     if not jar and local:
         default = local_flink_job_server_jar()
         if not default.exists():
-            raise ValueError(
+            raise UsageError(
                 f"No Flink job server at {default}: run `scripts/flink_cluster.sh start` "
                 f"(it installs one) or pass --flink-job-server-jar PATH")
         jar = str(default)
@@ -143,7 +145,7 @@ def _flink_args(flink_master: str, job_server_jar: str, user_args: Sequence[str]
     if has_option(user_args, "environment_type"):
         return args
     if not local:
-        raise ValueError(
+        raise UsageError(
             f"TaskManagers at {flink_master} cannot reach Python workers in this "
             "process (LOOPBACK): pass --beam-arg=--environment_type=DOCKER with "
             "--beam-arg=--sdk_container_image=IMAGE, or EXTERNAL with "

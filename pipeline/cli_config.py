@@ -98,10 +98,7 @@ def run_config(args: argparse.Namespace, run_file: Optional[config_file.RunFile]
         output_dir=output_dir, enable_cache=not getattr(args, "no_cache", False),
         **runner_options(args),
     )
-    try:
-        config.beam_pipeline_args()  # a bad runner option fails here, before any component runs
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    config.beam_pipeline_args()  # a bad runner option (UsageError) fails here, before any run
     return config
 
 
