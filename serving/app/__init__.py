@@ -11,10 +11,26 @@ does), `api` (routes, errors, OpenAPI), `middleware` (size limit, security heade
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from serving.app.schemas import Limits, ServerLimits
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (what Kubernetes, systemd and `docker stop` send) stops `mer serve` as Ctrl-C
+    does: uvicorn drains the open requests, then re-raises the signal once its own handler is
+    gone. Left at the default action, that re-raise killed the process (exit 143) before the
+    batch threads were joined and the JSON log queue flushed; this handler turns it into a
+    normal exit (0) through `serve`'s clean-up."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = None,
@@ -34,6 +50,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
     from serving.backends.inprocess import InProcessBackend
     from serving.client import EmotionClient, backend_from_url
 
+    _stop_cleanly_on_sigterm()
     listener = configure_logging(access_log=not quiet)
     log = logging.getLogger("mer.serve")
     if server:
@@ -60,4 +77,5 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
     finally:
         sock.close()
         httpd.config.app.state.service.close()
+        log.info("stopped")
         listener.stop()
