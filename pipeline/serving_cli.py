@@ -33,7 +33,7 @@ def cmd_predict(args) -> int:
     from serving.audio import file_to_wav16k
     from serving.backends.inprocess import InProcessBackend
     from serving.client import EmotionClient, backend_from_url
-    from serving.errors import ServingError
+    from serving.errors import NoSignalError, ServingError
 
     if not args.text and not args.audio:
         raise UsageError("Give --text and/or --audio.")
@@ -61,6 +61,9 @@ def cmd_predict(args) -> int:
                 continue
             try:
                 preds = client.predict(task, text=text, audio=audio, top_k=args.top_k)
+            except NoSignalError as e:  # no emotion claimed: the web API's status `no_signal`
+                print(f"{task}: no_signal: {e.public_message(str(e))}")
+                continue
             except ServingError as e:
                 print(f"{task}: error: {e}", file=sys.stderr)
                 status = 2
@@ -109,6 +112,7 @@ def _transcribe(audio: bytes, disabled: bool) -> Optional[str]:
 def _predict_single_model(args, audio: Optional[bytes]) -> int:
     """--model-dir names one model (e.g. artifacts/serving/mer): the original behaviour."""
     from components.core.saved_model_check import VersionCheckError
+    from components.core.signal import input_problem
     from serving.backends.inprocess import InProcessModel
 
     try:
@@ -121,9 +125,15 @@ def _predict_single_model(args, audio: Optional[bytes]) -> int:
     text = args.text
     if text is None and "text" in model.inputs and audio is not None:
         text = _transcribe(audio, args.no_asr)
-    preds = model.predict(text=text if "text" in model.inputs else None,
-                          audio=audio if "audio" in model.inputs else None, top_k=args.top_k)
+    inputs = {"text": text if "text" in model.inputs else None,
+              "audio": audio if "audio" in model.inputs else None}
     print(f"model {model.path}")
+    for name, value in inputs.items():  # the rule every backend applies (serving/client.py)
+        why = None if value is None else input_problem(name, value)
+        if why is not None:
+            print(f"  no_signal: {why}")
+            return 0
+    preds = model.predict(**inputs, top_k=args.top_k)
     for p in preds:
         print(f"  {p.emotion:<12} {p.probability:.3f}")
     return 0

@@ -48,3 +48,32 @@ def test_every_backend_refuses_the_same_inputs(url, model_repo, free_port, loud_
             client.predict("ser", audio=SILENCE)
         with pytest.raises(NoSignalError, match="row 1 text"):
             client.predict_batch("mer", texts=["so happy", "..."], audios=[loud_wav] * 2)
+
+
+@pytest.mark.parametrize("model_dir", ["repository", "single model"])
+def test_mer_predict_says_no_signal_and_claims_no_emotion(model_repo, tmp_path, model_dir):
+    """`mer predict` as a user runs it, on a model repository and on one model's folder (which
+    skips the client): the same rule, printed as the web API's status, exit 0."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    silence = tmp_path / "silence.wav"
+    silence.write_bytes(SILENCE)
+    target = model_repo if model_dir == "repository" else model_repo / "ter"
+    for argv, why in ((["--text", "\u200b..."], "no letters"),
+                      (["--audio", str(silence), "--task", "ser"], "digital silence")):
+        if model_dir == "single model" and argv[0] == "--audio":
+            target = model_repo / "ser"
+            argv = argv[:2]
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "predict", "--model-dir", str(target),
+             *argv], env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, cwd=REPO_ROOT,
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        lines = [line for line in done.stdout.splitlines() if "no_signal" in line]
+        assert lines and why in lines[0], done.stdout
+        assert not any(line.split()[:1] in (["angry"], ["happy"], ["sad"], ["neutral"])
+                       for line in done.stdout.splitlines()), done.stdout
