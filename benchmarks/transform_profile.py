@@ -9,11 +9,12 @@ with other load on a shared machine):
   tfx_defaults   TFX's Transform as the pipeline ran it before: pre- and post-transform TFDV
                  statistics and the analyzer cache on, tfx-bsl's adaptive batches (1..1000)
   no_stats       TFX's executor with statistics and analyzer cache off
-  pipeline       what `create_pipeline` sets now: those off, and its executor's batches
-                 bounded by bytes (tft_beam.Context(desired_batch_size=...), 69 clips here)
+  pipeline       what `create_pipeline` sets: those off, and its executor's batches
+                 bounded by bytes (tft_beam.Context(desired_batch_size=...), 69 clips here),
+                 with TFX's ephemeral sdist built as before
   analyze_only   pipeline without materialising: the analyze pass and writing the graph
-  no_sdist       pipeline, and TFX not building its ephemeral sdist for Beam (a --setup_file
-                 the DirectRunner ignores stops it); every Beam component pays that sdist
+  no_sdist       pipeline as `mer run` runs it now: the DirectRunner's args name the
+                 project's setup.py (`pipeline/beam_args.py`), so TFX builds no sdist
   read_only      the TFXIO read of both splits into Arrow record batches, nothing else
 
 and, in the parent, the kernel (decode + the preset's utterance features, `benchmarks/
@@ -36,11 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
 VARIANTS = ("tfx_defaults", "no_stats", "pipeline", "analyze_only", "no_sdist", "read_only")
 
 
@@ -81,7 +80,7 @@ def run_variant(variant: str, config_json: str, out: Path) -> dict:
     examples = _artifact(standard_artifacts.Examples, spec["examples"])
     examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
     schema = _artifact(standard_artifacts.Schema, spec["schema"], ())
-    beam_args = list(spec["beam_args"])
+    beam_args = [a for a in spec["beam_args"] if not a.startswith("--setup_file=")]
     if variant in ("no_sdist", "read_only"):
         beam_args.append(f"--setup_file={REPO / 'setup.py'}")
     cpu, wall = _cpu_s(), time.time()
