@@ -40,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
 VARIANTS = ("tfx_defaults", "no_stats", "pipeline", "analyze_only", "no_sdist", "read_only")
 
 
