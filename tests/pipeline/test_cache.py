@@ -92,12 +92,13 @@ def test_no_cache_turns_caching_off_for_every_component(tmp_path):
     from tfx.dsl.compiler import compiler
 
     from pipeline import pipeline as pipeline_def
-    from pipeline.cli import _run_config, build_parser
+    from pipeline.cli import build_parser
+    from pipeline.cli_config import run_config
 
     args = build_parser().parse_args(
         ["run", "--preset", "demo", "--data-root", str(tmp_path), "--output-dir",
          str(tmp_path), "--no-cache"])
-    config = _run_config(args)
+    config = run_config(args)
     assert not config.enable_cache
     ir = compiler.Compiler().compile(pipeline_def.create_pipeline(config, tasks=["ter"]))
     assert not any(n.pipeline_node.execution_options.caching_options.enable_cache
