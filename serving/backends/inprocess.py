@@ -8,6 +8,7 @@ policy does, and merges concurrent requests into batches the way TF Serving's ba
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import gc
 import logging
@@ -56,6 +57,11 @@ from serving.errors import (  # noqa: E402
 )
 
 log = logging.getLogger("mer.serve")
+try:  # glibc (Linux): return freed heap pages to the system after a version is released
+    _LIBC: Optional[ctypes.CDLL] = ctypes.CDLL("libc.so.6")
+    _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+except (OSError, AttributeError):  # another libc (macOS, musl): RSS is the allocator's business
+    _LIBC = None
 
 
 class InProcessModel:
@@ -78,8 +84,14 @@ class InProcessModel:
         """Free replaced versions now. A loaded SavedModel's object graph is full of reference
         cycles, so once the backend drops a version its functions and graphs (tens of MB for a
         real model) stayed until some later collection, and RSS grew with every version picked
-        up (issue 18, item 3). Calls still running on it hold their own reference and finish."""
+        up (issue 18, item 3). Calls still running on it hold their own reference and finish.
+        The freed heap is then handed back to the system (glibc's `malloc_trim`): without it a
+        long-running server kept tens of MB per pickup in malloc's arenas, so the RSS a memory
+        limit sees still grew (+20.8 MB per pickup after other work in the process, vs +3.3 MB
+        in a fresh one)."""
         gc.collect()
+        if _LIBC is not None:
+            _LIBC.malloc_trim(0)
 
     @property
     def saved_model(self):
