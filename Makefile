@@ -37,7 +37,7 @@ test-all: lint
 	$(PY) -m pytest tests/reliability -m faults $(PYTEST_ARGS)
 
 # The heavier fault cases (tests/reliability, marker `faults`): SIGKILLed pipeline runs and a
-# 20 s slowloris; about 11 minutes on 2 cores. docs/reliability.md lists what each proves.
+# 20 s slowloris, 21 runs of mer predict; about 11 minutes on 2 cores. docs/reliability.md lists what each proves.
 test-faults: venv
 	$(PY) -m pytest tests/reliability -m faults $(PYTEST_ARGS)
 

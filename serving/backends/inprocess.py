@@ -86,9 +86,8 @@ class InProcessModel:
         real model) stayed until some later collection, and RSS grew with every version picked
         up (issue 18, item 3). Calls still running on it hold their own reference and finish.
         The freed heap is then handed back to the system (glibc's `malloc_trim`): without it a
-        long-running server kept tens of MB per pickup in malloc's arenas, so the RSS a memory
-        limit sees still grew (+20.8 MB per pickup after other work in the process, vs +3.3 MB
-        in a fresh one)."""
+        long-running server kept 11-21 MB per pickup in malloc's arenas, so the RSS a memory
+        limit sees still grew; with it, +2.2 MB (the fault suite's order, 11 pickups)."""
         gc.collect()
         if _LIBC is not None:
             _LIBC.malloc_trim(0)
