@@ -175,55 +175,63 @@ class InProcessBackend(Backend):
         entry = self._models.get(task)
         if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
             return entry
-        with self._lock:
-            entry = self._models.get(task)
-            if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
-                return entry
-            current = entry[0] if entry is not None else None
-            if current is not None and not still_there(current.path):
-                # The serving version was deleted: TF Serving unloads it and serves the newest
-                # version left, so do the same (a rollback is `rm -rf <repo>/<task>/<v>`).
-                log.warning("%s version %s was removed from disk; unloading it", task,
-                            current.version)
-                self._unload(task)
-                current = entry = None
-            model = self._newest_loadable(task, current)
-            if model is None:
-                if entry is not None:  # nothing newer loads: the current version keeps serving
-                    entry = (entry[0], time.monotonic(), entry[2])
-                    self._models[task] = entry
-                    return entry
-                raise self._not_found(task)
-            self._unload(task)  # the old version finishes its queue, then is released
-            batcher = None if self.batching is None else MicroBatcher(
-                model.run, self.batching_threads(), name=f"{task}-v{model.version}")
-            entry = (model, time.monotonic(), batcher)
-            self._models[task] = entry
+        replaced: list[Optional[MicroBatcher]] = []
+        try:
+            with self._lock:
+                return self._rescan(task, replaced)
+        finally:
+            if replaced:  # drained and freed outside the lock: other tasks keep answering
+                self._release(replaced)
+
+    def _rescan(self, task: str, replaced: list[Optional[MicroBatcher]]
+                ) -> tuple[InProcessModel, float, Optional[MicroBatcher]]:
+        """`task`'s entry after a re-scan (holding the lock); each version it stops serving
+        adds its closed batcher (None without batching) to `replaced`."""
+        entry = self._models.get(task)
+        if entry is not None and time.monotonic() - entry[1] < self.reload_interval_s:
             return entry
+        current = entry[0] if entry is not None else None
+        if current is not None and not still_there(current.path):
+            # The serving version was deleted: TF Serving unloads it and serves the newest
+            # version left, so do the same (a rollback is `rm -rf <repo>/<task>/<v>`).
+            log.warning("%s version %s was removed from disk; unloading it", task,
+                        current.version)
+            self._unload(task, replaced)
+            current = entry = None
+        # The newest version above `current` that passes the check (None: keep `current`).
+        model = load_newest(os.path.join(self.model_repository, task),
+                            self._failed.setdefault(task, {}), current, label=task)
+        if model is None:
+            if entry is not None:  # nothing newer loads: the current version keeps serving
+                entry = (entry[0], time.monotonic(), entry[2])
+                self._models[task] = entry
+                return entry
+            raise self._not_found(task)
+        self._unload(task, replaced)  # the old version finishes its queue, then is freed
+        batcher = None if self.batching is None else MicroBatcher(
+            model.run, self.batching_threads(), name=f"{task}-v{model.version}")
+        entry = (model, time.monotonic(), batcher)
+        self._models[task] = entry
+        return entry
 
-    def _unload(self, task: str) -> None:
-        """Stop serving `task`'s current version and release it (see `InProcessModel.release`)."""
+    def _unload(self, task: str, replaced: list[Optional[MicroBatcher]]) -> None:
+        """Stop serving `task`'s current version (holding the lock): its batcher is closed, so
+        queued requests finish on it, and goes to `replaced` for `_release`."""
         entry = self._models.pop(task, None)
-        if entry is None:
-            return
-        model, _, batcher = entry
-        if batcher is not None:
-            batcher.close()  # queued requests finish on the old version first
-            if not batcher.join(30.0):  # still draining: `close` joins it before exit
-                self._retired.append(batcher)
-        del model, batcher, entry
+        if entry is not None:
+            if entry[2] is not None:
+                entry[2].close()
+            replaced.append(entry[2])
+
+    def _release(self, replaced: list[Optional[MicroBatcher]]) -> None:
+        """Wait for replaced versions' batchers to drain, then free the versions (see
+        `InProcessModel.release`); one still draining after 30 s is joined by `close`."""
+        for batcher in replaced:
+            if batcher is not None and not batcher.join(30.0):
+                with self._lock:
+                    self._retired.append(batcher)
+        del replaced[:]
         InProcessModel.release()
-
-    def _newest_loadable(self, task: str, current: Optional[InProcessModel]
-                         ) -> Optional[InProcessModel]:
-        """The newest version above `current` that passes the check (None: keep `current`).
-
-        A version that failed is retried only when its saved_model.pb or variables/ changes (a
-        push that was still being copied, a repaired file), so a broken version costs one load
-        attempt, not one per re-scan.
-        """
-        base = os.path.join(self.model_repository, task)
-        return load_newest(base, self._failed.setdefault(task, {}), current, label=task)
 
     def _not_found(self, task: str) -> ModelNotFoundError:
         base = os.path.join(self.model_repository, task)
@@ -353,9 +361,9 @@ def load_newest(base: str, failed: Optional[dict] = None,
     next older one); None when none does. The one definition of "the version that is served",
     used by the in-process backend (mer serve, mer predict) and by mer evaluate.
 
-    `failed` (version -> (saved_model.pb's stamp, VersionCheckError)) is updated in place: a
-    version that failed is retried only when its saved_model.pb changes (a push still being
-    copied, a repaired file), so a broken version costs one load attempt, not one per re-scan.
+    `failed` (version -> (its files' stamp, VersionCheckError)) is updated in place: a version
+    that failed is retried only when its saved_model.pb or variables/ changes (a push still
+    being copied, a repaired file), so a broken version costs one load, not one per re-scan.
     Each new failure is logged once, naming the version served instead.
     """
     failed = {} if failed is None else failed
@@ -371,8 +379,10 @@ def load_newest(base: str, failed: Optional[dict] = None,
         stamp = version_stamp(path)
         if version in failed and failed[version][0] == stamp:
             continue
-        try:
-            model = _load_inprocess_model(path)
+        try:  # one version folder, never a search for versions below it
+            if not os.path.exists(os.path.join(path, "saved_model.pb")):
+                raise VersionCheckError(path, missing_part(path) or "no saved_model.pb")
+            model = InProcessModel(path)
         except VersionCheckError as e:
             failed[version] = (stamp, e)
             new_failures.append(version)
@@ -388,10 +398,3 @@ def load_newest(base: str, failed: Optional[dict] = None,
                     served.version if served is not None else "none",
                     os.path.join(base, version))
     return model
-
-
-def _load_inprocess_model(path: str) -> InProcessModel:
-    """InProcessModel for one version folder (never a search for versions below it)."""
-    if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise VersionCheckError(path, missing_part(path) or "no saved_model.pb")
-    return InProcessModel(path)
