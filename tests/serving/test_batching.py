@@ -76,17 +76,24 @@ def test_a_full_queue_is_refused_at_once():
     gate = threading.Event()
 
     def slow(inputs):
-        gate.wait(120)  # held until the refusal was checked: a 10 s hold let a loaded machine
+        gate.wait(120)  # held until the refusal was checked
         return np.zeros((len(inputs["x"]), 1)), np.array([[b"n"]] * len(inputs["x"]))
 
     batcher = MicroBatcher(slow, BatchingParams(max_batch_size=1, batch_timeout_s=0.0,
                                                 max_enqueued_batches=2, num_batch_threads=1))
     pool = ThreadPoolExecutor(4)
-    pending = [pool.submit(batcher.submit, {"x": [b"0"]}) for _ in range(3)]
-    deadline = time.monotonic() + 60  # run the queue down before the check (a CI failure)
-    while batcher.queued_batches < 2 and time.monotonic() < deadline:  # one runs, two wait
-        time.sleep(0.01)
-    assert batcher.queued_batches == 2, "the three requests were not queued within 60 s"
+
+    def wait_for(what, done) -> None:
+        deadline = time.monotonic() + 60
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert done(), (f"{what} within 60 s: batches run {batcher.batches_run}, queued "
+                        f"{batcher.queued_batches}, futures done {[f.done() for f in pending]}")
+
+    pending = [pool.submit(batcher.submit, {"x": [b"0"]})]
+    wait_for("the first request running", lambda: batcher.batches_run == 1)
+    pending += [pool.submit(batcher.submit, {"x": [b"0"]}) for _ in range(2)]
+    wait_for("two requests queued", lambda: batcher.queued_batches == 2)
     with pytest.raises(ServerUnavailableError, match="overloaded"):
         batcher.submit({"x": [b"0"]})
     gate.set()
