@@ -28,6 +28,7 @@ from components.core.features import OPTIONAL_FEATURES  # noqa: E402
 from components.core.signatures import PROBABILITIES, SERVING_DEFAULT  # noqa: E402
 from components.core.tasks import uses_audio, validate_tasks  # noqa: E402
 from components.data_gate.component import DataGate  # noqa: E402
+from components.evaluator import executor as evaluator_executor  # noqa: E402
 from components.example_gen.component import EmotionExampleGen  # noqa: E402
 from components.gate.component import Gate  # noqa: E402
 from components.gate.tfma_results import ACCURACY  # noqa: E402
@@ -208,6 +209,8 @@ def create_pipeline(
             baseline_model=resolver.outputs["model"],
             eval_config=eval_config(preset.gate, len(preset.labels)),
         ).with_id(component_id("Evaluator", task))
+        # TFX's executor with tfx-bsl's batches bounded by bytes (the raw examples carry WAV).
+        evaluator.executor_spec = executor_spec.BeamExecutorSpec(evaluator_executor.Executor)
         baselines = Baselines(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],

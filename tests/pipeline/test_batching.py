@@ -37,3 +37,53 @@ def test_audio_presets_bound_statistics_and_transform_batches(tmp_path):
 def test_text_presets_keep_dynamic_batching(tmp_path):
     components = _components("psychexp", tmp_path)
     assert not components["StatisticsGen"].exec_properties.get("stats_options_json")
+
+
+def test_the_evaluator_runs_with_byte_size_batching(tmp_path):
+    from components.evaluator import executor as evaluator_executor
+
+    config = RunConfig(preset=get_preset("ravdess"), data_root="/data", output_dir=str(tmp_path))
+    components = {c.id: c for c in pipeline_def.create_pipeline(config).components}
+    evaluators = [c for name, c in components.items() if name.startswith("Evaluator")]
+    assert evaluators
+    for evaluator in evaluators:
+        assert evaluator.executor_spec.executor_class is evaluator_executor.Executor
+
+
+def _check_batches(path: str, n: int, record_bytes: int, max_bytes: int) -> None:
+    """Runs the TFXIO source the Evaluator reads (raw records) and checks its batches' rows
+    (in the matcher: Beam runs it on its side of the pickling boundary)."""
+    import apache_beam as beam
+    from apache_beam.testing.util import BeamAssertException, assert_that
+    from tfx_bsl.tfxio.raw_tf_record import RawTfRecordTFXIO
+
+    def check(rows):
+        if sum(rows) != n or max(rows) * record_bytes > max_bytes:
+            raise BeamAssertException(f"rows per batch {sorted(rows)}: {n} records of "
+                                      f"{record_bytes} bytes, at most {max_bytes} bytes a batch")
+
+    source = RawTfRecordTFXIO(path, raw_record_column_name="raw", telemetry_descriptors=["test"])
+    with beam.Pipeline() as p:
+        assert_that(p | source.BeamSource() | beam.Map(lambda b: b.num_rows), check)
+
+
+def test_byte_size_batching_bounds_the_evaluators_batches(tmp_path):
+    """Inside the executor's switch, no batch passes tfx-bsl's 20 MiB target by more than one
+    record (Beam's adaptive batching, the default, grew past 25 MB on these 1000 records of 100
+    KB); the switch is off again after (nothing else's batching changes)."""
+    import tensorflow as tf
+    from absl import flags
+    from tfx_bsl.coders import batch_util
+
+    from components.evaluator.executor import BYTE_SIZE_BATCHING_FLAG, byte_size_batching
+
+    record_bytes, n = 100 * 1024, 1000
+    path = str(tmp_path / "records.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        for i in range(n):
+            writer.write(bytes([i % 256]) * record_bytes)
+    with byte_size_batching():
+        _check_batches(path, n, record_bytes, 20 * 1024 * 1024 + record_bytes)
+    assert batch_util.GetBatchElementsKwargs(None)["max_batch_size"] == 1000
+    assert not flags.FLAGS.is_parsed()
+    assert flags.FLAGS[BYTE_SIZE_BATCHING_FLAG].value is False

@@ -1,0 +1,1 @@
+"""The Evaluator: TFX's, with its input batches bounded by bytes (`executor.py`)."""
