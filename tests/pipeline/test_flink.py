@@ -6,7 +6,9 @@ test-flink` and `.ci/run` start and stop it.
 
 - The demo run goes whole through Flink (ExampleGen, StatisticsGen, Transform, the Evaluator)
   and must end with a pushed model; for time it trains the fusion task only (the one that reads
-  text and audio), since the real-data runs below compare what the runners compute.
+  text and audio), since the real-data runs below compare what the runners compute. Its clips
+  run up to the contract's longest (`features.max_duration_s`, 30 s: ~1 MB of WAV a record), so
+  every Beam stage's batching and the TaskManagers' memory meet the largest record allowed.
 - All 1440 RAVDESS clips and PsychExp's 7480 texts go through ExampleGen, StatisticsGen and
   Transform on Flink and on the DirectRunner: examples, statistics, schema and transformed
   features (PsychExp: the TF-IDF vocabulary too) must be equal. Skipped, saying why, where the
@@ -58,9 +60,10 @@ def demo_run(tmp_path_factory, flink_master):
     runners' outputs; one Evaluator on Flink is what this adds)."""
     root = tmp_path_factory.mktemp("flink-demo")
     data_root = root / "data"
-    demo_corpus.generate(data_root, demo_corpus.DemoCorpusConfig(
-        n_speakers=4, utterances_per_class_per_speaker=4))
     preset = get_preset("demo")
+    demo_corpus.generate(data_root, demo_corpus.DemoCorpusConfig(
+        n_speakers=4, utterances_per_class_per_speaker=4,
+        duration_s=(1.5, preset.features.max_duration_s)))
     # The wiring is under test, not the models: few epochs, and a gate that lets them through.
     preset = preset.replace(
         train=dataclasses.replace(preset.train, epochs=5),
@@ -120,6 +123,17 @@ def test_every_beam_component_ran_as_a_flink_job(demo_run):
     jobs = demo_run["jobs"]
     assert len(jobs) >= 3 + len(DEMO_TASKS), jobs
     assert {j["state"] for j in jobs} == {"FINISHED"}, jobs
+
+
+def test_the_demo_run_carried_clips_near_the_longest_allowed(demo_run):
+    """The records that went through Flink: the longest within 15% of the contract's limit."""
+    import soundfile as sf
+
+    flink = demo_run["flink"]
+    longest = max(sf.info(p).duration for p in glob.glob(
+        os.path.join(flink.data_root, "**", "*.wav"), recursive=True))
+    limit = flink.preset.features.max_duration_s
+    assert 0.85 * limit <= longest <= limit, (longest, limit)
 
 
 def test_the_whole_demo_run_on_flink_pushes_the_model(demo_run):
