@@ -13,6 +13,7 @@ import sys
 from typing import Optional
 
 from components.core.errors import ModelError, UsageError
+from pipeline import timeline_cli
 from pipeline.configs import DEFAULT_OUTPUT_DIR
 
 DEFAULT_SERVING_DIR = str(DEFAULT_OUTPUT_DIR / "serving")
@@ -35,6 +36,10 @@ def cmd_predict(args) -> int:
     from serving.client import EmotionClient, backend_from_url
     from serving.errors import NoSignalError, ServingError
 
+    if args.timeline:
+        from pipeline.timeline_cli import cmd_timeline
+
+        return cmd_timeline(args, single_model=_is_single_model(args.model_dir))
     if not args.text and not args.audio:
         raise UsageError("Give --text and/or --audio.")
     audio = file_to_wav16k(args.audio) if args.audio else None
@@ -165,6 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pred.add_argument("--no-asr", action="store_true",
                       help="with --audio but no --text, do not transcribe the speech")
     pred.add_argument("--timeout", type=float, default=10.0, help="seconds, with --server")
+    timeline_cli.add_arguments(pred)
     pred.set_defaults(fn=cmd_predict)
 
     srv = subparsers.add_parser("serve", help="web page + JSON API for TER, SER and MER")
