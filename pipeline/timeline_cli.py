@@ -72,6 +72,9 @@ def cmd_timeline(args, single_model: bool) -> int:
     if not args.audio:
         raise UsageError("--timeline needs --audio FILE (the recording)")
     settings = settings_from_args(args)
+    from components.core.segments import SegmentStream
+
+    SegmentStream(args.audio, settings)  # refuse a bad or too long file before loading models
     if single_model and not args.server:
         from serving.backends.single import SingleModelBackend
 

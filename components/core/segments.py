@@ -146,13 +146,15 @@ class SegmentStream:
         if duration_s > s.max_duration_s:
             raise SegmentLimitError(
                 f"{self.path}: the recording is {duration_s:.1f} s long; the limit is "
-                f"{s.max_duration_s:g} s (raise max_duration_s, or split the recording)")
+                f"{s.max_duration_s:g} s (raise the max_duration_s setting, `--max-duration` "
+                f"on the command line, or split the recording)")
         n = expected_windows(duration_s, s)
         if n > s.max_segments:
             raise SegmentLimitError(
                 f"{self.path}: a {duration_s:.1f} s recording gives {n} windows of "
                 f"{s.window_s:g} s every {s.hop:g} s; the limit is {s.max_segments} (raise "
-                f"max_segments, use a longer hop, or split the recording)")
+                f"the max_segments setting, `--max-segments` on the command line, use a "
+                f"longer hop, or split the recording)")
 
     def _blocks(self) -> Iterator[np.ndarray]:
         """16 kHz mono float32 blocks of the whole file."""
@@ -211,10 +213,11 @@ class SegmentStream:
             drop = min(start - offset, buf.size)
             buf, offset = buf[drop:], offset + drop
         end = offset + buf.size
-        tail = buf[max(0, start - offset):]
-        if tail.size and (index == 0 or tail.size >= s.min_tail_s * SAMPLE_RATE) \
-                and start < end:
-            yield from self._emit(index, start, tail)
+        # The tail: a last, shorter window from the next start to the end, when the audio no
+        # full window covered is at least min_tail_s (or the recording is shorter than one).
+        uncovered = end - ((index - 1) * hop + win) if index else end
+        if start < end and (index == 0 or uncovered >= s.min_tail_s * SAMPLE_RATE):
+            yield from self._emit(index, start, buf[start - offset:])
 
     def _emit(self, index: int, start: int, samples: np.ndarray) -> Iterator[Segment]:
         self.stats.windows += 1
