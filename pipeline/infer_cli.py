@@ -37,7 +37,10 @@ def _listing(preset, data_root: str):
         raise UsageError(f"--data-root {root} does not exist: give the dataset folder or its "
                          f"manifest file")
     sources, rejected, seen = [], [], {}
-    for row in get_reader(preset.reader)(root, **preset.reader_options):
+    options = dict(preset.reader_options)
+    if preset.reader == "manifest":  # scoring needs no label: unlabelled rows are listed too
+        options.setdefault("require_label", False)
+    for row in get_reader(preset.reader)(root, **options):
         row = _checked(row)
         if isinstance(row, contract.Rejected):
             rejected.append(row)
