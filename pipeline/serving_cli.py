@@ -147,9 +147,12 @@ def _predict_single_model(args, audio: Optional[bytes]) -> int:
 def cmd_serve(args) -> int:
     """The web page and JSON API (serving/app)."""
     from serving.app import serve
+    from serving.app.schemas import Limits
 
+    limits = Limits(timeline_window_s=timeline_cli.window_for(args.preset, args.timeline_window),
+                    max_timeline_s=args.timeline_max_duration)
     serve(host=args.host, port=args.port, server=args.server, model_dir=args.model_dir,
-          batching_config=args.batching_config)
+          batching_config=args.batching_config, limits=limits)
     return 0
 
 
@@ -185,4 +188,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     srv.add_argument("--batching-config", metavar="FILE",
                      help="in-process micro-batching parameters, TF Serving's text format "
                           "(default: serving/batching.config, the file TF Serving uses)")
+    srv.add_argument("--preset", help="POST /api/timeline's window = this preset's clip "
+                                      "length (features.duration_s)")
+    srv.add_argument("--timeline-window", type=float, metavar="S",
+                     help=f"POST /api/timeline's window in seconds (default: --preset's clip "
+                          f"length, else {timeline_cli.DEFAULT_WINDOW_S:g})")
+    srv.add_argument("--timeline-max-duration", type=float, metavar="S", default=4 * 3600.0,
+                     help="longest recording POST /api/timeline accepts (default 4 h)")
     srv.set_defaults(fn=cmd_serve)
