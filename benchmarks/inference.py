@@ -7,15 +7,18 @@ process, so its wall time and peak RSS are its own (`os.wait4`'s rusage):
   timeline   a synthetic 60-minute 16 kHz mono WAV (speech-like bursts with pauses, written in
              blocks to a temporary file) through `mer predict --timeline --json` with the given
              SER model: wall seconds, audio seconds per wall second (RTF) and peak RSS
+  api        the same recording POSTed to `mer serve`'s /api/timeline (what the page sends):
+             the server's peak RSS (VmHWM) after answering, and the RTF of the request
   direct     `mer infer` over RAVDESS x N (a generated manifest naming the same files under new
              ids; nothing copied) on the DirectRunner: clips per second
   flink      the same on scripts/flink_cluster.sh with 1 and then 2 TaskManagers (ports
              8091/6133, its own run dir): clips per second of each and their ratio
 
     python benchmarks/inference.py --model-dir artifacts/serving/ser [--minutes 60]
-        [--copies 10] [--parts timeline,direct,flink] [--out DIR]
+        [--copies 10] [--parts timeline,api,direct,flink] [--out DIR]
 
-Ends with `key: value` headlines: timeline_rtf, timeline_peak_rss_mb_60min (with --minutes 60),
+Ends with `key: value` headlines: timeline_rtf, timeline_peak_rss_mb_60min (with --minutes 60;
+and _1min, to show it does not grow with the length), timeline_api_peak_rss_mb_60min,
 bulk_clips_per_s_direct, bulk_flink_2tm_vs_1tm. Not a test and not part of CI.
 """
 
@@ -107,6 +110,67 @@ def measure_timeline(model_dir: str, minutes: float, work: Path) -> dict:
     return row
 
 
+def _vm_hwm_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmHWM:")) / 1024
+
+
+def measure_api(repository: str, minutes: float, work: Path, port: int = 8093) -> dict:
+    """`mer serve` in a child; the recording POSTed to /api/timeline as a multipart body
+    streamed from a file (what the page sends); the server's peak RSS (VmHWM) after it."""
+    import http.client
+    import signal
+
+    wav = work / f"recording-{minutes:g}min.wav"
+    seconds = synthetic_recording(wav, minutes)
+    body = work / "body.multipart"
+    boundary = "mer-bench-boundary"
+    with open(body, "wb") as f, open(wav, "rb") as audio:
+        f.write(f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename='
+                f'"rec.wav"\r\nContent-Type: audio/wav\r\n\r\n'.encode())
+        while chunk := audio.read(1 << 20):
+            f.write(chunk)
+        f.write(f"\r\n--{boundary}--\r\n".encode())
+    wav.unlink()
+    log = open(work / "serve.log", "w")
+    server = subprocess.Popen(mer("serve", "--model-dir", repository, "--port", str(port)),
+                              stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    row = {"part": "api", "minutes": minutes, "status": 1}
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/api/health")
+                conn.getresponse().read()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("mer serve did not start (see serve.log)") from None
+                time.sleep(1)
+        idle = _vm_hwm_mb(server.pid)
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+        with open(body, "rb") as f:
+            conn.request("POST", "/api/timeline", body=f, headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(body.stat().st_size)})
+            resp = conn.getresponse()
+            reply = json.loads(resp.read())
+        wall = time.perf_counter() - started
+        row.update(status=0 if resp.status == 200 else resp.status, wall_s=round(wall, 1),
+                   rtf=round(seconds / wall, 1), upload_mb=round(body.stat().st_size / 2**20, 1),
+                   server_peak_rss_mb=round(_vm_hwm_mb(server.pid), 1),
+                   server_rss_after_start_mb=round(idle, 1),
+                   segments=len(reply.get("segments", [])))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+        log.close()
+        body.unlink()
+    return row
+
+
 def measure_bulk(model_dir: str, copies: int, work: Path, runner: str,
                  taskmanagers: int = 0) -> dict:
     data = work / f"ravdess-x{copies}"
@@ -131,18 +195,23 @@ def measure_bulk(model_dir: str, copies: int, work: Path, runner: str,
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model-dir", required=True, help="a pushed SER model (its base or version)")
+    ap.add_argument("--repository", help="for the api part: the model repository `mer serve` "
+                                         "loads (default: --model-dir's parent)")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--copies", type=int, default=10, help="RAVDESS x N for the bulk parts")
-    ap.add_argument("--parts", default="timeline,direct,flink")
+    ap.add_argument("--parts", default="timeline,api,direct,flink")
     ap.add_argument("--out", help="keep the work folder here (default: a temporary one)")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
+    args.repository = args.repository or str(Path(args.model_dir).resolve().parent)
     work = Path(args.out or tempfile.mkdtemp(prefix="mer-inference-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     if "timeline" in parts:  # 1 minute too: the peak RSS must not grow with the length
         rows.append(measure_timeline(args.model_dir, 1.0, work))
         rows.append(measure_timeline(args.model_dir, args.minutes, work))
+    if "api" in parts:
+        rows.append(measure_api(args.repository, args.minutes, work))
     if "direct" in parts:
         rows.append(measure_bulk(args.model_dir, args.copies, work, "direct"))
     if "flink" in parts:
@@ -160,6 +229,9 @@ def main(argv=None) -> int:
         print(f"timeline_peak_rss_mb_{t['minutes']:g}min: {t['peak_rss_mb']}")
         if ("timeline", 1.0) in by:
             print(f"timeline_peak_rss_mb_1min: {by['timeline', 1.0]['peak_rss_mb']}")
+    if ("api", args.minutes) in by:
+        print(f"timeline_api_peak_rss_mb_{args.minutes:g}min: "
+              f"{by['api', args.minutes]['server_peak_rss_mb']}")
     if ("direct", 0) in by:
         print(f"bulk_clips_per_s_direct: {by['direct', 0]['clips_per_s']}")
     if ("flink", 1) in by and ("flink", 2) in by:
