@@ -19,11 +19,12 @@ import json
 import os
 import sys
 import time
+from typing import Sequence
 
 from components.core.errors import DataError, UsageError
 
 
-def _listing(preset, data_root: str):
+def _listing(preset, data_root: str) -> tuple[list, list]:
     """(sources, rejected): the preset's reader, with ingestion's row checks and duplicates."""
     import dataclasses
     from pathlib import Path
@@ -56,7 +57,7 @@ def _listing(preset, data_root: str):
     return sources, rejected
 
 
-def _model(model_dir: str):
+def _model(model_dir: str) -> tuple[str, str, tuple[str, ...]]:
     """(version dir, version, class names) of a pushed SER model, checked as a server would."""
     from components.core.saved_model_check import VersionCheckError
     from components.core.wav import tone_wav
@@ -73,7 +74,8 @@ def _model(model_dir: str):
     return backend.model.path, backend.model.version, tuple(names)
 
 
-def cmd_infer(args) -> int:
+def cmd_infer(args: argparse.Namespace) -> int:
+    """Lists, checks the model, runs the Beam job, prints and writes the summary."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -129,7 +131,8 @@ def cmd_infer(args) -> int:
     return 0
 
 
-def summary_rows(counts: dict, names, listed: int, refused: int, seconds: float) -> list:
+def summary_rows(counts: dict, names: Sequence[str], listed: int, refused: int,
+                 seconds: float) -> list[tuple[str, object]]:
     """The summary table: what was listed, scored and quarantined, and the emotions found."""
     rows = [("listed", listed + refused), ("recordings scored", counts.get("recordings", 0)),
             ("rows (clips or segments)", counts.get("rows", 0))]

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from components.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from components.core.segments import SegmentSettings
 
 DEFAULT_WINDOW_S = 3.0
 
@@ -55,7 +58,8 @@ def window_for(preset: Optional[str], window: Optional[float]) -> float:
     return float(duration)
 
 
-def settings_from_args(args):
+def settings_from_args(args: argparse.Namespace) -> SegmentSettings:
+    """The segmenter's settings from `mer predict`'s flags."""
     from components.core.segments import SegmentSettings
 
     return SegmentSettings(window_s=window_for(args.preset, args.window), hop_s=args.hop,
@@ -63,7 +67,7 @@ def settings_from_args(args):
                            max_duration_s=args.max_duration, max_segments=args.max_segments)
 
 
-def cmd_timeline(args, single_model: bool) -> int:
+def cmd_timeline(args: argparse.Namespace, single_model: bool) -> int:
     """Prints the timeline of `args.audio` from the served SER (and TER/MER with text)."""
     from components.core.tasks import TASK_INPUTS
     from serving.client import EmotionClient, backend_from_url
