@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline import evaluate
 
     evaluate.register(sub)
+    from pipeline import infer_cli
+
+    infer_cli.register(sub)
     for name in cli_errors.TF_COMMANDS:  # the commands registered by their own modules
         sub.choices[name].add_argument(
             "-v", "--verbose", action="store_true",

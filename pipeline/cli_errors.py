@@ -25,7 +25,7 @@ from pipeline.configs import DEFAULT_OUTPUT_DIR, REPO_ROOT
 
 LOG_DIR = DEFAULT_OUTPUT_DIR / "logs"
 # Commands that load TensorFlow: its start-up lines go to the log unless -v.
-TF_COMMANDS = ("predict", "evaluate", "serve")
+TF_COMMANDS = ("predict", "evaluate", "serve", "infer")
 # Arguments naming an input file that must exist: attribute -> option (--config and
 # --data-root are checked where the configuration is built: pipeline/cli_config.py).
 INPUT_PATHS = {"audio": "--audio"}

@@ -13,6 +13,7 @@ import sys
 from typing import Optional
 
 from components.core.errors import ModelError, UsageError
+from pipeline import timeline_cli
 from pipeline.configs import DEFAULT_OUTPUT_DIR
 
 DEFAULT_SERVING_DIR = str(DEFAULT_OUTPUT_DIR / "serving")
@@ -35,6 +36,10 @@ def cmd_predict(args) -> int:
     from serving.client import EmotionClient, backend_from_url
     from serving.errors import NoSignalError, ServingError
 
+    if args.timeline:
+        from pipeline.timeline_cli import cmd_timeline
+
+        return cmd_timeline(args, single_model=_is_single_model(args.model_dir))
     if not args.text and not args.audio:
         raise UsageError("Give --text and/or --audio.")
     audio = file_to_wav16k(args.audio) if args.audio else None
@@ -142,9 +147,12 @@ def _predict_single_model(args, audio: Optional[bytes]) -> int:
 def cmd_serve(args) -> int:
     """The web page and JSON API (serving/app)."""
     from serving.app import serve
+    from serving.app.schemas import Limits
 
+    limits = Limits(timeline_window_s=timeline_cli.window_for(args.preset, args.timeline_window),
+                    max_timeline_s=args.timeline_max_duration)
     serve(host=args.host, port=args.port, server=args.server, model_dir=args.model_dir,
-          batching_config=args.batching_config)
+          batching_config=args.batching_config, limits=limits)
     return 0
 
 
@@ -165,6 +173,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pred.add_argument("--no-asr", action="store_true",
                       help="with --audio but no --text, do not transcribe the speech")
     pred.add_argument("--timeout", type=float, default=10.0, help="seconds, with --server")
+    timeline_cli.add_arguments(pred)
     pred.set_defaults(fn=cmd_predict)
 
     srv = subparsers.add_parser("serve", help="web page + JSON API for TER, SER and MER")
@@ -179,4 +188,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     srv.add_argument("--batching-config", metavar="FILE",
                      help="in-process micro-batching parameters, TF Serving's text format "
                           "(default: serving/batching.config, the file TF Serving uses)")
+    srv.add_argument("--preset", help="POST /api/timeline's window = this preset's clip "
+                                      "length (features.duration_s)")
+    srv.add_argument("--timeline-window", type=float, metavar="S",
+                     help=f"POST /api/timeline's window in seconds (default: --preset's clip "
+                          f"length, else {timeline_cli.DEFAULT_WINDOW_S:g})")
+    srv.add_argument("--timeline-max-duration", type=float, metavar="S", default=4 * 3600.0,
+                     help="longest recording POST /api/timeline accepts (default 4 h)")
     srv.set_defaults(fn=cmd_serve)

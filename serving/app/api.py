@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from components.core.tasks import TASKS
+from serving.app import timeline_route
 from serving.app.middleware import (
     CSP,
     BodyLimitMiddleware,
@@ -182,7 +183,7 @@ def create_app(client: EmotionClient, limits: Limits = Limits(),
 
     @app.exception_handler(BodyTooLargeError)
     async def body_too_large(request: Request, exc: BodyTooLargeError) -> Response:
-        return error_response(request, too_large(limits.max_request_bytes))
+        return error_response(request, too_large(exc.limit))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -238,6 +239,8 @@ def create_app(client: EmotionClient, limits: Limits = Limits(),
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    timeline_form = timeline_route.add_route(app, client, limits, errors)
+
     def openapi() -> dict:
         """FastAPI's document, plus the two request bodies of /api/predict from their models."""
         if app.openapi_schema:
@@ -245,7 +248,7 @@ def create_app(client: EmotionClient, limits: Limits = Limits(),
         doc = get_openapi(title=app.title, version=app.version, description=app.description,
                           routes=app.routes)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        for model in (json_model, form_model):
+        for model in (json_model, form_model, timeline_form):
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
@@ -256,11 +259,16 @@ def create_app(client: EmotionClient, limits: Limits = Limits(),
             "multipart/form-data": {"schema": {"$ref": "#/components/schemas/PredictForm"},
                                     "encoding": {"audio": {
                                         "contentType": ", ".join(AUDIO_CONTENT_TYPES)}}}}}
+        doc["paths"][timeline_route.PATH]["post"]["requestBody"] = {"required": True, "content": {
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/TimelineForm"},
+                                    "encoding": {"audio": {
+                                        "contentType": ", ".join(AUDIO_CONTENT_TYPES)}}}}}
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_request_bytes,
+                       path_limits={timeline_route.PATH: limits.max_timeline_bytes})
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(InFlightLimitMiddleware, max_in_flight=server_limits.max_in_flight,
                        retry_after_s=server_limits.retry_after_s)

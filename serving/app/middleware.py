@@ -10,6 +10,7 @@ exists).
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 from serving.app.service import ApiError
 
@@ -22,6 +23,10 @@ JSON_TYPE = b"application/json; charset=utf-8"
 
 class BodyTooLargeError(Exception):
     """A body without Content-Length (chunked) grew past the limit while it was being read."""
+
+    def __init__(self, received: int, limit: int):
+        super().__init__(received)
+        self.limit = limit
 
 
 def too_large(limit: int, size: int | None = None) -> ApiError:
@@ -52,13 +57,15 @@ class BodyLimitMiddleware:
     answers with the same 413.
     """
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, path_limits: Optional[dict[str, int]] = None):
         self.app, self.max_bytes = app, max_bytes
+        self.path_limits = path_limits or {}  # paths with their own limit (a whole recording)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             try:
@@ -67,9 +74,9 @@ class BodyLimitMiddleware:
                 await send_error(send, ApiError(400, "bad_request", "invalid Content-Length"),
                                  scope, close=True)
                 return
-            if size > self.max_bytes:
+            if size > limit:
                 drained = size <= DRAIN_LIMIT and await _drain(receive)
-                await send_error(send, too_large(self.max_bytes, size), scope, close=not drained)
+                await send_error(send, too_large(limit, size), scope, close=not drained)
                 return
         received = 0
 
@@ -78,8 +85,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(received)
+                if received > limit:
+                    raise BodyTooLargeError(received, limit)
             return message
 
         await self.app(scope, limited_receive, send)

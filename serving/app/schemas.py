@@ -32,6 +32,12 @@ class Limits:
     max_audio_s: float = 30.0
     max_text_chars: int = 2000
     max_top_k: int = 10
+    # POST /api/timeline: a whole recording, streamed to a temporary file and decoded in blocks,
+    # so these bound disk and time, not memory (60 min of 16 kHz 16-bit WAV is 115 MB).
+    max_timeline_bytes: int = 256 * 1024 * 1024
+    max_timeline_s: float = 4 * 3600.0
+    max_timeline_segments: int = 20_000
+    timeline_window_s: float = 3.0  # the served models' clip length (the preset's duration_s)
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,45 @@ class ModelStatus(_DropNone):
                           "keeps serving)", examples=[{"18": "cannot parse saved_model.pb"}])
 
 
+class TimelineSegmentOut(_DropNone):
+    start_s: float = Field(examples=[12.0])
+    end_s: float = Field(examples=[15.0])
+    results: dict[TaskName, list[Emotion]] = Field(
+        description="top emotions per task scored on this segment, most probable first")
+    text: Optional[str] = Field(None, description="the words scored by TER and MER")
+    text_source: Optional[Literal["user", "asr"]] = None
+
+
+class Moment(BaseModel):
+    task: TaskName
+    emotion: str = Field(examples=["angry"])
+    probability: float = Field(ge=0.0, le=1.0)
+    start_s: float
+    end_s: float
+
+
+class TimelineSummary(BaseModel):
+    share: dict[TaskName, dict[str, float]] = Field(
+        description="per task, the share of the scored time each emotion was the top one "
+                    "(overlapping windows each count their first hop only)",
+        examples=[{"ser": {"angry": 0.6, "neutral": 0.4}}])
+    strongest: list[Moment] = Field(description="the most confident segment of each emotion, "
+                                                "most confident first")
+
+
+class TimelineResponse(BaseModel):
+    duration_s: float = Field(description="length of the recording decoded")
+    window_s: float
+    hop_s: float
+    segments: list[TimelineSegmentOut]
+    silent_windows: int = Field(description="windows skipped as silence by the energy VAD")
+    no_signal_windows: int = Field(description="windows refused as carrying no signal")
+    summary: TimelineSummary
+    audio: AudioInfo
+    backend: str
+    elapsed_ms: float
+
+
 class AsrInfo(BaseModel):
     available: bool
     engine: str
@@ -117,6 +162,10 @@ class LimitsInfo(BaseModel):
     max_audio_s: float
     max_text_chars: int
     max_top_k: int
+    max_timeline_bytes: int
+    max_timeline_s: float
+    max_timeline_segments: int
+    timeline_window_s: float
 
 
 class Health(BaseModel):
@@ -184,3 +233,24 @@ def request_models(limits: Limits) -> tuple[type[BaseModel], type[BaseModel]]:
     )
     return json_model, form_model
 
+
+
+def timeline_form_model(limits: Limits) -> type[BaseModel]:
+    """The multipart form of `POST /api/timeline` (for validation and the OpenAPI document)."""
+    return create_model(
+        "TimelineForm",
+        __config__=ConfigDict(extra="forbid"),
+        audio=(bytes, Field(json_schema_extra={"format": "binary"},
+                            description="the recording (WAV, FLAC, Ogg), any length up to "
+                                        f"{limits.max_timeline_s:g} s")),
+        text=(str, Field(None, max_length=limits.max_text_chars,
+                         description="a transcript of the whole recording: TER and MER score "
+                                     "every segment with it")),
+        asr=(bool, Field(False, description="transcribe each segment offline (pocketsphinx) "
+                                            "for TER and MER")),
+        hop_s=(float, Field(None, gt=0, le=limits.timeline_window_s,
+                            description=f"seconds between window starts (default: the window, "
+                                        f"{limits.timeline_window_s:g} s)")),
+        top_k=(int, Field(None, ge=1, le=limits.max_top_k,
+                          description="emotions per task and segment (default 3)")),
+    )

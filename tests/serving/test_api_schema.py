@@ -27,6 +27,9 @@ from serving.backends.inprocess import InProcessBackend
 from serving.client import EmotionClient
 
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 100}  # per mode
+# The timeline route shares the multipart parser and the error paths fuzzed through predict;
+# fewer examples keep the module's time (its own cases: tests/serving/test_timeline.py).
+TIMELINE_EXAMPLES = 30
 # The audio part's documented content types are bytes on the wire, like octet-stream.
 schemathesis.serializer.alias(
     target=[t for t in AUDIO_CONTENT_TYPES if t != "application/octet-stream"],
@@ -52,6 +55,7 @@ def api_schema(app_server):
 # metrics take no input, so there is nothing to make invalid). The first test keeps this list
 # equal to the document, so a new route cannot escape the fuzzing.
 OPERATIONS = {("POST", "/api/predict"): (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
+              ("POST", "/api/timeline"): (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
               ("GET", "/api/health"): (GenerationMode.POSITIVE,),
               ("GET", "/metrics"): (GenerationMode.POSITIVE,)}
 CASES = [(method, path, mode) for (method, path), modes in OPERATIONS.items() for mode in modes]
@@ -68,8 +72,11 @@ def test_every_documented_operation_is_fuzzed(api_schema):
 def test_api_conforms_to_its_own_schema(api_schema, app_server, model_repo, method, path, mode):
     operation = api_schema[path][method]
 
+    examples = (TIMELINE_EXAMPLES if path == "/api/timeline" else MAX_EXAMPLES[mode]) \
+        if method == "POST" else 10
+
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES[mode] if method == "POST" else 10, deadline=None,
+    @settings(max_examples=examples, deadline=None,
               derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck))
     def check(case) -> None:

@@ -134,3 +134,30 @@ def test_recording_is_converted_to_wav_and_predicted(browser, app):
     assert not browser.find_element(By.ID, "error").is_displayed(), \
         browser.find_element(By.ID, "error").text
     assert len(_rows(browser, "ser")) == 3
+
+
+def test_timeline_chart_of_a_two_minute_recording(browser, app, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from tests.serving.test_timeline import recording
+
+    path = recording(tmp_path / "call.flac")  # loud 20 s, quiet 20 s, silent 20 s, twice
+    _open(browser, app)
+    asr = browser.find_element(By.ID, "asr")
+    if asr.is_selected():  # SER only: transcribing 40 segments is not what this test checks
+        asr.click()
+    browser.find_element(By.ID, "audio-file").send_keys(path)
+    browser.find_element(By.ID, "timeline-button").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "timeline").is_displayed()
+          or d.find_element(By.ID, "error").is_displayed(), timeout=60)
+    assert not browser.find_element(By.ID, "error").is_displayed(), \
+        browser.find_element(By.ID, "error").text
+    bars = browser.find_elements(By.CSS_SELECTOR, "#timeline-chart .seg")
+    assert len(bars) == 28  # 40 windows of 3 s, 12 of them silent
+    assert bars[0].get_attribute("data-emotion") == "angry"
+    assert {b.get_attribute("data-emotion") for b in bars} == {"angry", "sad"}
+    legend = [li.get_attribute("data-emotion")
+              for li in browser.find_elements(By.CSS_SELECTOR, "#timeline-share li")]
+    assert sorted(legend) == ["angry", "sad"]
+    assert "12 silent windows skipped" in browser.find_element(By.ID, "timeline-info").text
+    assert "2:00 recording" in browser.find_element(By.ID, "timeline-info").text

@@ -224,7 +224,7 @@ def test_openapi_document_is_generated_from_the_models(app):
     status, _, data = request(app, "GET", "/openapi.json")
     doc = json.loads(data)
     assert status == 200 and doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/api/predict", "/api/health", "/metrics"}
+    assert set(doc["paths"]) == {"/api/predict", "/api/timeline", "/api/health", "/metrics"}
     predict = doc["paths"]["/api/predict"]["post"]
     assert set(predict["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
     assert {"200", "400", "413", "415", "422", "503"} <= set(predict["responses"])

@@ -130,9 +130,13 @@ def read(
     id_col: str = "id",
     dataset: Optional[str] = None,
     encoding: str = text_file.DEFAULT_ENCODING,
+    require_label: bool = True,
     **options,
 ) -> Iterator[Union[Source, Rejected]]:
-    """Lists every manifest row; `dataset` names the set (default: the manifest's folder)."""
+    """Lists every manifest row; `dataset` names the set (default: the manifest's folder).
+
+    `require_label=False` lists unlabelled rows too (emotion ""): what `mer infer` reads, since
+    scoring needs no label; training always requires one."""
     path = _manifest_path(Path(data_root))
     base = path.parent
     name = dataset or base.name or "manifest"
@@ -146,7 +150,7 @@ def read(
             yield Rejected(f"row{n}", row[_ERROR].reason, origin, row[_ERROR].detail)
             continue
         try:
-            yield _source(row, n, origin, base, name, cols)
+            yield _source(row, n, origin, base, name, cols, require_label)
         except TypeError as e:
             yield Rejected(f"row{n}", BAD_ROW, origin, f"{e}; fix or drop the row")
 
@@ -168,14 +172,14 @@ def default_id(audio: str, base: Path, n: int) -> str:
         else Path(rel).as_posix()
 
 
-def _source(row: dict, n: int, origin: str, base: Path, name: str, cols: dict[str, str]
-            ) -> Union[Source, Rejected]:
+def _source(row: dict, n: int, origin: str, base: Path, name: str, cols: dict[str, str],
+            require_label: bool = True) -> Union[Source, Rejected]:
     audio_col, text_col, label_col = cols["audio_col"], cols["text_col"], cols["label_col"]
     audio = _value(row, audio_col)
     rid = _value(row, cols["id_col"]) or default_id(audio, base, n)
     emotion = _value(row, label_col)
     text = _value(row, text_col)
-    if not emotion:
+    if not emotion and require_label:
         return Rejected(rid, BAD_ROW, origin,
                         f"empty {label_col!r}; every row needs a label, fill it or drop the row")
     if not audio and not text:

@@ -49,7 +49,8 @@ async function loadHealth() {
     if (limits) {
       $("text").maxLength = limits.max_text_chars;
       $("text-hint").textContent = `Up to ${limits.max_text_chars} characters.`;
-      $("audio-hint").textContent += ` Up to ${limits.max_audio_s} s of audio.`;
+      $("audio-hint").textContent += ` Up to ${limits.max_audio_s} s of audio; the timeline `
+        + `takes recordings up to ${Math.round(limits.max_timeline_s / 60)} min.`;
     }
   } catch (err) {
     $("status").textContent = "Could not reach the server's health check.";
@@ -146,6 +147,105 @@ async function onSubmit(event) {
   }
 }
 
+// ---------------------------------------------------------------- timeline of a recording
+
+const EMOTION_COLORS = {
+  neutral: "#9aa3b5", calm: "#7cc6c1", happy: "#f2b705", joy: "#f2b705", sad: "#3a5bd9",
+  sadness: "#3a5bd9", angry: "#d93a3a", anger: "#d93a3a", fearful: "#8e44ad", fear: "#8e44ad",
+  disgust: "#5a8f29", surprised: "#f28c28", surprise: "#f28c28",
+};
+
+function colorFor(emotion) {
+  if (EMOTION_COLORS[emotion]) return EMOTION_COLORS[emotion];
+  let h = 0;
+  for (const c of emotion) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return `hsl(${h}, 55%, 55%)`;
+}
+
+function fmtTime(s) {
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+}
+
+function renderTimeline(data) {
+  const task = data.segments.some((s) => s.results.ser) ? "ser" : Object.keys(data.summary.share)[0];
+  const total = Math.max(data.duration_s, 0.001);
+  const chart = $("timeline-chart");
+  chart.replaceChildren();
+  for (const seg of data.segments) {
+    const preds = seg.results[task];
+    if (!preds) continue;
+    const top = preds[0];
+    const bar = el("div", "seg");
+    bar.dataset.emotion = top.emotion;
+    bar.style.left = `${(100 * seg.start_s) / total}%`;
+    bar.style.width = `${(100 * Math.min(data.hop_s, seg.end_s - seg.start_s)) / total}%`;
+    bar.style.background = colorFor(top.emotion);
+    bar.title = `${fmtTime(seg.start_s)}–${fmtTime(seg.end_s)} ${top.emotion} `
+      + `${(top.probability * 100).toFixed(0)}%` + (seg.text ? ` “${seg.text}”` : "");
+    chart.appendChild(bar);
+  }
+  $("timeline-axis").replaceChildren(el("span", "", "0:00"), el("span", "", fmtTime(total)));
+  const share = $("timeline-share");
+  share.replaceChildren();
+  for (const [emotion, part] of Object.entries(data.summary.share[task] || {})) {
+    const item = el("li");
+    item.dataset.emotion = emotion;
+    const swatch = el("span", "swatch");
+    swatch.style.background = colorFor(emotion);
+    item.appendChild(swatch);
+    item.appendChild(el("span", "", `${emotion} ${(part * 100).toFixed(1)}%`));
+    share.appendChild(item);
+  }
+  const moments = $("timeline-moments");
+  moments.replaceChildren();
+  for (const m of data.summary.strongest) {
+    moments.appendChild(el("li", "", `${m.task.toUpperCase()} ${m.emotion} `
+      + `${(m.probability * 100).toFixed(0)}% at ${fmtTime(m.start_s)}–${fmtTime(m.end_s)}`));
+  }
+  $("timeline-info").textContent = `${fmtTime(total)} recording, ${data.segments.length} `
+    + `segments of ${data.window_s} s (${task.toUpperCase()}); ${data.silent_windows} silent `
+    + `windows skipped.`;
+  $("timeline").hidden = false;
+}
+
+async function onTimeline() {
+  clearError();
+  $("timeline").hidden = true;
+  const form = new FormData();
+  const file = $("audio-file").files[0];
+  if (file) {
+    form.append("audio", file, file.name);
+  } else if (recordedWav) {
+    form.append("audio", recordedWav, "recording.wav");
+  } else {
+    showError("Choose or record a recording first: the timeline scores the whole of it.");
+    return;
+  }
+  const text = $("text").value;
+  if (text.trim()) form.append("text", text);
+  else if ($("asr").checked) form.append("asr", "true");
+  const button = $("timeline-button");
+  button.disabled = true;
+  button.textContent = "Scoring the recording…";
+  try {
+    const resp = await fetch("/api/timeline", { method: "POST", body: form });
+    let data;
+    try {
+      data = await resp.json();
+    } catch (err) {
+      throw new Error(`The server answered HTTP ${resp.status} without JSON.`);
+    }
+    if (!resp.ok) throw new Error(data && data.error ? data.error.message : `HTTP ${resp.status}`);
+    renderTimeline(data);
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    button.disabled = false;
+    button.textContent = "Timeline of the whole recording";
+  }
+}
+
 // ---------------------------------------------------------------- recording -> 16 kHz WAV
 
 function encodeWav(samples, rate) {
@@ -230,6 +330,7 @@ async function toggleRecording() {
 document.addEventListener("DOMContentLoaded", () => {
   $("predict-form").addEventListener("submit", onSubmit);
   $("record").addEventListener("click", toggleRecording);
+  $("timeline-button").addEventListener("click", onTimeline);
   $("audio-file").addEventListener("change", () => {
     if ($("audio-file").files.length) {
       recordedWav = null;
