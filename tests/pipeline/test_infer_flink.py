@@ -1,12 +1,8 @@
 """`mer infer --runner flink` on the local Flink cluster: the same rows as the DirectRunner's test
 (tests/pipeline/test_infer.py), checked against `mer predict`'s code path clip by clip.
 
-A manual check, not part of `make test-flink`: it took 92 s (+13 s set-up) on 2 shared cores,
-over the 90 s the Flink stage can spend on it. Run it with a cluster up:
-
-    scripts/flink_cluster.sh start
-    MER_TEST_FLINK_INFER=1 python -m pytest -m flink tests/pipeline/test_infer_flink.py
-    scripts/flink_cluster.sh stop
+Part of `make test-flink` (and so of `.ci/run`): 92 s (+13 s set-up) on 2 shared cores, paid
+for because "the same output on the DirectRunner and on Flink" is what `mer infer` promises.
 
 All 1440 RAVDESS clips on Flink against the DirectRunner is a by-hand check too (docs/serving.md,
 "Measured: timelines and bulk inference").
@@ -25,9 +21,7 @@ import pytest
 
 from tests.pipeline.test_infer import corpus, run_mer, ser_model  # noqa: F401 - fixtures
 
-pytestmark = [pytest.mark.flink, pytest.mark.skipif(
-    os.environ.get("MER_TEST_FLINK_INFER") != "1",
-    reason="manual check (92 s on Flink): set MER_TEST_FLINK_INFER=1, see the module docstring")]
+pytestmark = pytest.mark.flink
 
 FLINK_MASTER = os.environ.get("MER_FLINK_MASTER", "localhost:8081")
 
