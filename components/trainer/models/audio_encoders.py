@@ -74,6 +74,80 @@ def tdnn(inputs: dict, hp: dict) -> tf.Tensor:
     return keras.layers.Dense(hp["hidden_units"], activation="relu", name="tdnn_dense")(x)
 
 
+@keras.utils.register_keras_serializable(package="mer")
+class UtteranceNorm(keras.layers.Layer):
+    """[B, T, F] -> each clip's frames with zero mean and unit variance per band over time.
+
+    Per-utterance mean/variance normalisation (CMVN) inside the exported graph: a speaker's
+    vocal tract, the microphone and the level shift every frame of a band alike, so removing
+    each clip's own band means and spreads takes out much of what identifies the voice and the
+    recording, and leaves how the spectrum moves. Serving computes it from the request alone.
+    """
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        mean = tf.reduce_mean(x, axis=1, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), axis=1, keepdims=True)
+        return (x - mean) * tf.math.rsqrt(var + 1e-5)
+
+
+@keras.utils.register_keras_serializable(package="mer")
+class AttentivePooling(keras.layers.Layer):
+    """[B, T, C] -> [B, 2C]: attention-weighted mean and standard deviation over time.
+
+    One learned score per frame (a small tanh layer), softmax over time: the clip is summarised
+    by its emotional frames rather than equally by every frame, pauses and padding included.
+    """
+
+    def __init__(self, units: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = keras.layers.Dense(units, activation="tanh")
+        self.score = keras.layers.Dense(1)
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        w = tf.nn.softmax(self.score(self.hidden(x)), axis=1)  # [B, T, 1]
+        mean = tf.reduce_sum(w * x, axis=1)
+        var = tf.nn.relu(tf.reduce_sum(w * tf.square(x), axis=1) - tf.square(mean))
+        return tf.concat([mean, tf.sqrt(var + 1e-6)], axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units}
+
+
+RESLSTM_CHANNELS = 48
+
+
+def reslstm(inputs: dict, hp: dict) -> tf.Tensor:
+    """log-mel [frames, 64] -> utterance norm -> residual conv blocks -> residual LSTM ->
+    attentive pooling -> dense (ResLSTM-SA style, ~60 k weights).
+
+    Small on purpose: ~1 k training clips from 20 actors. Two stride-2 poolings bring 3 s to
+    75 steps of 40 ms, so the LSTM is cheap on CPUs; the residual connections let the LSTM add
+    to the convolutions' features rather than replace them.
+    """
+    c, units = RESLSTM_CHANNELS, int(hp.get("lstm_units", 64))
+    x = UtteranceNorm(name="reslstm_norm")(inputs[ft.LOG_MEL])
+    x = keras.layers.Conv1D(c, 5, padding="same", use_bias=False, name="reslstm_conv0")(x)
+    x = keras.layers.BatchNormalization(name="reslstm_bn0")(x)
+    x = keras.layers.ReLU(name="reslstm_relu0")(x)
+    x = keras.layers.MaxPooling1D(2, name="reslstm_pool0")(x)
+    y = x
+    for i in (1, 2):
+        y = keras.layers.Conv1D(c, 3, padding="same", use_bias=False, name=f"reslstm_conv{i}")(y)
+        y = keras.layers.BatchNormalization(name=f"reslstm_bn{i}")(y)
+        if i == 1:
+            y = keras.layers.ReLU(name="reslstm_relu1")(y)
+    x = keras.layers.ReLU(name="reslstm_res_relu")(keras.layers.Add(name="reslstm_res")([x, y]))
+    x = keras.layers.MaxPooling1D(2, name="reslstm_pool1")(x)
+    x = keras.layers.SpatialDropout1D(hp["dropout"] / 2, name="reslstm_drop_frames")(x)
+    seq = keras.layers.LSTM(units, return_sequences=True, name="reslstm_lstm")(x)
+    x = keras.layers.Add(name="reslstm_lstm_res")(
+        [keras.layers.Dense(units, use_bias=False, name="reslstm_proj")(x), seq])
+    x = AttentivePooling(name="reslstm_attention")(x)
+    x = keras.layers.Dropout(hp["dropout"], name="reslstm_dropout")(x)
+    return keras.layers.Dense(hp["hidden_units"], activation="relu", name="reslstm_dense")(x)
+
+
 def lstm_stack(frames: tf.Tensor, hp: dict, prefix: str, depth: int = 4) -> tf.Tensor:
     """``depth`` stacked LSTMs over [B, T, D] frames, the last one summarising -> dense."""
     units = int(hp.get("lstm_units", 64))
