@@ -75,14 +75,21 @@ def test_validation_split_is_checked_where_the_preset_is_made():
         preset.replace(train=dataclasses.replace(preset.train, validation_split="actors"))
 
 
-def test_utterance_norm_gives_each_clip_zero_mean_unit_variance_per_band():
+@pytest.mark.parametrize("per_band", [False, True])
+def test_utterance_norm_gives_each_clip_zero_mean_unit_variance(per_band):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, FRAMES, BANDS)) * rng.uniform(0.5, 9, size=(3, 1, BANDS)) \
-        + rng.uniform(-50, 50, size=(3, 1, BANDS))
-    y = UtteranceNorm()(tf.constant(x, tf.float32)).numpy()
-    np.testing.assert_allclose(y.mean(axis=1), 0.0, atol=1e-4)
-    np.testing.assert_allclose(y.std(axis=1), 1.0, atol=1e-3)
-    assert np.isfinite(UtteranceNorm()(tf.zeros([1, FRAMES, BANDS]))).all()  # silence
+        + rng.uniform(-50, 50, size=(3, 1, 1)) + rng.uniform(-5, 5, size=(3, 1, BANDS))
+    y = UtteranceNorm(per_band=per_band)(tf.constant(x, tf.float32)).numpy()
+    axes = 1 if per_band else (1, 2)
+    np.testing.assert_allclose(y.mean(axis=axes), 0.0, atol=1e-4)
+    np.testing.assert_allclose(y.std(axis=axes), 1.0, atol=1e-3)
+    if not per_band:  # the bands' relative levels survive: the clip's spectral shape
+        np.testing.assert_allclose(np.diff(y.mean(axis=1), axis=1),
+                                   np.diff(x.mean(axis=1), axis=1) / x.std(axis=(1, 2))[:, None],
+                                   rtol=1e-3, atol=1e-3)
+    silence = UtteranceNorm(per_band=per_band)(tf.zeros([1, FRAMES, BANDS]))
+    assert np.isfinite(silence).all()
 
 
 def test_voice_changes_with_factor_one_return_the_input():

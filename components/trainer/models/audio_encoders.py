@@ -76,18 +76,29 @@ def tdnn(inputs: dict, hp: dict) -> tf.Tensor:
 
 @keras.utils.register_keras_serializable(package="mer")
 class UtteranceNorm(keras.layers.Layer):
-    """[B, T, F] -> each clip's frames with zero mean and unit variance per band over time.
+    """[B, T, F] -> each clip's frames with zero mean and unit variance over its frames.
 
-    Per-utterance mean/variance normalisation (CMVN) inside the exported graph: a speaker's
-    vocal tract, the microphone and the level shift every frame of a band alike, so removing
-    each clip's own band means and spreads takes out much of what identifies the voice and the
-    recording, and leaves how the spectrum moves. Serving computes it from the request alone.
+    Per-utterance mean/variance normalisation inside the exported graph, computed at serving
+    from the request alone: the level of the recording and of the voice go, how the spectrum
+    moves stays. `per_band` normalises each band on its own (CMVN: also removes the clip's
+    spectral envelope, the microphone and much of the vocal tract, but with them the spectral
+    tilt that says how aroused a speaker is); otherwise one mean and variance over all frames
+    and bands keep the bands' relative levels. `reslstm` uses the latter, which scored higher on
+    a RAVDESS speaker fold (docs/models.md, issue 19).
     """
 
+    def __init__(self, per_band: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.per_band = per_band
+
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        mean = tf.reduce_mean(x, axis=1, keepdims=True)
-        var = tf.reduce_mean(tf.square(x - mean), axis=1, keepdims=True)
+        axes = [1] if self.per_band else [1, 2]
+        mean = tf.reduce_mean(x, axis=axes, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), axis=axes, keepdims=True)
         return (x - mean) * tf.math.rsqrt(var + 1e-5)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "per_band": self.per_band}
 
 
 @keras.utils.register_keras_serializable(package="mer")
@@ -122,8 +133,8 @@ def reslstm(inputs: dict, hp: dict) -> tf.Tensor:
     attentive pooling -> dense (ResLSTM-SA style, ~60 k weights).
 
     Small on purpose: ~1 k training clips from 20 actors. A stride-2 convolution and two
-    stride-2 poolings bring 3 s to 38 steps of 80 ms, so it trains in minutes on CPUs; the residual connections let the LSTM add
-    to the convolutions' features rather than replace them.
+    stride-2 poolings bring 3 s to 38 steps of 80 ms (cheap on CPUs); the residual connections
+    let the LSTM add to the convolutions' features rather than replace them.
     """
     c, units = RESLSTM_CHANNELS, int(hp.get("lstm_units", 64))
     x = UtteranceNorm(name="reslstm_norm")(inputs[ft.LOG_MEL])
