@@ -117,6 +117,8 @@ def test_voice_changes_keep_shape_stay_finite_and_differ_per_example(name):
     assert not np.allclose(out[0], out[1])  # a factor per example
 
 
+@pytest.mark.slow  # ~1 min on 2 loaded cores (tracing an LSTM under augmentation); the zoo
+# test builds, trains a step, exports and serves reslstm in `make test`
 def test_reslstm_trains_on_held_out_speakers_with_every_voice_change():
     train, val = carve_validation(_rows(TRAIN_SPEAKERS, 3), 0.2, "speakers")
     cfg = TrainConfig(epochs=2, batch_size=16, hidden_units=16, dropout=0.1, lstm_units=8,
