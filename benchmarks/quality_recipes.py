@@ -53,6 +53,14 @@ STATS_SEGMENTS = STATS[:3] + (("audio_segments", 3), ("audio_scaling", "z_score"
 MLP = (("hidden_units", 256), ("dropout", 0.5), ("epochs", 150), ("schedule", "cosine"),
        ("learning_rate", 3e-3), ("validation_fraction", 0.1), ("early_stopping_patience", 40),
        ("augment", ("noise",)), ("ensemble_size", 1))
+# Issue 19: model selection on whole held-out train speakers (components/core/carve_out.py),
+# and the log-mel sequence model with per-utterance normalisation and voice augmentation.
+SPEAKER_VAL = (("validation_fraction", 0.2), ("validation_split", "speakers"))
+# The best of the screened reslstm recipes (docs/models.md, "Speakers never heard", line 8):
+# no early stopping (the held-out speakers' loss rises from the first epochs).
+RESLSTM = (("hidden_units", 64), ("dropout", 0.2), ("lstm_units", 48), ("epochs", 40),
+           ("schedule", "cosine"), ("learning_rate", 3e-3), ("early_stopping_patience", 0),
+           ("augment", ()), ("ensemble_size", 1)) + SPEAKER_VAL
 REFERENCE_FEATURES = (("audio_stats", ("mean",)), ("audio_deltas", False), ("mel_db", False),
                       ("audio_segments", 0), ("audio_scaling", "min_max"))
 
@@ -67,12 +75,15 @@ def candidates(preset: Preset, task: str, quick: bool = False) -> list[Recipe]:
             Recipe("dense (stats+segments)", "dense", STATS_SEGMENTS, MLP),
             Recipe("dense (stats+segments) x5", "dense", STATS_SEGMENTS,
                    MLP[:-1] + (("ensemble_size", 5),)),
+            Recipe("dense x3 (speaker val)", "dense", STATS_SEGMENTS,
+                   MLP[:-1] + (("ensemble_size", 3),) + SPEAKER_VAL),
         ]
         if not quick:
             out.append(Recipe("tdnn (log-mel)", "tdnn", (("with_log_mel", True),) + STATS_SEGMENTS,
                               (("epochs", 60), ("schedule", "one_cycle"),
                                ("augment", ("time_shift", "gain", "spec_mask")),
                                ("dropout", 0.3), ("early_stopping_patience", 20))))
+            out.append(Recipe("reslstm (speaker val)", "reslstm", STATS_SEGMENTS, RESLSTM))
         baseline_features = STATS_SEGMENTS
     else:
         out += [Recipe("tfidf_dense", "tfidf_dense", (), (("epochs", 40), ("dropout", 0.5),

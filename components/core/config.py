@@ -21,7 +21,9 @@ AUTO = "auto"  # features.duration_s value: chosen by the Transform from the cli
 SCHEDULES = ("constant", "cosine", "one_cycle")
 AUDIO_STATS = ("mean", "std")
 AUDIO_SCALINGS = ("min_max", "z_score")
-AUGMENTATIONS = ("time_shift", "gain", "spec_mask", "noise", "mixup")
+AUGMENTATIONS = ("time_shift", "gain", "spec_mask", "speed", "tempo", "pitch", "vtlp", "noise",
+                 "mixup")
+VALIDATION_SPLITS = ("rows", "speakers")  # components/core/carve_out.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +128,9 @@ class TrainConfig:
     # Early stopping watches a slice of the train split, never the eval split
     # (the eval split is what the gate and the reports measure).
     validation_fraction: float = 0.1
+    # What the carve-out holds out: "rows" (every k-th train row) or "speakers" (whole train
+    # speakers, so early stopping rewards what transfers to voices the model has not heard).
+    validation_split: str = "rows"
     early_stopping_patience: int = 15
     # Pretrained encoders: handle overrides (name -> URL or local path), see
     # components/trainer/models/hub_handles.py; `minilm` works offline.
@@ -139,7 +144,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     # Training-time augmentation in tf.data (components/trainer/augment.py), applied to the
     # transformed features the model reads: "time_shift", "gain", "spec_mask" (SpecAugment time
-    # and frequency masks) on log-mel frames; "noise" on utterance vectors; "mixup" on any.
+    # and frequency masks) and the voice changes "speed", "tempo", "pitch", "vtlp" on log-mel
+    # frames; "noise" on utterance vectors; "mixup" on any.
     augment: tuple[str, ...] = ()
     mixup_alpha: float = 0.2
     # Train this many copies with seeds seed, seed+1, ... and export their average as one
@@ -344,6 +350,8 @@ def _check_train(t: TrainConfig, tasks: Sequence[str]) -> None:
     _check(0 <= t.dropout < 1, "train.dropout", f"is a rate in [0, 1), got {t.dropout}")
     _check(0 <= t.validation_fraction < 1, "train.validation_fraction",
            f"is a share of the train split in [0, 1), got {t.validation_fraction}")
+    _check(t.validation_split in VALIDATION_SPLITS, "train.validation_split",
+           f"must be one of {', '.join(VALIDATION_SPLITS)}, got {t.validation_split!r}")
     _check(t.train_steps is None or t.train_steps >= 1, "train.train_steps",
            f"is empty (epochs over the data) or at least 1, got {t.train_steps}")
 

@@ -10,7 +10,8 @@ BASELINES: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr")
 
 TER_MODELS: tuple[str, ...] = ("tfidf_dense", "minilm_dense", "bert_bilstm", "electra_dense",
                                "minilm+tfidf")
-SER_MODELS: tuple[str, ...] = ("dense", "cnn1d", "cnn2d", "tdnn", "yamnet_lstm", "trill_lstm")
+SER_MODELS: tuple[str, ...] = ("dense", "cnn1d", "cnn2d", "tdnn", "reslstm", "yamnet_lstm",
+                               "trill_lstm")
 MER_MODELS: tuple[str, ...] = (
     "bert+cnn1d", "electra+cnn1d", "electra+cnn2d", "electra+trill", "electra+yamnet",
     "minilm+cnn1d", "minilm+cnn2d", "tfidf+cnn1d", "tfidf+dense")

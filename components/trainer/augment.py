@@ -10,6 +10,15 @@ leak into the exported model. What each augmentation does, per example of a batc
   a level change is a constant shift, and 0.3 is about 6 dB at the ~20 dB spread of speech.
 * ``spec_mask``: SpecAugment: two time masks of up to 10% of the frames and two frequency masks
   of up to 12% of the bands, set to 0 (the train mean of the z-scored frames).
+* ``speed``: speed perturbation, as resampling the waveform by a factor a in [0.9, 1.1] does:
+  the clip plays a times faster (frames resampled along time) and every frequency moves by a
+  (bands resampled along the mel axis), per example.
+* ``tempo``: the time change alone (a in [0.9, 1.1]): faster or slower speech, same voice.
+* ``pitch``: the frequency change alone, a pitch shift by resampling of up to +-2 semitones
+  (every frequency times a): a higher or lower voice, same timing.
+* ``vtlp``: vocal-tract-length perturbation of the mel filterbank (Jaitly & Hinton 2013):
+  frequencies up to a boundary scaled by a in [0.9, 1.1], the rest mapped linearly so the
+  Nyquist frequency stays put: a longer or shorter vocal tract.
 * ``noise``: Gaussian noise on utterance feature vectors, 0.1 of each feature's spread in the
   batch (scale-free: the vectors may be min-max or z-score scaled).
 * ``mixup``: convex combinations of two examples and of their one-hot labels
@@ -25,6 +34,7 @@ from typing import Callable, Mapping, Sequence
 import tensorflow as tf
 
 from components.core import features as ft
+from components.transform.audio_features import AudioFeatureParams
 
 Batch = tuple[dict, tf.Tensor]
 
@@ -33,6 +43,11 @@ GAIN = 0.3
 TIME_MASKS, TIME_MASK_FRACTION = 2, 0.1
 FREQ_MASKS, FREQ_MASK_FRACTION = 2, 0.12
 NOISE_SCALE = 0.1
+SPEED_RANGE = (0.9, 1.1)  # Kaldi's 3-way speed perturbation spans the same factors
+PITCH_SEMITONES = 2.0
+VTLP_RANGE = (0.9, 1.1)
+VTLP_BOUNDARY_HZ = 4800.0  # Jaitly & Hinton's F_hi, scaled to an 8 kHz Nyquist below
+FRAME_AUGMENTATIONS = ("time_shift", "gain", "spec_mask", "speed", "tempo", "pitch", "vtlp")
 
 
 def _uniform_int(shape, upper: tf.Tensor) -> tf.Tensor:
@@ -72,6 +87,88 @@ def spec_mask(frames: tf.Tensor) -> tf.Tensor:
     time = _masks(b, t, TIME_MASKS, TIME_MASK_FRACTION)[:, :, tf.newaxis]
     freq = _masks(b, f, FREQ_MASKS, FREQ_MASK_FRACTION)[:, tf.newaxis, :]
     return tf.where(time | freq, tf.zeros_like(frames), frames)
+
+
+def _factors(frames: tf.Tensor, low: float, high: float) -> tf.Tensor:
+    """[B, 1] per-example factors, uniform in [low, high]."""
+    return tf.random.uniform([tf.shape(frames)[0], 1], low, high)
+
+
+def _interpolate(frames: tf.Tensor, source: tf.Tensor, axis: int) -> tf.Tensor:
+    """frames [B, T, F] read at fractional `source` positions [B, n] along `axis` (1: time,
+    2: bands), linearly interpolated; positions are clamped to the axis (the edge repeats)."""
+    size = tf.shape(frames)[axis]
+    source = tf.broadcast_to(source, [tf.shape(frames)[0], tf.shape(source)[1]])
+    source = tf.clip_by_value(source, 0.0, tf.cast(size - 1, tf.float32))
+    low = tf.cast(tf.floor(source), tf.int32)
+    high = tf.minimum(low + 1, size - 1)
+    w = tf.cast(source - tf.floor(source), frames.dtype)
+    w = w[:, :, tf.newaxis] if axis == 1 else w[:, tf.newaxis, :]
+    a = tf.gather(frames, low, axis=axis, batch_dims=1)
+    b = tf.gather(frames, high, axis=axis, batch_dims=1)
+    return (1 - w) * a + w * b
+
+
+def stretch_time(frames: tf.Tensor, rate: tf.Tensor) -> tf.Tensor:
+    """Frames played `rate` [B, 1] times faster: output frame t is input frame t * rate."""
+    t = tf.cast(tf.range(tf.shape(frames)[1]), tf.float32)[tf.newaxis, :]
+    return _interpolate(frames, t * rate, axis=1)
+
+
+def _hz_to_mel(hz: tf.Tensor) -> tf.Tensor:
+    """librosa's Slaney mel scale (the Transform's filterbank): linear to 1 kHz, then log."""
+    linear = hz / (200.0 / 3)
+    log = 15.0 + tf.math.log(tf.maximum(hz, 1e-3) / 1000.0) / (tf.math.log(6.4) / 27.0)
+    return tf.where(hz >= 1000.0, log, linear)
+
+
+def _mel_to_hz(mel: tf.Tensor) -> tf.Tensor:
+    linear = mel * (200.0 / 3)
+    log = 1000.0 * tf.exp((tf.math.log(6.4) / 27.0) * (mel - 15.0))
+    return tf.where(mel >= 15.0, log, linear)
+
+
+def warp_bands(frames: tf.Tensor, source_hz) -> tf.Tensor:
+    """Log-mel frames [B, T, F] with band i showing what the input had at `source_hz(f_i)`,
+    f_i the band's centre frequency (Hz, [1, F]) and `source_hz` returning [B, F]."""
+    p = AudioFeatureParams()
+    n = frames.shape[-1]
+    lo = _hz_to_mel(tf.constant(p.fmin, tf.float32))
+    hi = _hz_to_mel(tf.constant(p.fmax or p.sample_rate / 2, tf.float32))
+    step = (hi - lo) / (n + 1)
+    centres = _mel_to_hz(lo + step * tf.cast(tf.range(1, n + 1), tf.float32))[tf.newaxis, :]
+    index = (_hz_to_mel(source_hz(centres)) - lo) / step - 1.0
+    return _interpolate(frames, index, axis=2)
+
+
+def speed(frames: tf.Tensor) -> tf.Tensor:
+    """Resampled by a factor a: a times faster, every frequency times a."""
+    a = _factors(frames, *SPEED_RANGE)
+    return warp_bands(stretch_time(frames, a), lambda f: f / a)
+
+
+def tempo(frames: tf.Tensor) -> tf.Tensor:
+    return stretch_time(frames, _factors(frames, *SPEED_RANGE))
+
+
+def pitch(frames: tf.Tensor) -> tf.Tensor:
+    a = tf.pow(2.0, _factors(frames, -PITCH_SEMITONES, PITCH_SEMITONES) / 12.0)
+    return warp_bands(frames, lambda f: f / a)
+
+
+def vtlp(frames: tf.Tensor) -> tf.Tensor:
+    """The filterbank's centre f reads the spectrum at f * a below the boundary, then linearly
+    up to the Nyquist frequency, which maps onto itself."""
+    p = AudioFeatureParams()
+    top = float(p.fmax or p.sample_rate / 2)
+    a = _factors(frames, *VTLP_RANGE)
+    boundary = VTLP_BOUNDARY_HZ * tf.minimum(a, 1.0) / a
+
+    def source(f: tf.Tensor) -> tf.Tensor:
+        upper = top - (top - VTLP_BOUNDARY_HZ * tf.minimum(a, 1.0)) / (top - boundary) * (top - f)
+        return tf.where(f <= boundary, f * a, upper)
+
+    return warp_bands(frames, source)
 
 
 def noise(vectors: tf.Tensor) -> tf.Tensor:
@@ -115,7 +212,7 @@ def make_augment(names: Sequence[str], feature_spec: Mapping[str, tf.io.FixedLen
     vectors = [k for k in inputs if k in (ft.AUDIO_FEATURES,)]
     strings = [k for k in inputs if feature_spec[k].dtype == tf.string]
     for name in names:
-        if name in ("time_shift", "gain", "spec_mask") and not frames:
+        if name in FRAME_AUGMENTATIONS and not frames:
             raise ValueError(f"train.augment {name!r} works on log-mel frames, which this model "
                              f"does not read (its inputs: {sorted(inputs)}); remove it")
         if name == "noise" and not vectors:
@@ -128,6 +225,10 @@ def make_augment(names: Sequence[str], feature_spec: Mapping[str, tf.io.FixedLen
     def augment(x: dict, y: tf.Tensor) -> Batch:
         x = dict(x)
         for k in frames:
+            for change, fn in (("speed", speed), ("tempo", tempo), ("pitch", pitch),
+                               ("vtlp", vtlp)):
+                if change in names:
+                    x[k] = fn(x[k])
             if "time_shift" in names:
                 x[k] = time_shift(x[k])
             if "gain" in names:

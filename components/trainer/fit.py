@@ -19,6 +19,7 @@ from typing import Mapping, Optional, Sequence
 import tensorflow as tf
 
 from components.core import carve_out
+from components.core import features as ft
 from components.core.config import TrainConfig
 from components.core.metrics import KERAS_ACCURACY
 from components.trainer import augment as aug
@@ -45,17 +46,44 @@ class FitResult:
         return self.histories[0]
 
 
-def carve_validation(rows: tf.data.Dataset, fraction: float
+def carve_validation(rows: tf.data.Dataset, fraction: float, split: str = "rows"
                      ) -> tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     """The carve-out (`components.core.carve_out`) of a tf.data stream: (train, validation);
-    validation is None when `fraction` is 0."""
+    validation is None when `fraction` is 0. `split` is `train.validation_split`: "rows" holds
+    out every k-th row, "speakers" every row of the held-out train speakers."""
     k = carve_out.period(fraction)
     if not k:
         return rows, None
+    if split == "speakers":
+        return _carve_speakers(rows, fraction)
     indexed = rows.enumerate()
     train = indexed.filter(lambda i, _: i % k != 0).map(lambda _, row: row)
     val = indexed.filter(lambda i, _: i % k == 0).map(lambda _, row: row)
     return train, val
+
+
+def _speaker(x: dict) -> tf.Tensor:
+    return tf.reshape(x[ft.SPEAKER], [-1])[0]
+
+
+def _carve_speakers(rows: tf.data.Dataset, fraction: float
+                    ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    if ft.SPEAKER not in rows.element_spec[0]:
+        raise ValueError(
+            f"train.validation_split 'speakers' needs the speaker ids the Transform passes "
+            f"through as {ft.SPEAKER!r}; these transformed examples have none (features: "
+            f"{sorted(rows.element_spec[0])}): rerun the Transform, or use 'rows'")
+    seen = [s.decode() for s in rows.map(lambda x, _: _speaker(x)).as_numpy_iterator()]
+    held = carve_out.held_out_speakers(seen, fraction)
+    table = tf.constant(list(held))
+
+    def held_out(x: dict, _) -> tf.Tensor:
+        return tf.reduce_any(tf.equal(_speaker(x), table))
+
+    n_val = sum(s in held for s in seen)
+    print(f"validation carve-out: speakers {', '.join(held)} held out ({n_val} of {len(seen)} "
+          f"train rows); training on {len(set(seen) - set(held))} speakers")
+    return (rows.filter(lambda x, y: tf.logical_not(held_out(x, y))), rows.filter(held_out))
 
 
 def _learning_rate(cfg: TrainConfig, total_steps: int):

@@ -46,7 +46,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     names = pp.label_names(tft_output, n_min=len(preset.labels))
     train_rows, val_rows = carve_validation(
-        _rows(fn_args, tft_output, fn_args.train_files), cfg.validation_fraction)
+        _rows(fn_args, tft_output, fn_args.train_files), cfg.validation_fraction,
+        cfg.validation_split)
     result = fit_model(
         task, model_name, len(names), tft_output.transformed_feature_spec(), train_rows, cfg,
         validation_rows=val_rows, train_steps=fn_args.train_steps or None,

@@ -21,6 +21,7 @@ from components.core.features import (  # noqa: E402
     LABEL,
     LOG_MEL,
     OPTIONAL_FEATURES,
+    SPEAKER,
     TEXT_RAW,
     TEXT_TFIDF,
     WAVEFORM,
@@ -143,6 +144,10 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     preset = PresetPart.from_json(custom_config["preset"])
     outputs = transform_features(
         inputs, preset, custom_config["tasks"], tuple(custom_config.get("features", ())))
+    if contract.SPEAKER in inputs:
+        # For the speaker-held-out carve-out only; serving sends no speaker, and the transform
+        # layer then computes only the outputs the model reads (as for the label).
+        outputs[SPEAKER] = _dense_1d(inputs[contract.SPEAKER], "")
     if contract.LABEL in inputs:
         label = _dense_1d(inputs[contract.LABEL], -1)
         outputs[LABEL] = label

@@ -60,7 +60,8 @@ def _fit_keras(ts, task, model, cfg, rows_fn, feature_spec, verbose) -> Candidat
     rows = {s: ts.rows(s) for s in (TRAIN, EVAL)}
     if rows_fn is not None:
         rows = {s: rows_fn(r) for s, r in rows.items()}
-    train, val = carve_validation(rows[TRAIN], cfg.validation_fraction)
+    train, val = carve_validation(rows[TRAIN], cfg.validation_fraction,
+                                  cfg.validation_split)
     result = fit_model(task, model, len(ts.labels), spec, train, cfg, validation_rows=val,
                        verbose=verbose)
     inputs = list(result.model.input_names)

@@ -30,6 +30,7 @@ from components.trainer import export  # noqa: E402
 from components.trainer.models import build, hub_handles  # noqa: E402
 from components.transform import preprocessing as pp  # noqa: E402
 from tests.support import hub_standins  # noqa: E402
+from tests.support.autograph import skip_tf_keras_autograph  # noqa: E402
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 TEXTS = ["i am so happy today", "why am i sad", "i hate this, so angry!", "it is what it is",
@@ -86,12 +87,14 @@ def _transform_output(preset, out_dir: str, tmp_dir: str):
     raw_spec = {"text": tf.io.FixedLenFeature([1], tf.string),
                 "audio": tf.io.FixedLenFeature([1], tf.string),
                 "label": tf.io.FixedLenFeature([1], tf.int64),
-                "emotion": tf.io.FixedLenFeature([1], tf.string)}
+                "emotion": tf.io.FixedLenFeature([1], tf.string),
+                "speaker": tf.io.FixedLenFeature([1], tf.string)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(raw_spec))
     config = {"preset": preset.to_json(), "tasks": ["ter", "ser", "mer"],
               "features": list(ft.OPTIONAL_FEATURES)}
-    rows = [{"text": [t], "audio": [_wav(i)], "label": [i % 4], "emotion": [LABELS[i % 4]]}
-            for i, t in enumerate(TEXTS)]
+    # The speaker is passed through for the speaker carve-out; serving never sends it.
+    rows = [{"text": [t], "audio": [_wav(i)], "label": [i % 4], "emotion": [LABELS[i % 4]],
+             "speaker": [f"actor_{i % 3}"]} for i, t in enumerate(TEXTS)]
     with tft_beam.Context(temp_dir=tmp_dir, force_tf_compat_v1=False):
         transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(
             lambda inputs: pp.preprocessing_fn(inputs, config))
@@ -103,25 +106,8 @@ def _transform_output(preset, out_dir: str, tmp_dir: str):
 
 @pytest.fixture(scope="module", autouse=True)
 def _skip_autograph_of_tf_keras_internals():
-    """Halves tracing time: autograph stops re-converting tf_keras' own code on every trace.
-
-    TF lists ``keras`` as do-not-convert but not its TF 2.16 home ``tf_keras``, so each of the
-    ~20 models here re-converts Keras' train step and layer internals (about a minute in all
-    on 2 cores). Keras 2 code was written for that setting (it was the default until TF
-    2.15); this project's own layers are still converted. Private API, so a TF without it
-    simply runs slower. Restored after the module.
-    """
-    try:
-        from tensorflow.python.autograph.core import config as autograph_config
-
-        saved = autograph_config.CONVERSION_RULES
-        autograph_config.CONVERSION_RULES = (
-            autograph_config.DoNotConvert("tf_keras"),) + tuple(saved)
-    except (ImportError, AttributeError):
+    with skip_tf_keras_autograph():
         yield
-        return
-    yield
-    autograph_config.CONVERSION_RULES = saved
 
 
 @pytest.fixture(scope="module")

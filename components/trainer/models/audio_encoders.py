@@ -74,6 +74,92 @@ def tdnn(inputs: dict, hp: dict) -> tf.Tensor:
     return keras.layers.Dense(hp["hidden_units"], activation="relu", name="tdnn_dense")(x)
 
 
+@keras.utils.register_keras_serializable(package="mer")
+class UtteranceNorm(keras.layers.Layer):
+    """[B, T, F] -> each clip's frames with zero mean and unit variance over its frames.
+
+    Per-utterance mean/variance normalisation inside the exported graph, computed at serving
+    from the request alone: the level of the recording and of the voice go, how the spectrum
+    moves stays. `per_band` normalises each band on its own (CMVN: also removes the clip's
+    spectral envelope, the microphone and much of the vocal tract, but with them the spectral
+    tilt that says how aroused a speaker is); otherwise one mean and variance over all frames
+    and bands keep the bands' relative levels. `reslstm` uses the latter, which scored higher on
+    a RAVDESS speaker fold (docs/models.md, issue 19).
+    """
+
+    def __init__(self, per_band: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.per_band = per_band
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        axes = [1] if self.per_band else [1, 2]
+        mean = tf.reduce_mean(x, axis=axes, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), axis=axes, keepdims=True)
+        return (x - mean) * tf.math.rsqrt(var + 1e-5)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "per_band": self.per_band}
+
+
+@keras.utils.register_keras_serializable(package="mer")
+class AttentivePooling(keras.layers.Layer):
+    """[B, T, C] -> [B, 2C]: attention-weighted mean and standard deviation over time.
+
+    One learned score per frame (a small tanh layer), softmax over time: the clip is summarised
+    by its emotional frames rather than equally by every frame, pauses and padding included.
+    """
+
+    def __init__(self, units: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = keras.layers.Dense(units, activation="tanh")
+        self.score = keras.layers.Dense(1)
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        w = tf.nn.softmax(self.score(self.hidden(x)), axis=1)  # [B, T, 1]
+        mean = tf.reduce_sum(w * x, axis=1)
+        var = tf.nn.relu(tf.reduce_sum(w * tf.square(x), axis=1) - tf.square(mean))
+        return tf.concat([mean, tf.sqrt(var + 1e-6)], axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units}
+
+
+RESLSTM_CHANNELS = 48
+
+
+def reslstm(inputs: dict, hp: dict) -> tf.Tensor:
+    """log-mel [frames, 64] -> utterance norm -> residual conv blocks -> residual LSTM ->
+    attentive pooling -> dense (ResLSTM-SA style, ~60 k weights).
+
+    Small on purpose: ~1 k training clips from 20 actors. A stride-2 convolution and two
+    stride-2 poolings bring 3 s to 38 steps of 80 ms (cheap on CPUs); the residual connections
+    let the LSTM add to the convolutions' features rather than replace them.
+    """
+    c, units = RESLSTM_CHANNELS, int(hp.get("lstm_units", 64))
+    x = UtteranceNorm(name="reslstm_norm")(inputs[ft.LOG_MEL])
+    x = keras.layers.Conv1D(c, 5, strides=2, padding="same", use_bias=False,
+                            name="reslstm_conv0")(x)
+    x = keras.layers.BatchNormalization(name="reslstm_bn0")(x)
+    x = keras.layers.ReLU(name="reslstm_relu0")(x)
+    x = keras.layers.MaxPooling1D(2, name="reslstm_pool0")(x)
+    y = x
+    for i in (1, 2):
+        y = keras.layers.Conv1D(c, 3, padding="same", use_bias=False, name=f"reslstm_conv{i}")(y)
+        y = keras.layers.BatchNormalization(name=f"reslstm_bn{i}")(y)
+        if i == 1:
+            y = keras.layers.ReLU(name="reslstm_relu1")(y)
+    x = keras.layers.ReLU(name="reslstm_res_relu")(keras.layers.Add(name="reslstm_res")([x, y]))
+    x = keras.layers.MaxPooling1D(2, name="reslstm_pool1")(x)
+    x = keras.layers.SpatialDropout1D(hp["dropout"] / 2, name="reslstm_drop_frames")(x)
+    seq = keras.layers.LSTM(units, return_sequences=True, name="reslstm_lstm")(x)
+    x = keras.layers.Add(name="reslstm_lstm_res")(
+        [keras.layers.Dense(units, use_bias=False, name="reslstm_proj")(x), seq])
+    x = AttentivePooling(name="reslstm_attention")(x)
+    x = keras.layers.Dropout(hp["dropout"], name="reslstm_dropout")(x)
+    return keras.layers.Dense(hp["hidden_units"], activation="relu", name="reslstm_dense")(x)
+
+
 def lstm_stack(frames: tf.Tensor, hp: dict, prefix: str, depth: int = 4) -> tf.Tensor:
     """``depth`` stacked LSTMs over [B, T, D] frames, the last one summarising -> dense."""
     units = int(hp.get("lstm_units", 64))

@@ -59,6 +59,7 @@ AUDIO_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
     "cnn1d": (cnn1d, (ft.AUDIO_FEATURES,)),
     "cnn2d": (audio_encoders.cnn2d, (ft.LOG_MEL,)),
     "tdnn": (audio_encoders.tdnn, (ft.LOG_MEL,)),
+    "reslstm": (audio_encoders.reslstm, (ft.LOG_MEL,)),
     "yamnet": (audio_encoders.yamnet_lstm, (ft.WAVEFORM,)),
     "trill": (audio_encoders.trill_lstm, (ft.WAVEFORM,)),
 }
