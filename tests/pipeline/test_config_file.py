@@ -55,10 +55,10 @@ def test_a_short_file_changes_only_what_it_names_and_paths_are_relative_to_it(tm
 
 def test_json_files_work_too(tmp_path):
     path = tmp_path / "run.json"
-    path.write_text(json.dumps({"preset": "psychexp", "train": {"epochs": 3},
+    path.write_text(json.dumps({"preset": "psychexp", "train": {"epochs": 5},
                                 "gate": {"baseline_margin": 0.05}}))
     preset = config_file.load(str(path)).preset
-    assert preset.train.epochs == 3 and preset.gate.baseline_margin == 0.05
+    assert preset.train.epochs == 5 and preset.gate.baseline_margin == 0.05
 
 
 def test_set_overrides_file_and_preset_with_either_models_spelling(tmp_path):

@@ -16,6 +16,9 @@ Interfaces reproduced (see ``docs/models.md``):
 * BERT / Electra **encoder** (``bert_en_uncased_L-12_H-768_A-12/4``, ``electra_small/2``):
   ``__call__(inputs, training)`` on that dict -> ``pooled_output`` [B, H], ``sequence_output``
   [B, L, H], ``default``, ``encoder_outputs`` (one [B, L, H] per layer).
+* **all-mpnet-base-v2** (``mpnet``): the project's own converter (``minilm_convert``, MPNet
+  architecture) over random weights of a tiny configuration, the same interface as the BERT
+  encoder; it pairs with the BERT preprocess stand-in.
 * **YAMNet** (``yamnet/1``): ``__call__`` a 1-D float32 16 kHz waveform [N] ->
   ``(scores [T, 521], embeddings [T, 1024], log_mel_spectrogram [F, 64])``; T patches of
   0.96 s every 0.48 s after YAMNet's padding (6 for 3 s), F frames of 10 ms.
@@ -234,6 +237,37 @@ def save_trill_standin(path: str, seed: int = 2) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
+def tiny_mpnet_config(vocab_size: int = len(DEFAULT_VOCAB) + 1, hidden_size: int = 16,
+                      num_layers: int = 2, max_positions: int = 130):
+    """A small MPNet architecture (4 heads, 32 relative buckets) for stand-ins and tests."""
+    from components.trainer.models.minilm_weights import EncoderConfig
+
+    return EncoderConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
+                         num_heads=4, intermediate_size=2 * hidden_size,
+                         max_positions=max_positions, type_vocab_size=0, layer_norm_eps=1e-5,
+                         arch="mpnet", relative_attention_buckets=32, pad_token_id=1)
+
+
+def random_checkpoint(cfg, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random weights of every tensor ``cfg`` needs, named and shaped as the PyTorch checkpoint."""
+    from components.trainer.models.minilm_weights import expected_shapes
+
+    rng = np.random.default_rng(seed)
+    return {name: (np.ones(shape, np.float32) + 0.1 * rng.standard_normal(shape)
+                   if name.endswith("LayerNorm.weight")
+                   else 0.2 * rng.standard_normal(shape)).astype(np.float32)
+            for name, shape in expected_shapes(cfg).items()}
+
+
+def save_mpnet_encoder_standin(path: str, hidden_size: int = 16, seed: int = 5) -> str:
+    """A tiny MPNet converted by the real converter (random weights) at ``path``."""
+    from components.trainer.models.minilm_convert import _save_encoder
+
+    cfg = tiny_mpnet_config(hidden_size=hidden_size)
+    _save_encoder(random_checkpoint(cfg, seed), str(path), cfg)
+    return str(path)
+
+
 def build_standins(root: str, *, seq_length: int = 128, bert_hidden: int = 16,
                    electra_hidden: int = 16) -> dict[str, str]:
     """Saves every stand-in under ``root``; returns ``hub_handles`` overrides name -> path.
@@ -251,6 +285,8 @@ def build_standins(root: str, *, seq_length: int = 128, bert_hidden: int = 16,
             str(root_path / "bert_encoder"), hidden_size=bert_hidden, seed=3),
         "electra_small": save_bert_encoder_standin(
             str(root_path / "electra_small"), hidden_size=electra_hidden, seed=4),
+        "mpnet_preprocess": pre,
+        "mpnet": save_mpnet_encoder_standin(str(root_path / "mpnet"), hidden_size=bert_hidden),
         "yamnet": save_yamnet_standin(str(root_path / "yamnet")),
         "trill": save_trill_standin(str(root_path / "trill")),
     }

@@ -7,6 +7,7 @@ safetensors weights. Slow but obviously correct.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from typing import Iterable, Mapping, Sequence
 
@@ -16,6 +17,7 @@ from components.trainer.models.minilm_weights import (
     CONFIG,
     DEFAULT_SEQ_LENGTH,
     MiniLMConfig,
+    attention_names,
     load_minilm_weights,
     load_vocab,
 )
@@ -122,6 +124,26 @@ def _np_gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
 
 
+def _np_relative_buckets(length: int, buckets: int, max_distance: int = 128) -> np.ndarray:
+    """HF MPNetEncoder.relative_position_bucket, loop by loop: [L, L] bucket ids."""
+    out = np.zeros((length, length), np.int64)
+    half = buckets // 2
+    exact = half // 2
+    for i in range(length):  # query (context) position
+        for j in range(length):  # key (memory) position
+            n = i - j
+            bucket = half if n < 0 else 0
+            n = abs(n)
+            if n < exact:
+                bucket += n
+            else:
+                large = exact + int(math.log(n / exact) / math.log(max_distance / exact)
+                                    * (half - exact))
+                bucket += min(large, half - 1)
+            out[i, j] = bucket
+    return out
+
+
 def numpy_encode(input_ids: Sequence[int], weights: Mapping[str, np.ndarray],
                  input_mask: Sequence[int] | None = None,
                  token_type_ids: Sequence[int] | None = None,
@@ -142,25 +164,34 @@ def numpy_encode(input_ids: Sequence[int], weights: Mapping[str, np.ndarray],
     def linear(x: np.ndarray, name: str) -> np.ndarray:  # PyTorch Linear: x @ W.T + b
         return x @ w(f"{name}.weight").T + w(f"{name}.bias")
 
-    x = (w("embeddings.word_embeddings.weight")[ids]
-         + w("embeddings.position_embeddings.weight")[:length]
-         + w("embeddings.token_type_embeddings.weight")[types])
+    x = w("embeddings.word_embeddings.weight")[ids]
+    if cfg.arch == "mpnet":  # HF create_position_ids_from_input_ids: padding_idx + 1 onwards
+        x = x + w("embeddings.position_embeddings.weight")[
+            (np.cumsum(mask) * mask).astype(np.int64) + cfg.pad_token_id]
+    else:
+        x = (x + w("embeddings.position_embeddings.weight")[:length]
+             + w("embeddings.token_type_embeddings.weight")[types])
     x = _np_layer_norm(x, w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"),
                        cfg.layer_norm_eps)
     heads, size = cfg.num_heads, cfg.head_size
+    names = attention_names(cfg)
+    position_bias = 0.0
+    if cfg.relative_attention_buckets:
+        buckets = _np_relative_buckets(length, cfg.relative_attention_buckets)
+        position_bias = w("encoder.relative_attention_bias.weight")[buckets].transpose(2, 0, 1)
     for i in range(cfg.num_layers):
         p = f"encoder.layer.{i}."
-        q, k, v = (linear(x, f"{p}attention.self.{n}").reshape(length, heads, size)
+        q, k, v = (linear(x, f"{p}{names[n]}").reshape(length, heads, size)
                    .transpose(1, 0, 2) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 2, 1) / np.sqrt(size)
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(size) + position_bias
         scores = np.where(mask[np.newaxis, np.newaxis, :] > 0, scores, -np.inf)
         scores = scores - scores.max(-1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(-1, keepdims=True)
         context = (probs @ v).transpose(1, 0, 2).reshape(length, cfg.hidden_size)
-        x = _np_layer_norm(x + linear(context, f"{p}attention.output.dense"),
-                           w(f"{p}attention.output.LayerNorm.weight"),
-                           w(f"{p}attention.output.LayerNorm.bias"), cfg.layer_norm_eps)
+        x = _np_layer_norm(x + linear(context, f"{p}{names['output']}"),
+                           w(f"{p}{names['norm']}.weight"),
+                           w(f"{p}{names['norm']}.bias"), cfg.layer_norm_eps)
         hidden = _np_gelu(linear(x, f"{p}intermediate.dense"))
         x = _np_layer_norm(x + linear(hidden, f"{p}output.dense"),
                            w(f"{p}output.LayerNorm.weight"), w(f"{p}output.LayerNorm.bias"),

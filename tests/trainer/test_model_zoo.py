@@ -41,8 +41,13 @@ SEQ_LENGTH = 16  # tokens: short, so the text encoders (MiniLM included) stay fa
 # cheap fusions (tfidf+cnn1d, electra+cnn1d, minilm+cnn1d) already check: 4-6 minutes of CI
 # between them, so they run with the slow tests (`make test-slow`, part of `.ci/run`).
 SLOW_FUSIONS = {"bert+cnn1d", "electra+yamnet", "electra+trill", "electra+cnn2d", "minilm+cnn2d"}
+# all-mpnet-base-v2's two heads: the MPNet graph is checked against NumPy in test_mpnet.py (2 s)
+# and their heads are the MiniLM and BERT ones, so their export-and-serve cases run with the
+# slow tests too (95 s and 160 s on 2 loaded cores).
+SLOW_TER = {"mpnet_dense", "mpnet_bilstm"}
 MODELS = [pytest.param(task, name, id=f"{task}-{name}",
-                       marks=[pytest.mark.slow] if task == "mer" and name in SLOW_FUSIONS else [])
+                       marks=[pytest.mark.slow] if (task == "mer" and name in SLOW_FUSIONS)
+                       or (task == "ter" and name in SLOW_TER) else [])
           for task in TASKS for name in MODEL_NAMES[task]]
 
 
@@ -224,6 +229,9 @@ def test_fine_tuning_under_mirrored_strategy_updates_hub_weights(zoo):
     ("ter", "bert_bilstm", (ft.TEXT_RAW,),
      ("bert_en_uncased_preprocess", "bert_en_uncased_L-12_H-768_A-12")),
     ("ter", "electra_dense", (ft.TEXT_RAW,), ("electra_small_preprocess", "electra_small")),
+    ("ter", "mpnet_dense", (ft.TEXT_RAW,), ("mpnet_preprocess", "mpnet")),
+    ("ter", "mpnet_bilstm", (ft.TEXT_RAW,), ("mpnet_preprocess", "mpnet")),
+    ("mer", "mpnet_bilstm+cnn1d", (ft.AUDIO_FEATURES, ft.TEXT_RAW), ("mpnet_preprocess", "mpnet")),
     ("ser", "cnn2d", (ft.LOG_MEL,), ()),
     ("ser", "yamnet_lstm", (ft.WAVEFORM,), ("yamnet",)),
     ("ser", "trill_lstm", (ft.WAVEFORM,), ("trill",)),

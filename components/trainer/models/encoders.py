@@ -51,6 +51,8 @@ def cnn1d(inputs: dict, hp: dict) -> tf.Tensor:
 TEXT_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
     "tfidf": (tfidf_dense, (ft.TEXT_TFIDF,)),
     "minilm": (text_encoders.minilm_dense, (ft.TEXT_RAW,)),
+    "mpnet": (text_encoders.mpnet_dense, (ft.TEXT_RAW,)),
+    "mpnet_bilstm": (text_encoders.mpnet_bilstm, (ft.TEXT_RAW,)),
     "bert": (text_encoders.bert_bilstm, (ft.TEXT_RAW,)),
     "electra": (text_encoders.electra_dense, (ft.TEXT_RAW,)),
 }
@@ -66,6 +68,8 @@ AUDIO_ENCODERS: dict[str, tuple[Encoder, tuple[str, ...]]] = {
 # Hub handle names (hub_handles.DEFAULT_HANDLES) an encoder loads; absent: none.
 ENCODER_HANDLES: dict[str, tuple[str, ...]] = {
     "minilm": text_encoders.MINILM_HANDLES,
+    "mpnet": text_encoders.MPNET_HANDLES,
+    "mpnet_bilstm": text_encoders.MPNET_HANDLES,
     "bert": text_encoders.BERT_HANDLES,
     "electra": text_encoders.ELECTRA_HANDLES,
     "yamnet": ("yamnet",),

