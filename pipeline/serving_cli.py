@@ -193,6 +193,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     srv.add_argument("--timeline-window", type=float, metavar="S",
                      help=f"POST /api/timeline's window in seconds (default: --preset's clip "
                           f"length, else {timeline_cli.DEFAULT_WINDOW_S:g})")
-    srv.add_argument("--timeline-max-duration", type=float, metavar="S", default=4 * 3600.0,
+    srv.add_argument("--timeline-max-duration", type=float, metavar="S",
+                     default=timeline_cli.SegmentSettings.max_duration_s,
                      help="longest recording POST /api/timeline accepts (default 4 h)")
     srv.set_defaults(fn=cmd_serve)

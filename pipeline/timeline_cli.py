@@ -11,14 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from components.core.errors import UsageError
+from components.core.segments import SegmentSettings
 
-if TYPE_CHECKING:
-    from components.core.segments import SegmentSettings
-
-DEFAULT_WINDOW_S = 3.0
+DEFAULT_WINDOW_S = SegmentSettings.window_s  # the defaults' one home: SegmentSettings
 
 
 def add_arguments(pred: argparse.ArgumentParser) -> None:
@@ -34,12 +32,14 @@ def add_arguments(pred: argparse.ArgumentParser) -> None:
                             f"{DEFAULT_WINDOW_S:g})")
     group.add_argument("--hop", type=float, metavar="S",
                        help="seconds between window starts (default: the window: no overlap)")
-    group.add_argument("--vad-threshold", type=float, metavar="DBFS", default=-45.0,
-                       help="a 30 ms frame louder than this is speech (default -45 dBFS)")
-    group.add_argument("--max-duration", type=float, metavar="S", default=4 * 3600.0,
+    group.add_argument("--vad-threshold", type=float, metavar="DBFS",
+                       default=SegmentSettings.vad_threshold_dbfs,
+                       help="a 30 ms frame louder than this is speech (default %(default)g dBFS)")
+    group.add_argument("--max-duration", type=float, metavar="S",
+                       default=SegmentSettings.max_duration_s,
                        help="longest recording accepted (default 4 h)")
-    group.add_argument("--max-segments", type=int, default=20_000,
-                       help="most windows per recording (default 20000)")
+    group.add_argument("--max-segments", type=int, default=SegmentSettings.max_segments,
+                       help="most windows per recording (default %(default)d)")
     group.add_argument("--json", action="store_true", help="print the timeline as JSON")
 
 
@@ -60,7 +60,6 @@ def window_for(preset: Optional[str], window: Optional[float]) -> float:
 
 def settings_from_args(args: argparse.Namespace) -> SegmentSettings:
     """The segmenter's settings from `mer predict`'s flags."""
-    from components.core.segments import SegmentSettings
 
     return SegmentSettings(window_s=window_for(args.preset, args.window), hop_s=args.hop,
                            vad_threshold_dbfs=args.vad_threshold,

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_serializer
 
+from components.core.segments import SegmentSettings
 from components.core.tasks import TASKS
 
 TaskName = Literal[TASKS]  # type: ignore[valid-type] - "ter" | "ser" | "mer"
@@ -35,8 +36,8 @@ class Limits:
     # POST /api/timeline: a whole recording, streamed to a temporary file and decoded in blocks,
     # so these bound disk and time, not memory (60 min of 16 kHz 16-bit WAV is 115 MB).
     max_timeline_bytes: int = 256 * 1024 * 1024
-    max_timeline_s: float = 4 * 3600.0
-    max_timeline_segments: int = 20_000
+    max_timeline_s: float = SegmentSettings.max_duration_s
+    max_timeline_segments: int = SegmentSettings.max_segments
     timeline_window_s: float = 3.0  # the served models' clip length (the preset's duration_s)
 
 
