@@ -24,8 +24,8 @@
 #   MER_FLINK_RPC_PORT       JobManager RPC     (default 6123)
 #   MER_FLINK_TASKMANAGERS   TaskManager JVMs   (default 2)
 #   MER_FLINK_SLOTS          slots per TaskManager (default 1)
-#   MER_FLINK_TM_MEMORY      process size of each TaskManager (default 3072m)
-#   MER_FLINK_TM_MANAGED_FRACTION  share of Flink memory for sorting/grouping (default 0.4)
+#   MER_FLINK_TM_MEMORY      process size of each TaskManager (default 4608m)
+#   MER_FLINK_TM_MANAGED_FRACTION  share of Flink memory for sorting/grouping (default 0.25)
 #   MER_FLINK_TM_TASK_OFFHEAP      direct memory for Beam's gRPC data channel (default 256m)
 #   MER_FLINK_TM_FRAMEWORK_OFFHEAP Flink's own direct memory (default 256m)
 #   MER_FLINK_TM_NETWORK           network buffers, min = max (default 192m)
@@ -41,8 +41,8 @@ REST_PORT=${MER_FLINK_REST_PORT:-8081}
 RPC_PORT=${MER_FLINK_RPC_PORT:-6123}
 N_TM=${MER_FLINK_TASKMANAGERS:-2}
 SLOTS=${MER_FLINK_SLOTS:-1}
-TM_MEMORY=${MER_FLINK_TM_MEMORY:-3072m}
-TM_MANAGED_FRACTION=${MER_FLINK_TM_MANAGED_FRACTION:-0.4}
+TM_MEMORY=${MER_FLINK_TM_MEMORY:-4608m}
+TM_MANAGED_FRACTION=${MER_FLINK_TM_MANAGED_FRACTION:-0.25}
 TM_TASK_OFFHEAP=${MER_FLINK_TM_TASK_OFFHEAP:-256m}
 TM_FRAMEWORK_OFFHEAP=${MER_FLINK_TM_FRAMEWORK_OFFHEAP:-256m}
 TM_NETWORK=${MER_FLINK_TM_NETWORK:-192m}
@@ -202,8 +202,12 @@ taskmanager.network.sort-shuffle.min-buffers: 64
 # Records (batches of WAV bytes) sit on the task heap between operators and must each fit one
 # sort buffer of managed memory, which Beam's many grouping operators share: a 1.5 GB
 # TaskManager ran out of heap on 1440 RAVDESS clips, a 2 GB one with less managed memory out of
-# sort buffer. 3 GB at Flink's 40% managed split gives ~1 GB of each, and the large-record
-# handler sorts a record bigger than a sort buffer (a batch of clips) instead of failing.
+# sort buffer. The task heap also holds what the Python workers send before the operator takes
+# it: Beam's inbound queue keeps up to 100 gRPC messages of >= 10 MB (the SDK's flush size), so
+# ~1 GB+ whenever the JVM side lags; a 0.62 GB task heap ran out there on RAVDESS x4 (5760
+# clips, the Transform's analysis read). 4.5 GB at a 25% managed split gives a 2.1 GB task heap
+# and 1 GB of managed memory (docs/scaling.md); the large-record handler sorts a record bigger
+# than a sort buffer (a batch of clips) instead of failing.
 taskmanager.runtime.large-record-handler: true
 rest.address: localhost
 rest.bind-address: localhost
