@@ -33,6 +33,7 @@ from components.example_gen.component import EmotionExampleGen  # noqa: E402
 from components.gate.component import Gate  # noqa: E402
 from components.gate.tfma_results import ACCURACY  # noqa: E402
 from components.pusher import executor as pusher_executor  # noqa: E402
+from components.statistics_gen import executor as statistics_executor  # noqa: E402
 from components.trainer.models.build import required_features  # noqa: E402
 from components.transform import executor as transform_executor  # noqa: E402
 from pipeline import code_version as cv  # noqa: E402
@@ -149,6 +150,8 @@ def create_pipeline(
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs["examples"], schema=schema,
         stats_options=tfdv.StatsOptions(desired_batch_size=batch_size) if batch_size else None)
+    # TFX's executor, with its reads spread over the workers on Flink/Spark.
+    statistics_gen.executor_spec = executor_spec.BeamExecutorSpec(statistics_executor.Executor)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema)
     data_gate = DataGate(anomalies=example_validator.outputs["anomalies"], schema=schema,

@@ -218,12 +218,14 @@ io.tmp.dirs: $RUN_DIR/tmp
 web.tmpdir: $RUN_DIR/tmp
 metrics.internal.query-service.port: "0"
 YAML
+  # Appending: with append=false the JVMs' log4j re-opened (truncated) the file on shutdown, so
+  # a stopped cluster left empty logs. `launch` starts each JVM's log afresh instead.
   cat >"$CONF/log4j.properties" <<'LOG4J'
 rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = MainAppender
 appender.main.name = MainAppender
 appender.main.type = File
-appender.main.append = false
+appender.main.append = true
 appender.main.fileName = ${sys:log.file}
 appender.main.layout.type = PatternLayout
 appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
@@ -262,6 +264,7 @@ launch() {  # name, entry point class, resource command, extra -D parameters
   params=$(resource_params "$3")
   jvm=$(echo "$params" | sed -n 1p)
   dyn=$(echo "$params" | sed -n 2p)
+  : >"$LOGS/$name.log"
   # shellcheck disable=SC2086  # word splitting of the flag lists is intended
   setsid "$JAVA" $jvm $JAVA17_OPENS -Dlog.file="$LOGS/$name.log" \
     -Dlog4j.configurationFile="file:$CONF/log4j.properties" -classpath "$(classpath)" \

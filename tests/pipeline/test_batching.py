@@ -88,3 +88,34 @@ def test_byte_size_batching_bounds_the_evaluators_batches(tmp_path):
     assert batch_util.GetBatchElementsKwargs(None)["max_batch_size"] == 1000
     assert flags.FLAGS.is_parsed() == parsed_before
     assert flags.FLAGS[BYTE_SIZE_BATCHING_FLAG].value is False
+
+
+def test_the_transforms_batch_bound_reaches_tfxs_processor(monkeypatch):
+    """TFX's executor asks its TransformProcessor for the batch size, inside Do: the bound must
+    be there (an override on the executor alone is never called)."""
+    import json
+
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from tfx.components.transform import executor as tfx_transform
+    from tfx.proto import example_gen_pb2
+
+    from components.core import contract
+
+    schema = schema_pb2.Schema()
+    schema.feature.add(name=contract.AUDIO)
+    seen = {}
+
+    def tfx_do(self, input_dict, output_dict, exec_properties):
+        processor = tfx_transform.TransformProcessor()  # as TFX's Do builds it
+        seen["size"] = processor._GetDesiredBatchSize(
+            example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE, schema)
+
+    monkeypatch.setattr(tfx_transform.Executor, "Do", tfx_do)
+    preset = get_preset("ravdess")
+    transform_executor.Executor().Do({}, {}, {"custom_config": json.dumps(
+        {"preset": preset.part_json("features")})})
+    assert seen["size"] == audio_batch_size(preset.features.max_duration_s)
+    assert tfx_transform.TransformProcessor is transform_executor._TFX_PROCESSOR
+    plain = tfx_transform.TransformProcessor()._GetDesiredBatchSize(
+        example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE, schema)
+    assert plain is None  # restored: TFX's own batching outside the executor

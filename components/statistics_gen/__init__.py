@@ -1,0 +1,1 @@
+"""StatisticsGen with its reads spread over the workers on Flink and Spark."""
