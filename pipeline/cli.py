@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="shorthand for --set features.duration_s=...: clip length the "
                           "Transform pads/trims to; auto: the length covering 95%% of the "
                           "train clips (wins over --config/--set)")
+    run.add_argument("--infer-root", metavar="DIR|MANIFEST",
+                     help="once the SER model is pushed, score these recordings with it (the "
+                          "preset's reader; what `mer infer` writes, in the run's "
+                          "BulkInferrer.ser output)")
+    run.add_argument("--infer-timeline", action="store_true",
+                     help="with --infer-root: score each recording window by window")
     run.add_argument("--no-cache", action="store_true",
                      help="run every component again (default: reuse TFX's cached results)")
     run.add_argument("-v", "--verbose", action="store_true",

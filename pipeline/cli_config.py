@@ -96,7 +96,7 @@ def run_config(args: argparse.Namespace, run_file: Optional[config_file.RunFile]
     config = RunConfig(
         preset=run_file.preset, data_root=data_root(args, run_file, output_dir),
         output_dir=output_dir, enable_cache=not getattr(args, "no_cache", False),
-        **runner_options(args),
+        **runner_options(args), **infer_options(args, run_file.preset),
     )
     config.beam_pipeline_args()  # a bad runner option (UsageError) fails here, before any run
     return config
@@ -120,6 +120,27 @@ def runner_options(args: argparse.Namespace) -> dict:
     }
 
 
+def infer_options(args: argparse.Namespace, preset) -> dict:
+    """The RunConfig fields of `mer run --infer-root DIR [--infer-timeline]`, checked now."""
+    root = getattr(args, "infer_root", None)
+    if not root:
+        if getattr(args, "infer_timeline", False):
+            raise UsageError("--infer-timeline needs --infer-root DIR (what to score)")
+        return {}
+    if "ser" not in preset.tasks:
+        raise UsageError(f"--infer-root scores recordings with the SER model; preset "
+                         f"{preset.name!r} trains {', '.join(preset.tasks)}")
+    if not os.path.exists(root):
+        raise MissingDataError(f"--infer-root {root} does not exist: give the folder or "
+                               f"manifest of the recordings to score")
+    if getattr(args, "infer_timeline", False):
+        from pipeline.configs import clip_window_s
+
+        clip_window_s(preset)  # a preset without a fixed clip length fails here, not later
+    return {"infer_root": os.path.abspath(root),
+            "infer_timeline": bool(getattr(args, "infer_timeline", False))}
+
+
 def tasks(args: argparse.Namespace, config: RunConfig) -> Optional[list[str]]:
     """--tasks, checked against the preset's tasks."""
     from components.core.tasks import validate_tasks
@@ -134,4 +155,6 @@ def tasks(args: argparse.Namespace, config: RunConfig) -> Optional[list[str]]:
     if missing:
         raise UsageError(f"--tasks: preset {config.preset.name!r} runs "
                          f"{', '.join(config.preset.tasks)}, not {', '.join(missing)}")
+    if config.infer_root and "ser" not in chosen:
+        raise UsageError("--infer-root scores with the SER model: add ser to --tasks")
     return chosen

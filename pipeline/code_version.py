@@ -22,6 +22,7 @@ TRAINER = ("components.trainer", "components.transform", "components.core")
 BASELINES = ("components.baselines", "components.transform", "components.artifacts",
              "components.core")
 GATE = ("components.gate", "components.artifacts", "components.core")
+BULK_INFERRER = ("components.bulk_inferrer", "components.example_gen", "components.core")
 DATA_GATE = ("components.data_gate", "components.artifacts", "components.core")
 
 

@@ -174,6 +174,17 @@ def get_preset(name: str) -> Preset:
         ) from None
 
 
+def clip_window_s(preset: Preset) -> float:
+    """The clip length the preset's models are trained on: a timeline's window."""
+    from components.core.errors import UsageError
+
+    duration = preset.features.duration_s
+    if isinstance(duration, str):
+        raise UsageError(f"preset {preset.name!r} chooses its clip length from the data "
+                         f"(duration_s: {duration}); give the window in seconds")
+    return float(duration)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Where a run reads and writes, and which Beam runner executes the Beam components."""
@@ -188,6 +199,9 @@ class RunConfig:
     flink_master: str = ""  # HOST:PORT of the Flink REST API (runner "flink")
     flink_job_server_jar: str = ""  # default: $MER_FLINK_JOB_SERVER_JAR, else the local cluster's
     beam_args: tuple[str, ...] = ()  # appended last, so they override the runner's defaults
+    # A dataset the SER model scores once pushed (EmotionBulkInferrer); empty: none.
+    infer_root: str = ""
+    infer_timeline: bool = False  # score infer_root's recordings window by window
 
     @property
     def pipeline_name(self) -> str:

@@ -6,55 +6,20 @@
 The driver lists the dataset with the preset's reader (what ingestion lists: the same ids,
 the same `bad_row`/`duplicate_id` refusals), checks the model the way a server does before
 serving it (loads, answers; its class names come from its own answer), runs the Beam job of
-`pipeline/infer_job.py` and prints the summary it also writes as `summary.csv`. Labels are not
-needed; where the dataset has them, the summary says how often the top emotion agrees.
+`components/bulk_inferrer/job.py` (the job the pipeline's EmotionBulkInferrer runs after a
+push, `mer run --infer-root`) and prints the summary it also writes as `summary.csv`. Labels
+are not needed; where the dataset has them, the summary says how often the top emotion agrees.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import glob
-import json
 import os
 import sys
 import time
-from typing import Sequence
 
 from components.core.errors import DataError, UsageError
-
-
-def _listing(preset, data_root: str) -> tuple[list, list]:
-    """(sources, rejected): the preset's reader, with ingestion's row checks and duplicates."""
-    import dataclasses
-    from pathlib import Path
-
-    from components.core import contract
-    from components.example_gen.ingest import _checked
-    from components.example_gen.readers import get_reader
-
-    root = Path(data_root)
-    if not root.exists():
-        raise UsageError(f"--data-root {root} does not exist: give the dataset folder or its "
-                         f"manifest file")
-    sources, rejected, seen = [], [], {}
-    options = dict(preset.reader_options)
-    if preset.reader == "manifest":  # scoring needs no label: unlabelled rows are listed too
-        options.setdefault("require_label", False)
-    for row in get_reader(preset.reader)(root, **options):
-        row = _checked(row)
-        if isinstance(row, contract.Rejected):
-            rejected.append(row)
-        elif row.id in seen:
-            rejected.append(contract.Rejected(
-                row.id, contract.DUPLICATE_ID, row.origin,
-                f"id {row.id!r} is already listed at {seen[row.id]}, which is scored; ids must "
-                f"be unique within a dataset: rename or drop this one"))
-        else:
-            seen[row.id] = row.origin
-            sources.append(dataclasses.replace(
-                row, emotion=contract.normalise_label(row.emotion)))
-    return sources, rejected
 
 
 def _model(model_dir: str) -> tuple[str, str, tuple[str, ...]]:
@@ -79,14 +44,15 @@ def cmd_infer(args: argparse.Namespace) -> int:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline import infer_job
+    from components.bulk_inferrer import job as infer_job
+    from components.bulk_inferrer.listing import list_for_scoring
     from pipeline.beam_args import beam_pipeline_args
     from pipeline.configs import get_preset
     from pipeline.timeline_cli import window_for
 
     preset = get_preset(args.preset)
     started = time.perf_counter()
-    sources, listed_rejected = _listing(preset, args.data_root)
+    sources, listed_rejected = list_for_scoring(preset, args.data_root)
     if not sources:
         raise DataError(f"no recording listed under {args.data_root} with the {preset.name} "
                         f"reader ({len(listed_rejected)} rows refused); check --data-root and "
@@ -112,43 +78,17 @@ def cmd_infer(args: argparse.Namespace) -> int:
           f"the {args.runner} runner")
     with beam.Pipeline(options=PipelineOptions(options)) as p:
         infer_job.build(p, sources, listed_rejected, spec)
-    with open(os.path.join(args.out, f"{infer_job.COUNTS}.json"), encoding="utf-8") as f:
-        counts = json.load(f)
-    lines = summary_rows(counts, names, len(sources), len(listed_rejected),
-                         time.perf_counter() - started)
-    with open(os.path.join(args.out, "summary.csv"), "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([("measure", "value"), *lines])
-    for key, value in lines:
+    summary = infer_job.finish(args.out, names, len(sources), len(listed_rejected),
+                               time.perf_counter() - started)
+    for key, value in summary.lines:
         print(f"  {key:<28} {value}")
-    print(f"wrote {args.out}/{infer_job.PREDICTIONS}-*.parquet and .csv, summary.csv, "
-          f"{infer_job.QUARANTINE}")
-    scored = counts.get("recordings", 0)
-    quarantined = sum(v for k, v in counts.items() if k.startswith("quarantined."))
-    if scored + quarantined != len(sources) + len(listed_rejected):
-        print(f"error: {len(sources) + len(listed_rejected)} listed but {scored} scored and "
-              f"{quarantined} quarantined", file=sys.stderr)
+    print(f"wrote {args.out}/{infer_job.PREDICTIONS}-*.parquet and .csv, "
+          f"{infer_job.SUMMARY}, {infer_job.QUARANTINE}")
+    if not summary.complete:
+        print(f"error: {summary.listed} listed but {summary.scored} scored and "
+              f"{summary.quarantined} quarantined", file=sys.stderr)
         return 2
     return 0
-
-
-def summary_rows(counts: dict, names: Sequence[str], listed: int, refused: int,
-                 seconds: float) -> list[tuple[str, object]]:
-    """The summary table: what was listed, scored and quarantined, and the emotions found."""
-    rows = [("listed", listed + refused), ("recordings scored", counts.get("recordings", 0)),
-            ("rows (clips or segments)", counts.get("rows", 0))]
-    rows += [(f"quarantined: {k.split('.', 1)[1]}", v) for k, v in sorted(counts.items())
-             if k.startswith("quarantined.")]
-    if counts.get("silent_windows"):
-        rows.append(("silent windows skipped", counts["silent_windows"]))
-    total = max(1, counts.get("rows", 0))
-    rows += [(f"top emotion: {e}", f"{counts.get(f'top.{e}', 0)} "
-                                   f"({100 * counts.get(f'top.{e}', 0) / total:.1f}%)")
-             for e in names]
-    if counts.get("labelled"):
-        rows.append(("agrees with the label", f"{100 * counts['agree'] / counts['labelled']:.1f}%"
-                                              f" of {counts['labelled']} labelled rows"))
-    rows.append(("wall seconds", f"{seconds:.1f}"))
-    return rows
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -21,10 +21,12 @@ from tfx.dsl.components.base import executor_spec  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
 from components.baselines.component import Baselines  # noqa: E402
+from components.bulk_inferrer.component import EmotionBulkInferrer  # noqa: E402
 from components.core import contract  # noqa: E402
 from components.core.batching import audio_batch_size  # noqa: E402
 from components.core.config import GateConfig  # noqa: E402
 from components.core.features import OPTIONAL_FEATURES  # noqa: E402
+from components.core.segments import SegmentSettings  # noqa: E402
 from components.core.signatures import PROBABILITIES, SERVING_DEFAULT  # noqa: E402
 from components.core.tasks import uses_audio, validate_tasks  # noqa: E402
 from components.data_gate.component import DataGate  # noqa: E402
@@ -37,7 +39,7 @@ from components.statistics_gen import executor as statistics_executor  # noqa: E
 from components.trainer.models.build import required_features  # noqa: E402
 from components.transform import executor as transform_executor  # noqa: E402
 from pipeline import code_version as cv  # noqa: E402
-from pipeline.configs import RunConfig  # noqa: E402
+from pipeline.configs import RunConfig, clip_window_s  # noqa: E402
 from pipeline.contract_schema import write_schema  # noqa: E402
 
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
@@ -234,6 +236,15 @@ def create_pipeline(
             custom_executor_spec=executor_spec.ExecutorClassSpec(pusher_executor.Executor),
         ).with_id(component_id("Pusher", task))
         components += [trainer, baselines, resolver, evaluator, gate, pusher]
+        if config.infer_root and task == "ser":
+            # `mer infer`'s job on the version just pushed (nothing if the gate refused it).
+            components.append(EmotionBulkInferrer(
+                pushed_model=pusher.outputs["pushed_model"], preset=preset,
+                data_root=config.infer_root,
+                timeline=(SegmentSettings(window_s=clip_window_s(preset))
+                          if config.infer_timeline else None),
+                code_version=cv.code_version(cv.BULK_INFERRER),
+            ).with_id(component_id("BulkInferrer", task)))
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,

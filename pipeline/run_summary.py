@@ -32,6 +32,7 @@ class TaskSummary:
     last_blessed_accuracy: Optional[float] = None
     ran: bool = True  # False: the run stopped before this task's evaluation
     baselines: dict[str, float] = dataclasses.field(default_factory=dict)  # name -> accuracy
+    inferred: Optional[str] = None  # what the BulkInferrer scored (`mer run --infer-root`)
 
 
 @dataclasses.dataclass
@@ -89,7 +90,8 @@ def _task_line(t: TaskSummary) -> str:
         push = f"not pushed; serving stays at version {t.pushed_version}"
     else:
         push = "not pushed; nothing served yet"
-    return f"{t.task}: eval accuracy {acc}, {state}, {push}"
+    line = f"{t.task}: eval accuracy {acc}, {state}, {push}"
+    return f"{line}\n{t.task}: {t.inferred}" if t.inferred else line
 
 
 def summarize(store, run: md.RunRecord, tasks: Sequence[str], serving_dir: str,
@@ -137,7 +139,19 @@ def _task(store, run: md.RunRecord, task: str, serving_dir: str) -> TaskSummary:
         last_blessed_version=earlier[0] if earlier else None,
         last_blessed_accuracy=earlier[1] if earlier else None,
         baselines=verdict.get("baselines", {}),
+        inferred=_inferred(_output(run, f"BulkInferrer.{task}", "inference_result")),
     )
+
+
+def _inferred(result: Optional[md.ArtifactRecord]) -> Optional[str]:
+    """The BulkInferrer's line: what it scored with which version, and where it wrote."""
+    if result is None:
+        return None
+    if not result.get("inferred"):
+        return "infer root not scored (no version was pushed)"
+    return (f"scored {result.get('scored')} recordings with version "
+            f"{result.get('model_version')} ({result.get('quarantined')} quarantined): "
+            f"{result.uri}")
 
 
 def _uar(eval_uri: str) -> Optional[float]:

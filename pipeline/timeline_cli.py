@@ -49,13 +49,12 @@ def window_for(preset: Optional[str], window: Optional[float]) -> float:
         return window
     if preset is None:
         return DEFAULT_WINDOW_S
-    from pipeline.configs import get_preset
+    from pipeline.configs import clip_window_s, get_preset
 
-    duration = get_preset(preset).features.duration_s
-    if isinstance(duration, str):
-        raise UsageError(f"preset {preset!r} chooses its clip length from the data "
-                         f"(duration_s: {duration}); give --window SECONDS")
-    return float(duration)
+    try:
+        return clip_window_s(get_preset(preset))
+    except UsageError as e:
+        raise UsageError(f"{e} (--window SECONDS)") from None
 
 
 def settings_from_args(args: argparse.Namespace) -> SegmentSettings:

@@ -87,7 +87,13 @@ def _remote_entries(root: str) -> list[str]:
 
 
 class Driver(base_driver.BaseDriver, ir_base_driver.BaseDriver):
-    """Adds the data root's fingerprint to the execution properties before the cache lookup."""
+    """Adds the data root's fingerprint to the execution properties before the cache lookup.
+
+    The fingerprint is also set on the artifact of `OUTPUT_KEY`, so the output names the data
+    it was made from; another component reading a data root subclasses this and names its own.
+    """
+
+    OUTPUT_KEY = EXAMPLES_KEY
 
     def __init__(self, metadata_handle: metadata.Metadata):
         base_driver.BaseDriver.__init__(self, metadata_handle)
@@ -115,7 +121,7 @@ class Driver(base_driver.BaseDriver, ir_base_driver.BaseDriver):
         for key, value in exec_properties.items():
             if value is not None:
                 data_types_utils.set_metadata_value(result.exec_properties[key], value)
-        examples = copy.deepcopy(execution_info.output_dict[EXAMPLES_KEY][0].mlmd_artifact)
-        examples.custom_properties[FINGERPRINT_PROPERTY].string_value = fingerprint
-        result.output_artifacts[EXAMPLES_KEY].artifacts.append(examples)
+        output = copy.deepcopy(execution_info.output_dict[self.OUTPUT_KEY][0].mlmd_artifact)
+        output.custom_properties[FINGERPRINT_PROPERTY].string_value = fingerprint
+        result.output_artifacts[self.OUTPUT_KEY].artifacts.append(output)
         return result

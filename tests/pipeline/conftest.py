@@ -2,7 +2,8 @@
 
 It runs in a subprocess so the tests see exactly what a terminal would (file descriptors
 included: TensorFlow's C++ runtime writes to fd 2 directly), from a configuration file, on a
-small demo corpus with one corrupt clip added.
+small demo corpus with one corrupt clip added, which it also scores with the pushed SER model
+(`--infer-root`).
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def demo_cli_run(tmp_path_factory) -> CliRun:
             {**rows[0], "id": "corrupt_1", "audio_path": "audio/corrupt.wav"})
     run_file = out / "run.yaml"
     run_file.write_text(RUN_FILE)
+    # The same corpus scored once the SER model is pushed (EmotionBulkInferrer).
     argv = ["run", "--config", str(run_file), "--data-root", str(data_root),
-            "--output-dir", str(out / "artifacts")]
+            "--output-dir", str(out / "artifacts"), "--infer-root", str(data_root)]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", *argv], env=env,
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800)

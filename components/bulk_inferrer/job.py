@@ -1,4 +1,7 @@
-"""The Beam job of `mer infer`: score every recording of a dataset with a pushed model.
+"""The Beam job of bulk inference: score every recording of a dataset with a pushed model.
+
+Run by `mer infer` (pipeline/infer_cli.py) and by the pipeline's EmotionBulkInferrer after a
+push (`mer run --infer-root`), so both write the same files from the same code.
 
 Why Beam and tfx-bsl: the same job runs on the DirectRunner and on a Flink cluster (the scale
 issue's runner options, `pipeline/beam_args.py`), and `RunInference` is the engine of TFX's
@@ -16,6 +19,7 @@ Parquet and CSV, the quarantine CSV, and counts for the summary.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import os
@@ -29,6 +33,7 @@ from components.core.segments import SegmentSettings, SegmentStream
 PREDICTIONS = "predictions"
 QUARANTINE = "quarantine.csv"
 COUNTS = "counts"
+SUMMARY = "summary.csv"
 ROW_FIELDS = ("id", "path", "segment", "start_s", "end_s", "label", "top_emotion",
               "top_probability", "model_version")
 
@@ -188,3 +193,50 @@ def _row_counts(row: dict) -> Iterator[tuple[str, int]]:
     if row["label"]:
         yield "labelled", 1
         yield "agree", int(row["label"] == row["top_emotion"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """What a finished job scored, as the table `summary.csv` holds."""
+
+    lines: list[tuple[str, object]]
+    listed: int  # sources plus rows refused while listing
+    scored: int  # recordings with at least one row
+    quarantined: int
+
+    @property
+    def complete(self) -> bool:
+        """Every listed recording was scored or quarantined: nothing was lost."""
+        return self.scored + self.quarantined == self.listed
+
+
+def finish(out_dir: str, names: Sequence[str], listed: int, refused: int,
+           seconds: float) -> Summary:
+    """Reads the job's counts, writes `summary.csv` beside the predictions, returns it."""
+    with open(os.path.join(out_dir, f"{COUNTS}.json"), encoding="utf-8") as f:
+        counts = json.load(f)
+    lines = summary_rows(counts, names, listed, refused, seconds)
+    with open(os.path.join(out_dir, SUMMARY), "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("measure", "value"), *lines])
+    quarantined = sum(v for k, v in counts.items() if k.startswith("quarantined."))
+    return Summary(lines, listed + refused, counts.get("recordings", 0), quarantined)
+
+
+def summary_rows(counts: dict, names: Sequence[str], listed: int, refused: int,
+                 seconds: float) -> list[tuple[str, object]]:
+    """The summary table: what was listed, scored and quarantined, and the emotions found."""
+    rows = [("listed", listed + refused), ("recordings scored", counts.get("recordings", 0)),
+            ("rows (clips or segments)", counts.get("rows", 0))]
+    rows += [(f"quarantined: {k.split('.', 1)[1]}", v) for k, v in sorted(counts.items())
+             if k.startswith("quarantined.")]
+    if counts.get("silent_windows"):
+        rows.append(("silent windows skipped", counts["silent_windows"]))
+    total = max(1, counts.get("rows", 0))
+    rows += [(f"top emotion: {e}", f"{counts.get(f'top.{e}', 0)} "
+                                   f"({100 * counts.get(f'top.{e}', 0) / total:.1f}%)")
+             for e in names]
+    if counts.get("labelled"):
+        rows.append(("agrees with the label", f"{100 * counts['agree'] / counts['labelled']:.1f}%"
+                                              f" of {counts['labelled']} labelled rows"))
+    rows.append(("wall seconds", f"{seconds:.1f}"))
+    return rows
