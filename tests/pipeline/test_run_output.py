@@ -14,7 +14,7 @@ from tests.pipeline.conftest import log_path
 SHOWN = ["EmotionExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator",
          "DataGate", "Transform"] + [f"{kind} +{task}" for task in ("ter", "ser", "mer")
                                       for kind in ("Trainer", "Baselines", "Evaluator",
-                                                   "Gate", "Pusher")]
+                                                   "Gate", "Pusher")] + ["BulkInferrer +ser"]
 
 
 def _report_path(stdout: str) -> Path:
@@ -28,7 +28,7 @@ def test_the_terminal_gets_one_line_per_component_and_the_summary(demo_cli_run):
     assert len(lines) <= 60, out
     assert lines[0].startswith("mer run: mer-demo") and "log: " in lines[0]
     for name in SHOWN:
-        hits = [x for x in lines if re.search(rf"\d+/21 {name}\s", x)]
+        hits = [x for x in lines if re.search(rf"\d+/{len(SHOWN)} {name}\s", x)]
         assert len(hits) == 1, (name, out)
         assert re.search(r"\b(ran|cached)\s+\d+\.\d s$", hits[0]), hits[0]
     assert "== run summary ==" in out and "ingest:" in out and "report: " in out
