@@ -74,6 +74,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080, server: Optional[str] = Non
           f"API: /openapi.json, metrics: /metrics; Ctrl-C stops)", flush=True)
     try:
         httpd.run(sockets=[sock])
+        httpd.raise_if_interrupted()
     finally:
         sock.close()
         httpd.config.app.state.service.close()

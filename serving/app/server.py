@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
+import signal
 import socket
 import threading
 import time
@@ -68,8 +69,30 @@ def configure_logging(access_log: bool = True, level: int = logging.INFO
     return listener
 
 
+class SignalledServer(uvicorn.Server):
+    """uvicorn's server, remembering the first signal that stopped it.
+
+    uvicorn drains, then re-raises that signal so Ctrl-C ends in KeyboardInterrupt; under
+    uvloop the re-raised SIGINT is occasionally swallowed (uvloop issue 295: `mer serve`
+    exited 0 instead of 130 once in a `make test` run), so `serve` checks `stop_signal`
+    itself instead of relying on the re-raise.
+    """
+
+    stop_signal: Optional[int] = None
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        if self.stop_signal is None:
+            self.stop_signal = sig
+        super().handle_exit(sig, frame)
+
+    def raise_if_interrupted(self) -> None:
+        """KeyboardInterrupt when Ctrl-C stopped the server and its re-raise was lost."""
+        if self.stop_signal == signal.SIGINT:
+            raise KeyboardInterrupt
+
+
 def make_server(client: EmotionClient, limits: Limits = Limits(),
-                server_limits: ServerLimits = ServerLimits()) -> uvicorn.Server:
+                server_limits: ServerLimits = ServerLimits()) -> SignalledServer:
     """A uvicorn server for the app (not yet started); `server.config.app.state` has its parts.
 
     One process, one event loop: the in-process models and their batching live in it. HTTP is
@@ -80,7 +103,7 @@ def make_server(client: EmotionClient, limits: Limits = Limits(),
     config = uvicorn.Config(app, access_log=False, log_config=None, server_header=False,
                             http=guarded_protocol(server_limits),
                             timeout_keep_alive=server_limits.keep_alive_s, backlog=2048)
-    return uvicorn.Server(config)
+    return SignalledServer(config)
 
 
 class BackgroundServer:

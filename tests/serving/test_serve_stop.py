@@ -63,3 +63,45 @@ def test_mer_serve_stops_cleanly(model_repo, sig, status):
     assert "Traceback" not in out + err, err[-2000:]
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert (logged[-1]["logger"], logged[-1]["message"]) == ("mer.serve", "stopped"), err[-2000:]
+
+
+async def _empty_app(scope, receive, send) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.parametrize("sig, interrupted", [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_lost_reraise_still_ends_ctrl_c_in_keyboard_interrupt(monkeypatch, sig, interrupted):
+    """uvicorn re-raises the stopping signal after its drain; under uvloop that SIGINT is
+    sometimes swallowed (uvloop issue 295; `mer serve` once exited 0 on Ctrl-C). With the
+    re-raise gone, the server still knows Ctrl-C stopped it and `serve` raises for it."""
+    import threading
+
+    import uvicorn
+
+    from serving.app.server import SignalledServer, bind
+
+    monkeypatch.setattr(signal, "raise_signal", lambda s: None)  # the lost re-raise
+    server = SignalledServer(uvicorn.Config(_empty_app, loop="uvloop", log_config=None,
+                                            lifespan="off"))
+    sock = bind("127.0.0.1", 0)
+
+    def stop_when_started() -> None:
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), sig)
+
+    threading.Thread(target=stop_when_started, daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    assert server.stop_signal == sig
+    if interrupted:
+        with pytest.raises(KeyboardInterrupt):
+            server.raise_if_interrupted()
+    else:
+        server.raise_if_interrupted()
