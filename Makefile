@@ -3,6 +3,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# `make test` and `make test-slow` run their tests in this many worker processes (pytest-xdist;
+# tests/conftest.py keeps a file's tests, and all users of the shared demo run, on one worker).
+# 2 suits a 2-core machine (each worker's TensorFlow also uses threads); 0 runs them serially.
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: demo test test-slow test-all test-faults test-flink lint venv clean
 
@@ -28,16 +33,16 @@ demo: venv
 	$(VENV)/bin/mer run --preset demo
 
 test: lint
-	$(PY) -m pytest -m "not slow and not flink and not faults" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not flink and not faults" $(XDIST) $(PYTEST_ARGS)
 
 # What `make test` leaves out for time (real-data studies, the redundant hub fusions, the
 # executors on remote filesystems); `.ci/run` runs it after `make test`.
 test-slow: venv
-	$(PY) -m pytest -m "slow and not flink and not faults" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "slow and not flink and not faults" $(XDIST) $(PYTEST_ARGS)
 
 # Everything but Flink: make test, the slow tests and the fault suite.
 test-all: lint
-	$(PY) -m pytest -m "not flink and not faults" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not flink and not faults" $(XDIST) $(PYTEST_ARGS)
 	$(PY) -m pytest tests/reliability -m faults $(PYTEST_ARGS)
 
 # The heavier fault cases (tests/reliability, marker `faults`): SIGKILLed pipeline runs and a

@@ -22,6 +22,21 @@ def pytest_sessionstart(session):
     network.refuse_outside_loopback()
 
 
+# Session fixtures too costly to build once per xdist worker: their tests share one group.
+SHARED_RUN_FIXTURES = {"demo_cli_run": "demo_run", "demo_run": "demo_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for `pytest -n N --dist loadgroup` (the Makefile's default): a test file's tests
+    stay on one worker, so its module fixtures (a pipeline run, a trained model) are built
+    once, and every test of the shared demo run (tests/pipeline/conftest.py) joins one group,
+    so that run happens once per session whatever file asks for it."""
+    for item in items:
+        shared = [SHARED_RUN_FIXTURES[f] for f in item.fixturenames if f in SHARED_RUN_FIXTURES]
+        group = shared[0] if shared else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def shared_dataset(name: str) -> Path:
     """Path of a real dataset in ../shared/datasets, or skip saying why."""
     path = SHARED_DATASETS / name
