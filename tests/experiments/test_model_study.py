@@ -24,6 +24,7 @@ from pipeline.experiments.report_reference import load_reference, match_referenc
 from pipeline.experiments.report_summary import pm
 
 MODELS = ["linsvm", "cnn1d"]
+RUNS = 2  # two seeded splits per method: the summary's mean and spread are over real repeats
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def corpus(tmp_path_factory) -> Path:
 def study(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("model_study")
     lines: list[str] = []
-    result = ms.run_model_study("demo", corpus, MODELS, runs=1, split="random,speaker",
+    result = ms.run_model_study("demo", corpus, MODELS, runs=RUNS, split="random,speaker",
                                 output_dir=out, epochs=2, progress=lines.append, task="ser")
     return result, out, lines
 
@@ -59,7 +60,7 @@ def test_files_and_figures(study):
                 assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
         assert (out / "curves" / f"{split}-cnn1d.png").is_file()
         curves = _rows(out / "curves" / f"{split}-cnn1d.csv")
-        assert len(curves) == 1 * 2  # 1 run x 2 epochs
+        assert len(curves) == RUNS * 2  # every run x 2 epochs
         assert not (out / "curves" / f"{split}-linsvm.png").exists()  # baselines have no curves
     page = (out / "report.html").read_text()
     sources = re.findall(r"src='([^']+)'", page)
@@ -74,7 +75,7 @@ def test_files_and_figures(study):
 def test_mean_std_match_runs(study):
     result, out, _ = study
     runs = _rows(out / "runs.csv")
-    assert len(runs) == 2 * 1 * len(MODELS)
+    assert len(runs) == 2 * RUNS * len(MODELS)
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in runs:
         groups[(r["split"], r["model"])].append(r)
@@ -102,7 +103,8 @@ def test_speaker_split_keeps_speakers_disjoint(study):
     sides: dict[tuple[str, str], dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for r in _rows(out / "splits.csv"):
         sides[(r["split"], r["run"])][r["assignment"]].add(r["speaker"])
-    assert set(sides) == {("random", "1"), ("speaker", "1")}
+    assert set(sides) == {(split, str(run)) for split in ("random", "speaker")
+                          for run in range(1, RUNS + 1)}
     for (split, _run), side in sides.items():
         shared = side["train"] & side["test"]
         if split == "speaker":
@@ -118,8 +120,9 @@ def test_speaker_split_keeps_speakers_disjoint(study):
 @pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`
 def test_progress_one_line_per_run(study):
     _, _, lines = study
-    run_lines = [line for line in lines if re.search(r"run \d/1 .*test .*%.*elapsed", line)]
-    assert len(run_lines) == 4
+    run_lines = [line for line in lines
+                 if re.search(rf"run \d/{RUNS} .*test .*%.*elapsed", line)]
+    assert len(run_lines) == 2 * RUNS * len(MODELS)
     assert all(any(m in line for m in MODELS) for line in run_lines)
 
 
@@ -133,15 +136,18 @@ def test_splits_are_the_pipelines_and_a_rerun_is_served_from_its_cache(study, co
     result, out, _ = study
     ts = prepare_split(get_preset("demo"), str(corpus), str(out / "cache"), ("ser",),
                        SplitConfig(method="speaker", seed=0))
-    assert ts.cached  # same data, config and code as the study's speaker run
-    study_rows = [r for r in _rows(out / "splits.csv") if r["split"] == "speaker"]
+    assert ts.cached  # same data, config and code as the study's first speaker run
+    study_rows = [r for r in _rows(out / "splits.csv")
+                  if (r["split"], r["run"]) == ("speaker", "1")]
     assert {(r["id"], r["assignment"]) for r in study_rows} == {
         (r["id"], "test" if r["split"] == "eval" else "train") for r in ts.assignments()}
     again = ms.run_model_study("demo", corpus, ["linsvm"], runs=1, split="speaker",
                                output_dir=out / "again", epochs=1, progress=None,
                                cache_dir=out / "cache", task="ser")
     assert again.records[0]["n_test"] + again.records[0]["n_train"] == 64
-    assert again.records[0]["test_accuracy"] == result.records[2]["test_accuracy"]
+    first = next(r for r in result.records
+                 if (r["split"], r["run"], r["model"]) == ("speaker", 1, "linsvm"))
+    assert again.records[0]["test_accuracy"] == first["test_accuracy"]
 
 
 @pytest.mark.slow  # shares the module's study run (~1.5 min): `make test-slow`

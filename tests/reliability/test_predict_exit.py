@@ -4,8 +4,9 @@ Issue 18 item 1: `mer predict` printed a correct answer, then aborted (exit 134,
 called after throwing an instance of ''") in 4 of 6 and 5 of 10 runs, because a daemon batch
 thread of the in-process backend was still waking up while the interpreter finalised. Fixture
 models (tests/serving) do not show it: the models here are trained by one small `mer run`
-(2 speakers, 1 epoch). Marked `faults` (`make test-faults`): about 4 minutes on 2 loaded cores;
-the default suite keeps a 3-run check (tests/pipeline/test_predict_exit.py).
+(2 speakers, 1 epoch). Marked `faults` (`make test-faults`); the runs go two at a time (each
+spends most of its life importing TensorFlow on one core); the default suite keeps a 3-run
+check (tests/pipeline/test_predict_exit.py).
 """
 
 from __future__ import annotations
@@ -47,6 +48,6 @@ def pushed(tmp_path_factory) -> tuple[Path, Path]:
 def test_mer_predict_exits_0_in_21_runs(pushed, fault_report):
     serving, wav = pushed
     kinds = ["text", "audio", "both"] * 7
-    failures = run_predicts(serving, wav, kinds)
+    failures = run_predicts(serving, wav, kinds, concurrency=2)
     assert failures == [], "\n".join(failures)
     fault_report("mer predict x21 (text/audio/both)", "21 of 21 exit 0 with every answer")

@@ -30,17 +30,25 @@ def predict_argv(serving_dir: Path, kind: str, wav: Path) -> list[str]:
 ANSWERED = {"text": ("ter",), "audio": ("ser",), "both": ("ter", "ser", "mer")}
 
 
-def run_predicts(serving_dir: Path, wav: Path, kinds: list[str]) -> list[str]:
-    """Runs `mer predict` once per entry of `kinds`; returns one line per run that failed
-    (exit status other than 0, or a task's answer missing from stdout)."""
+def run_predicts(serving_dir: Path, wav: Path, kinds: list[str],
+                 concurrency: int = 1) -> list[str]:
+    """Runs `mer predict` once per entry of `kinds`, `concurrency` at a time (as two users
+    of one machine would); returns one line per run that failed (exit status other than 0,
+    or a task's answer missing from stdout)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    failures = []
-    for i, kind in enumerate(kinds):
+
+    def one(i: int, kind: str) -> str:
         done = subprocess.run(predict_argv(serving_dir, kind, wav), env=env, cwd=REPO_ROOT,
                               capture_output=True, text=True, timeout=300)
         missing = [t for t in ANSWERED[kind] if f"\n{t}:\n" not in "\n" + done.stdout]
-        if done.returncode != 0 or missing:
-            tail = (done.stderr.strip().splitlines() or [""])[-1]
-            failures.append(f"run {i} ({kind}): exit {done.returncode}, answers missing "
-                            f"{missing}; stderr ends {tail!r}")
-    return failures
+        if done.returncode == 0 and not missing:
+            return ""
+        tail = (done.stderr.strip().splitlines() or [""])[-1]
+        return (f"run {i} ({kind}): exit {done.returncode}, answers missing {missing}; "
+                f"stderr ends {tail!r}")
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        outcomes = list(pool.map(one, range(len(kinds)), kinds))
+    return [failure for failure in outcomes if failure]
