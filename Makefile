@@ -4,10 +4,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 # `make test` and `make test-slow` run their tests in this many worker processes (pytest-xdist;
-# tests/conftest.py keeps a file's tests, and all users of the shared demo run, on one worker).
+# --dist loadfile keeps a file's tests on one worker; tests/conftest.py keeps every user of the
+# shared demo run on one worker too).
 # 2 suits a 2-core machine (each worker's TensorFlow also uses threads); 0 runs them serially.
 PYTEST_WORKERS ?= 2
-XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: demo test test-slow test-all test-faults test-flink lint venv clean
 

@@ -15,6 +15,7 @@ import pytest
 from tests.serving.conftest import build_model, wav_bytes
 
 _RESULTS: list[tuple[str, str, str]] = []  # (case, outcome, result)
+FAULT_ROW = "fault_report"
 
 
 @pytest.fixture
@@ -27,12 +28,20 @@ def fault_report(request):
         rows.append((case, result))
 
     yield record
-    _RESULTS.extend((case, "ok", result) for case, result in rows)
+    # Rows travel in the test's report (its user properties), so the table is whole when an
+    # xdist worker ran the test (`make test` runs two): `pytest_runtest_logreport` collects.
+    table = [(case, "ok", result) for case, result in rows]
     call = getattr(request.node, "rep_call", None)
     if call is not None and call.failed:
         message = str(call.longrepr.reprcrash.message) if hasattr(call.longrepr, "reprcrash") \
             else "failed"
-        _RESULTS.append((request.node.name, "FAIL", message.splitlines()[0][:160]))
+        table.append((request.node.name, "FAIL", message.splitlines()[0][:160]))
+    request.node.user_properties.extend((FAULT_ROW, row) for row in table)
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.when == "teardown":
+        _RESULTS.extend(tuple(row) for name, row in report.user_properties if name == FAULT_ROW)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
