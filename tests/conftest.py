@@ -26,7 +26,7 @@ def pytest_sessionstart(session):
 # `make test` runs two workers with `--dist loadfile`, which keeps a file's tests on one worker
 # (so its module fixtures are built once); these files also share one worker, so the demo run
 # of tests/pipeline/conftest.py happens once per session. Collection checks the list is whole.
-SHARED_RUN_FIXTURES = ("demo_cli_run", "demo_run")
+SHARED_RUN_FIXTURE = "demo_cli_run"  # `demo_run` and any other view of the run depend on it
 SHARED_RUN_FILES = frozenset({
     "tests/pipeline/test_bulk_inferrer.py",
     "tests/pipeline/test_pipeline_e2e.py",
@@ -36,12 +36,16 @@ SHARED_RUN_FILES = frozenset({
 })
 
 
+def _test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(config, items):
     """A test of the shared demo run outside SHARED_RUN_FILES would make a second worker run
     it again (minutes): refuse to collect until the file is listed."""
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path not in SHARED_RUN_FILES and set(SHARED_RUN_FIXTURES) & set(item.fixturenames):
+        path = _test_file(item.nodeid)
+        if path not in SHARED_RUN_FILES and SHARED_RUN_FIXTURE in item.fixturenames:
             raise pytest.UsageError(f"{path} uses the shared demo run: add it to "
                                     f"SHARED_RUN_FILES in tests/conftest.py")
 
@@ -58,7 +62,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ByFileAndSharedRun(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
+            path = _test_file(nodeid)
             return "shared demo run" if path in SHARED_RUN_FILES else path
 
     return ByFileAndSharedRun(config, log)
