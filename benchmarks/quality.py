@@ -22,8 +22,11 @@ Protocols:
 seed 42) and compares its Evaluator's accuracy with this benchmark's figure for the preset's
 recipe on that split (equal within 0.5 points: the benchmark describes what is pushed).
 
-Usage: ``python benchmarks/quality.py [--quick] [--preset-only] [--runs N] [--protocols a,b]``.
-It ends with
+Usage: ``python benchmarks/quality.py [--quick] [--preset-only] [--runs N] [--protocols a,b]
+[--config FILE] [--set KEY=VALUE ...]``. ``--config``/``--set`` change each protocol's preset
+exactly as they change ``mer run``'s (one loader, ``pipeline/config_file.py``), so a candidate
+recipe is measured as a user would run it before it is shipped (e.g. ``--protocols
+psychexp_random --preset-only --set train.ensemble_size=2``). It ends with
 ``ravdess_random_acc``, ``ravdess_speaker_acc``, ``ravdess_speaker_uar``,
 ``psychexp_random_acc``, ``goemotions_ekman_macro_f1`` and ``pushed_equals_benchmark`` lines.
 """
@@ -42,8 +45,10 @@ import numpy as np  # noqa: E402
 from quality_recipes import Recipe, candidates, preset_recipe  # noqa: E402
 from quality_report import Record, headline, table_lines, write_records  # noqa: E402
 
-from components.core.config import SplitConfig  # noqa: E402
+from components.core.config import Preset, SplitConfig  # noqa: E402
+from components.core.errors import MerError, UsageError  # noqa: E402
 from components.core.features import OPTIONAL_FEATURES  # noqa: E402
+from pipeline import cli_config  # noqa: E402
 from pipeline.configs import DEFAULT_OUTPUT_DIR, SHARED_DATASETS, get_preset  # noqa: E402
 
 CACHE = DEFAULT_OUTPUT_DIR / "benchmarks" / "quality"
@@ -68,8 +73,8 @@ def protocol_splits(kind: str, preset, data_root: str, runs: int, seed: int
     return [SplitConfig(method="predefined")]
 
 
-def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, say
-                 ) -> list[Record]:
+def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, say,
+                 base: Optional[Preset] = None) -> list[Record]:
     from sklearn.metrics import f1_score
 
     from components.trainer.models.build import required_features
@@ -77,7 +82,7 @@ def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, s
     from pipeline.experiments.study_fit import fit_candidate
 
     preset_name, task, _ = PROTOCOLS[name]
-    base = get_preset(preset_name)
+    base = base or get_preset(preset_name)
     groups: dict[tuple, list[Recipe]] = {}
     for r in recipes:
         groups.setdefault(r.feature_key(base), []).append(r)
@@ -133,6 +138,19 @@ def pushed_equals_benchmark(records: list[Record], data_root: str, say) -> str:
         f"no (pushed {pushed:.2f} vs benchmark {ours:.2f})"
 
 
+def protocol_preset(name: str, args: argparse.Namespace) -> Preset:
+    """The protocol's preset, changed by --config/--set as `mer run` would change it."""
+    preset_name = PROTOCOLS[name][0]
+    if not (args.config or args.set):
+        return get_preset(preset_name)
+    args.preset = preset_name
+    preset = cli_config.load(args, with_flags=False).preset
+    if preset.name != preset_name:
+        raise UsageError(f"--config {args.config} starts from preset {preset.name!r}; protocol "
+                         f"{name} runs preset {preset_name!r} (pick protocols with --protocols)")
+    return preset
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -146,11 +164,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              "baselines: one Transform per split, no alternatives to select from")
     parser.add_argument("--no-push-check", action="store_true",
                         help="skip the `mer run --preset ravdess` comparison")
+    cli_config.add_file_arguments(parser)
     args = parser.parse_args(argv)
+    changed = bool(args.config or args.set)
     names = [p.strip() for p in args.protocols.split(",") if p.strip()]
     unknown = sorted(set(names) - set(PROTOCOLS))
     if unknown:
         parser.error(f"unknown protocol(s) {unknown}; choose from {', '.join(PROTOCOLS)}")
+    try:
+        presets = {name: protocol_preset(name, args) for name in names}
+    except MerError as e:
+        parser.error(str(e))
     started = time.time()
     records: list[Record] = []
     for name in names:
@@ -159,17 +183,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not root.is_dir():
             print(f"{name}: skipped, no dataset at {root}")
             continue
-        preset = get_preset(preset_name)
+        preset = presets[name]
+        if changed:
+            print(f"{name}: preset {preset_name} with {args.config or ''} "
+                  f"{' '.join('--set ' + s for s in args.set or ())}".rstrip())
         splits = protocol_splits(kind, preset, str(root), 1 if args.quick else args.runs,
                                  args.seed)
         recipes = candidates(preset, task, quick=args.quick)
         if args.preset_only:
             recipes = [r for r in recipes if r.name == "preset" or not r.deployable]
-        records += run_protocol(name, recipes, str(root), splits, print)
+        records += run_protocol(name, recipes, str(root), splits, print, preset)
     CACHE.mkdir(parents=True, exist_ok=True)
     write_records(records, CACHE / "records.csv")
     push = "no (skipped)"
-    if not args.no_push_check and (SHARED_DATASETS / "ravdess").is_dir():
+    if changed:  # `mer run --preset ravdess` trains the shipped recipe, not the changed one
+        push = "no (skipped: --config/--set measure a candidate, not the shipped preset)"
+    elif not args.no_push_check and (SHARED_DATASETS / "ravdess").is_dir():
         push = pushed_equals_benchmark(records, str(SHARED_DATASETS / "ravdess"), print)
     print()
     for line in table_lines(records):

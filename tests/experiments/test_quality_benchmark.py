@@ -1,0 +1,65 @@
+"""benchmarks/quality.py measures a candidate recipe with the same --config/--set as `mer run`.
+
+A recipe is judged by the benchmark before it ships in a preset, so the benchmark must change a
+preset exactly as `mer run` would (one loader), and refuse a change it cannot apply before it
+spends an hour on Transforms and training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.configs import REPO_ROOT, get_preset
+
+SCRIPT = REPO_ROOT / "benchmarks" / "quality.py"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import quality as module
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return module
+
+
+def _args(**kw) -> argparse.Namespace:
+    return argparse.Namespace(**{"config": None, "set": None, **kw})
+
+
+def test_set_changes_the_protocols_preset_as_mer_run_does(quality):
+    changed = quality.protocol_preset("psychexp_random", _args(
+        set=["train.ensemble_size=2", "train.validation_fraction=0.0"]))
+    shipped = get_preset("psychexp")
+    assert changed.name == "psychexp"
+    assert (changed.train.ensemble_size, changed.train.validation_fraction) == (2, 0.0)
+    assert changed.train.models == shipped.train.models
+    assert changed.train.learning_rate == shipped.train.learning_rate
+
+
+def test_without_changes_the_protocol_runs_the_shipped_preset(quality):
+    assert quality.protocol_preset("ravdess_speaker", _args()) == get_preset("ravdess")
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--protocols", "psychexp_random", "--set", "train.ensemble_size=0"],
+     "train.ensemble_size must be >= 1"),
+    (["--protocols", "psychexp_random", "--config", "/no/such/run.yaml"],
+     "--config /no/such/run.yaml: no such file"),
+    (["--protocols", "ravdess_random", "--config", "{psychexp_file}"],
+     "starts from preset 'psychexp'; protocol ravdess_random runs preset 'ravdess'"),
+])
+def test_a_change_that_cannot_run_is_refused_before_any_work(tmp_path, argv, says):
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text("preset: psychexp\ntrain:\n  epochs: 1\n")
+    argv = [a.replace("{psychexp_file}", str(run_file)) for a in argv]
+    done = subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+    assert not done.stdout.strip()  # no protocol started
