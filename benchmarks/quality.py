@@ -85,7 +85,7 @@ def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, s
     base = base or get_preset(preset_name)
     groups: dict[tuple, list[Recipe]] = {}
     for r in recipes:
-        groups.setdefault(r.feature_key(base), []).append(r)
+        groups.setdefault(r.feature_key(base, task), []).append(r)
     records = []
     for members in groups.values():
         preset = members[0].apply(base, task)

@@ -36,9 +36,9 @@ class Recipe:
         train = dataclasses.replace(preset.train, models=models, **dict(self.train))
         return preset.replace(features=features, train=train)
 
-    def feature_key(self, preset: Preset) -> tuple:
+    def feature_key(self, preset: Preset, task: str) -> tuple:
         """Recipes with equal keys share one Transform run per split."""
-        return tuple(sorted(dataclasses.asdict(self.apply(preset, "ser").features).items()))
+        return tuple(sorted(dataclasses.asdict(self.apply(preset, task).features).items()))
 
 
 def preset_recipe(preset: Preset, task: str) -> Recipe:

@@ -63,3 +63,17 @@ def test_a_change_that_cannot_run_is_refused_before_any_work(tmp_path, argv, say
     assert done.returncode == 2, done.stderr
     assert says in done.stderr
     assert not done.stdout.strip()  # no protocol started
+
+
+@pytest.mark.parametrize("protocol", ["psychexp_random", "ravdess_speaker", "goemotions_ekman"])
+def test_every_candidate_of_a_protocol_applies_to_its_own_task(quality, protocol):
+    """Recipes are grouped by the features they need for the protocol's task (a text preset
+    has no SER model to build a speech feature key from)."""
+    from quality_recipes import candidates
+
+    preset_name, task, _ = quality.PROTOCOLS[protocol]
+    preset = get_preset(preset_name)
+    recipes = candidates(preset, task)
+    keys = {r.feature_key(preset, task) for r in recipes}
+    assert recipes[0].name == "preset" and len(keys) >= 1
+    assert recipes[0].apply(preset, task).train.models[task] == preset.train.models[task]
