@@ -63,10 +63,18 @@ def summary(records: list[Record]) -> list[dict]:
 
 
 def selected(records: list[Record]) -> dict[str, dict]:
-    """Per protocol, the deployable recipe with the best mean validation accuracy."""
+    """Per protocol, the deployable recipe with the best mean validation accuracy.
+
+    A recipe trained without a validation carve-out (every train row fits the model) has no
+    validation figure to compare: it is the selection only when it is the protocol's one
+    deployable recipe (`--preset-only`), where there is nothing to choose between.
+    """
     out: dict[str, dict] = {}
-    for row in summary(records):
-        if not row["deployable"] or row["val"] is None:
+    rows = [r for r in summary(records) if r["deployable"]]
+    for row in rows:
+        if row["val"] is None:
+            if sum(r["protocol"] == row["protocol"] for r in rows) == 1:
+                out[row["protocol"]] = row
             continue
         best = out.get(row["protocol"])
         if best is None or row["val"] > best["val"]:
@@ -93,8 +101,10 @@ def table_lines(records: list[Record]) -> list[str]:
         rows = sorted((r for r in summary(records) if r["protocol"] == protocol),
                       key=lambda r: (not r["deployable"], -(r["val"] or 0)))
         for r in rows:
-            mark = " <- selected (best validation)" if chosen.get(protocol) is r or (
-                chosen.get(protocol, {}).get("recipe") == r["recipe"]) else ""
+            mark = ""
+            if chosen.get(protocol, {}).get("recipe") == r["recipe"]:
+                mark = " <- selected (" + ("best validation" if r["val"] is not None else
+                                           "the one deployable recipe") + ")"
             kind = "" if r["deployable"] else " (baseline)"
             val = "-" if r["val"] is None else f"{r['val']:.2f}"
             lines.append(f"{protocol:<17} {(r['recipe'] + kind)[:28]:<28} {r['splits']:>6} "

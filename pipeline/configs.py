@@ -43,7 +43,11 @@ TEXT_TRAIN = dict(epochs=2, learning_rate=5e-5, fine_tune_encoders=True, seq_len
                   early_stopping_patience=1)
 # PsychExp: three epochs from a higher rate decayed to zero (cosine) beat two at a constant 5e-5
 # on the seed-42 split, 68.18% vs 64.4% (docs/models.md); padding trimming pays for the third epoch.
-PSYCHEXP_TRAIN = {**TEXT_TRAIN, "epochs": 3, "learning_rate": 8e-5, "schedule": "cosine"}
+# Two seeds averaged in the exported graph, fitted on every train row: with a carve-out, early
+# stopping on its loss kept the second epoch of both members (the loss rises while accuracy
+# holds as the cosine rate ends), 68.4% vs 68.65% on all rows; 69.45 +- 0.59 over seeds 42-44.
+PSYCHEXP_TRAIN = {**TEXT_TRAIN, "epochs": 3, "learning_rate": 8e-5, "schedule": "cosine",
+                  "ensemble_size": 2, "validation_fraction": 0.0}
 
 PRESETS: dict[str, Preset] = {
     p.name: p

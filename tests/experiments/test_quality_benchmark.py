@@ -19,7 +19,7 @@ SCRIPT = REPO_ROOT / "benchmarks" / "quality.py"
 
 
 @pytest.fixture(scope="module")
-def quality():
+def quality():  # the benchmark and its parts import each other by name
     sys.path.insert(0, str(SCRIPT.parent))
     try:
         import quality as module
@@ -77,3 +77,24 @@ def test_every_candidate_of_a_protocol_applies_to_its_own_task(quality, protocol
     keys = {r.feature_key(preset, task) for r in recipes}
     assert recipes[0].name == "preset" and len(keys) >= 1
     assert recipes[0].apply(preset, task).train.models[task] == preset.train.models[task]
+
+
+def _record(recipe: str, val, test: float, deployable: bool = True, split: str = "s42"):
+    from quality_report import Record
+
+    return Record(protocol="psychexp_random", recipe=recipe, deployable=deployable, split=split,
+                  val=val, test=test, uar=test, macro_f1=test, train=90.0, epochs=3,
+                  seconds=1.0)
+
+
+def test_a_recipe_without_a_carve_out_is_the_headline_only_when_it_is_the_one_recipe(quality):
+    """--preset-only with every train row in the fit: the preset is the headline (there is
+    nothing to select between); beside recipes with validation figures it is never picked on
+    test, and the baselines never are."""
+    from quality_report import headline
+
+    alone = [_record("preset", None, 69.0), _record("lr", None, 57.0, deployable=False)]
+    assert headline(alone)[("psychexp_random", "test")] == pytest.approx(69.0)
+    mixed = [_record("preset", None, 75.0), _record("other", 70.0, 60.0)]
+    assert headline(mixed)[("psychexp_random", "test")] == pytest.approx(60.0)
+    assert headline([_record("lr", None, 57.0, deployable=False)]) == {}
