@@ -74,15 +74,14 @@ def protocol_splits(kind: str, preset, data_root: str, runs: int, seed: int
 
 
 def run_protocol(name: str, recipes: Sequence[Recipe], data_root: str, splits, say,
-                 base: Optional[Preset] = None) -> list[Record]:
+                 base: Preset) -> list[Record]:
     from sklearn.metrics import f1_score
 
     from components.trainer.models.build import required_features
     from pipeline.experiments.study_data import prepare_split
     from pipeline.experiments.study_fit import fit_candidate
 
-    preset_name, task, _ = PROTOCOLS[name]
-    base = base or get_preset(preset_name)
+    task = PROTOCOLS[name][1]
     groups: dict[tuple, list[Recipe]] = {}
     for r in recipes:
         groups.setdefault(r.feature_key(base, task), []).append(r)
