@@ -5,17 +5,20 @@ so its cost is measured over a few steps and extrapolated to an epoch instead. E
 built as the Trainer builds it (`build_model` with the psychexp preset's hyperparameters) and
 trained with `train_on_batch` on random batches of PsychExp texts; two warm-up steps are not
 timed. All models of one call run in the same process, so their ratios are comparable even
-on a loaded machine. ``NAME:notrim`` times a model without `TrimPadding` (texts padded to the
-full `seq_length`), to show what trimming saves.
+on a loaded machine. Batches come from the Trainer's own batching (`fit.train_batches` over the
+shuffled train texts). ``NAME:notrim`` times a model without `TrimPadding` (texts padded to the
+full `seq_length`), to show what trimming saves; ``NAME:grouped`` / ``NAME:random`` time it
+with `train.group_by_length` on / off (otherwise the preset's setting).
 
 Usage: ``python benchmarks/text_cost.py minilm_dense,mpnet_dense,mpnet_bilstm [--steps 5]``
+(``minilm_dense:random,minilm_dense:grouped --steps 40`` for what grouping saves)
 (from the repository root; the PsychExp data beside the checkout).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import dataclasses
 import time
 from typing import Optional, Sequence
 
@@ -33,10 +36,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     import tensorflow as tf
 
     from components.core import carve_out
+    from components.trainer import fit
     from components.trainer.models import build, hub_layers
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", help="comma-separated TER model names (NAME:notrim too)")
+    parser.add_argument("models", help="comma-separated TER model names "
+                        "(NAME:notrim, NAME:grouped, NAME:random too)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per model")
     parser.add_argument("--csv", default=str(SHARED_DATASETS / "psychexp" / "psychexp.csv"))
     args = parser.parse_args(argv)
@@ -44,23 +49,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = get_preset("psychexp").train.for_task("ter")
     k = carve_out.period(cfg.validation_fraction)
     n_train = int(len(texts) * 0.8 * (1 - 1 / k)) if k else int(len(texts) * 0.8)
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     rng = np.random.default_rng(0)
+    rows = tf.data.Dataset.from_tensor_slices(
+        ({"text_raw": [texts[i] for i in rng.permutation(len(texts))[:n_train]]},
+         rng.integers(0, 7, n_train)))
     trim = hub_layers.TrimPadding.call
     spec = {"text_raw": tf.io.FixedLenFeature([], tf.string)}
     for name in args.models.split(","):
         model_name, _, option = name.partition(":")
         hub_layers.TrimPadding.call = trim if option != "notrim" else (lambda self, x: x)
+        variant = cfg
+        if option in ("grouped", "random"):
+            variant = dataclasses.replace(cfg, group_by_length=option == "grouped")
         tf.keras.backend.clear_session()
         model = build.build_model("ter", model_name, 7, spec, cfg.model_hparams())
         trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-        batches = [tf.constant([texts[i] for i in rng.integers(0, len(texts), cfg.batch_size)])
-                   for _ in range(args.steps + 2)]
-        labels = tf.constant(rng.integers(0, 7, cfg.batch_size))
-        for i, batch in enumerate(batches):
+        batches = fit.train_batches(rows.shuffle(len(texts), seed=0), variant, ["text_raw"])
+        steps_per_epoch = sum(1 for _ in batches)
+        for i, (batch, labels) in enumerate(batches.take(args.steps + 2)):
             if i == 2:
                 started = time.perf_counter()
-            model.train_on_batch({"text_raw": batch}, labels)
+            model.train_on_batch(batch, labels)
         per_step = (time.perf_counter() - started) / args.steps
         print(f"{name}: {per_step:.2f} s/step (batch {cfg.batch_size}, seq_length "
               f"{cfg.seq_length}), about {per_step * steps_per_epoch / 60:.1f} min per epoch "

@@ -104,6 +104,31 @@ def _feed(rows: tf.data.Dataset, inputs: Sequence[str], n_classes: int) -> tf.da
                     num_parallel_calls=tf.data.AUTOTUNE)
 
 
+LENGTH_BUCKET_WORDS = 4  # texts of 0-3, 4-7, ... words share batches
+LENGTH_BUCKETS = 16  # the last bucket holds every text of 60 words or more
+
+
+def _grouped(cfg: TrainConfig, inputs: Sequence[str]) -> bool:
+    return cfg.group_by_length and ft.TEXT_RAW in inputs
+
+
+def _length_bucket(x: dict, _) -> tf.Tensor:
+    words = tf.size(tf.strings.split(tf.reshape(x[ft.TEXT_RAW], [-1])[0]))
+    return tf.cast(tf.minimum(words // LENGTH_BUCKET_WORDS, LENGTH_BUCKETS - 1), tf.int64)
+
+
+def train_batches(rows: tf.data.Dataset, cfg: TrainConfig, inputs: Sequence[str]
+             ) -> tf.data.Dataset:
+    """Batches of shuffled rows; with `cfg.group_by_length` (and a model reading `text_raw`)
+    each batch holds texts of one length bucket, so `TrimPadding` cuts it to short texts. The
+    buckets fill from the shuffled stream, so batch order stays random and every row is seen
+    once an epoch (each bucket's last, partial batch is flushed at the end)."""
+    if not _grouped(cfg, inputs):
+        return rows.batch(cfg.batch_size)
+    return rows.group_by_window(_length_bucket, lambda _, bucket: bucket.batch(cfg.batch_size),
+                                window_size=cfg.batch_size)
+
+
 def _count(rows: tf.data.Dataset) -> int:
     return int(rows.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1).numpy())
 
@@ -157,12 +182,14 @@ def fit_model(
         train = _feed(train_rows, inputs, n_classes).cache()
         if n_train is None:
             n_train = _count(train)
+        batches = train_batches(train.shuffle(SHUFFLE_BUFFER, seed=seed,
+                                         reshuffle_each_iteration=True), cfg, inputs)
         steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
+        if _grouped(cfg, inputs):  # each bucket ends an epoch with its own partial batch
+            steps_per_epoch = _count(batches)
         epochs = cfg.epochs
         if train_steps:
             steps_per_epoch = max(1, train_steps // epochs)
-        batches = (train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-                   .batch(cfg.batch_size))
         if cfg.augment:
             batches = batches.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
         if train_steps:

@@ -14,7 +14,13 @@ from components.core import features as ft  # noqa: E402
 from components.core.carve_out import mask as validation_mask  # noqa: E402
 from components.core.config import TrainConfig  # noqa: E402
 from components.trainer import augment as aug  # noqa: E402
-from components.trainer.fit import carve_validation, fit_model  # noqa: E402
+from components.trainer.fit import (  # noqa: E402
+    LENGTH_BUCKET_WORDS,
+    LENGTH_BUCKETS,
+    carve_validation,
+    fit_model,
+    train_batches,
+)
 
 DIM, CLASSES, FRAMES, BANDS = 12, 3, 20, 8
 SPEC = {ft.AUDIO_FEATURES: tf.io.FixedLenFeature([DIM], tf.float32),
@@ -51,6 +57,32 @@ def test_carve_validation_is_every_kth_row_and_matches_the_baselines_mask():
     mask = validation_mask(50, 0.2)  # what study_fit uses for the baselines' selection
     assert list(ids[mask] % CLASSES) == val_y and list(ids[~mask] % CLASSES) == train_y
     assert carve_validation(rows, 0.0)[1] is None
+
+
+def test_group_by_length_batches_texts_of_one_length_and_sees_every_row_once():
+    n, batch = 300, 16
+    words = np.random.default_rng(4).integers(1, 90, n)
+    texts = [" ".join([f"id{i}"] + ["w"] * (k - 1)) for i, k in enumerate(words)]
+    rows = tf.data.Dataset.from_tensor_slices(({ft.TEXT_RAW: texts}, np.zeros(n, np.int64)))
+    bucket = {i: min(k // LENGTH_BUCKET_WORDS, LENGTH_BUCKETS - 1) for i, k in enumerate(words)}
+    cfg = _cfg(batch_size=batch, group_by_length=True)
+
+    def epoch(cfg, inputs):
+        ids = []
+        for x, _ in train_batches(rows.shuffle(n, seed=1), cfg, inputs):
+            ids.append([int(t.decode().split()[0][2:]) for t in x[ft.TEXT_RAW].numpy()])
+        return ids
+
+    grouped = epoch(cfg, [ft.TEXT_RAW])
+    assert sorted(i for b in grouped for i in b) == list(range(n))  # nothing lost or repeated
+    assert all(len({bucket[i] for i in b}) == 1 for b in grouped)
+    per_bucket = np.bincount(list(bucket.values()), minlength=LENGTH_BUCKETS)
+    assert len(grouped) == sum(-(-c // batch) for c in per_bucket)  # one partial batch each
+    order = [bucket[b[0]] for b in grouped]
+    assert order != sorted(order) and order != sorted(order, reverse=True)  # lengths mixed
+    for plain in (epoch(cfg, [ft.AUDIO_FEATURES]), epoch(_cfg(batch_size=batch), [ft.TEXT_RAW])):
+        assert [len(b) for b in plain] == [batch] * (n // batch) + [n % batch]
+        assert any(len({bucket[i] for i in b}) > 1 for b in plain)
 
 
 def test_fit_learns_with_schedule_smoothing_noise_and_mixup():
