@@ -8,10 +8,12 @@ timed. All models of one call run in the same process, so their ratios are compa
 on a loaded machine. Batches come from the Trainer's own batching (`fit.train_batches` over the
 shuffled train texts). ``NAME:notrim`` times a model without `TrimPadding` (texts padded to the
 full `seq_length`), to show what trimming saves; ``NAME:grouped`` / ``NAME:random`` time it
-with `train.group_by_length` on / off (otherwise the preset's setting).
+with `train.group_by_length` on / off (otherwise the preset's setting); ``NAME:topN`` with
+only the encoder's top N blocks fine-tuned (`train.fine_tune_layers`).
 
 Usage: ``python benchmarks/text_cost.py minilm_dense,mpnet_dense,mpnet_bilstm [--steps 5]``
-(``minilm_dense:random,minilm_dense:grouped --steps 40`` for what grouping saves)
+(``minilm_dense:random,minilm_dense:grouped --steps 40`` for what grouping saves,
+``mpnet_dense:grouped+top4`` for a partly fine-tuned MPNet; options join with ``+``)
 (from the repository root; the PsychExp data beside the checkout).
 """
 
@@ -41,7 +43,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", help="comma-separated TER model names "
-                        "(NAME:notrim, NAME:grouped, NAME:random too)")
+                        "(NAME:notrim, NAME:grouped, NAME:random, NAME:topN too; join with +)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per model")
     parser.add_argument("--csv", default=str(SHARED_DATASETS / "psychexp" / "psychexp.csv"))
     args = parser.parse_args(argv)
@@ -57,12 +59,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     spec = {"text_raw": tf.io.FixedLenFeature([], tf.string)}
     for name in args.models.split(","):
         model_name, _, option = name.partition(":")
-        hub_layers.TrimPadding.call = trim if option != "notrim" else (lambda self, x: x)
+        options = set(option.split("+")) - {""}
+        hub_layers.TrimPadding.call = trim if "notrim" not in options else (lambda self, x: x)
         variant = cfg
-        if option in ("grouped", "random"):
-            variant = dataclasses.replace(cfg, group_by_length=option == "grouped")
+        if options & {"grouped", "random"}:
+            variant = dataclasses.replace(variant, group_by_length="grouped" in options)
+        for top in [o for o in options if o.startswith("top")]:
+            variant = dataclasses.replace(variant, fine_tune_layers=int(top[3:]))
         tf.keras.backend.clear_session()
-        model = build.build_model("ter", model_name, 7, spec, cfg.model_hparams())
+        model = build.build_model("ter", model_name, 7, spec, variant.model_hparams())
         trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
         batches = fit.train_batches(rows.shuffle(len(texts), seed=0), variant, ["text_raw"])
         steps_per_epoch = sum(1 for _ in batches)

@@ -118,7 +118,7 @@ def _length_bucket(x: dict, _) -> tf.Tensor:
 
 
 def train_batches(rows: tf.data.Dataset, cfg: TrainConfig, inputs: Sequence[str]
-             ) -> tf.data.Dataset:
+                  ) -> tf.data.Dataset:
     """Batches of shuffled rows; with `cfg.group_by_length` (and a model reading `text_raw`)
     each batch holds texts of one length bucket, so `TrimPadding` cuts it to short texts. The
     buckets fill from the shuffled stream, so batch order stays random and every row is seen
@@ -182,8 +182,8 @@ def fit_model(
         train = _feed(train_rows, inputs, n_classes).cache()
         if n_train is None:
             n_train = _count(train)
-        batches = train_batches(train.shuffle(SHUFFLE_BUFFER, seed=seed,
-                                         reshuffle_each_iteration=True), cfg, inputs)
+        shuffled = train.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        batches = train_batches(shuffled, cfg, inputs)
         steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
         if _grouped(cfg, inputs):  # each bucket ends an epoch with its own partial batch
             steps_per_epoch = _count(batches)

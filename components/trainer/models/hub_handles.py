@@ -19,6 +19,7 @@ to "URL by default": they point at the conversions of all-MiniLM-L6-v2 and all-m
 from __future__ import annotations
 
 import os
+import re
 
 import components.core.tf_env  # noqa: E402, F401 - TF's environment, before TensorFlow
 
@@ -144,15 +145,71 @@ def _resolve_local(target: str, seq_length: int) -> str:
 
 def load_keras_layer(handle: str, trainable: bool = False,
                      overrides: Mapping[str, str] | None = None, *, seq_length: int = 128,
-                     **kwargs: Any):
+                     fine_tune_layers: int = 0, **kwargs: Any):
     """``hub.KerasLayer`` for a name, URL or path (resolved by :func:`resolve_handle`).
 
     ``tensorflow_text`` is imported first because BERT preprocessors contain its ops, which
     must be registered before such a SavedModel can be loaded. Extra kwargs go to KerasLayer
-    (``output_key``, ``signature``, ``arguments``, ``name``...).
+    (``output_key``, ``signature``, ``arguments``, ``name``...). With ``trainable`` and
+    ``fine_tune_layers`` > 0 only the encoder's top ``fine_tune_layers`` transformer blocks
+    (and what follows them) are trainable (:func:`top_blocks_trainable`).
     """
     import tensorflow_hub as hub
     import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
 
-    return hub.KerasLayer(resolve_handle(handle, overrides, seq_length=seq_length),
-                          trainable=trainable, **kwargs)
+    path = resolve_handle(handle, overrides, seq_length=seq_length)
+    if trainable and fine_tune_layers:
+        return hub.KerasLayer(top_blocks_trainable(hub.load(path), fine_tune_layers, handle),
+                              trainable=True, **kwargs)
+    return hub.KerasLayer(path, trainable=trainable, **kwargs)
+
+
+# TF Hub's BERT encoders and this project's converted ones name block i's weights so.
+_BLOCK_NAME = re.compile(r"transformer/layer_(\d+)/")
+_EMBEDDING_NAME = re.compile(r"embedding", re.IGNORECASE)
+
+
+class _PartlyTrainable:
+    """A loaded Reusable SavedModel that reports only some of its variables as trainable.
+
+    ``hub.KerasLayer`` accepts any callable with ``variables`` / ``trainable_variables``
+    (the Reusable SavedModel interface) and registers the rest as non-trainable, so the
+    optimizer never sees them and no gradient is computed below the first trainable block.
+    """
+
+    def __init__(self, loaded: Any, trainable: list):
+        import tensorflow as tf
+
+        # AutoGraph must call the restored function as it is: converting the call (as the
+        # Trainer's Keras build does) recurses into the restored object and fails.
+        self._call = tf.autograph.experimental.do_not_convert(loaded.__call__)
+        self.variables = list(loaded.variables)
+        self.trainable_variables = trainable
+        self.regularization_losses = list(getattr(loaded, "regularization_losses", []))
+
+    def __call__(self, inputs: Any, training: bool = False) -> Any:
+        return self._call(inputs, training=training)
+
+
+def top_blocks_trainable(loaded: Any, top_blocks: int, handle: str = "encoder") -> Any:
+    """``loaded`` with only its top ``top_blocks`` transformer blocks trainable.
+
+    Embeddings and the lower blocks stay as pretrained; variables after the blocks (a pooler)
+    stay trainable. Fails, naming the handle, when the model has no such blocks or fewer.
+    """
+    blocks = {id(v): int(m.group(1)) for v in loaded.trainable_variables
+              if (m := _BLOCK_NAME.search(v.name))}
+    count = max(blocks.values(), default=-1) + 1
+    if not 0 < top_blocks <= count:
+        raise ValueError(
+            f"train.fine_tune_layers={top_blocks}: the encoder {handle!r} has {count} "
+            f"transformer blocks (weights named 'transformer/layer_<i>/'); use 1..{count}, or 0 "
+            f"to fine-tune every layer.")
+    first = count - top_blocks
+
+    def learns(v) -> bool:
+        if id(v) in blocks:
+            return blocks[id(v)] >= first
+        return not _EMBEDDING_NAME.search(v.name)  # after the blocks (a pooler), not below
+
+    return _PartlyTrainable(loaded, [v for v in loaded.trainable_variables if learns(v)])

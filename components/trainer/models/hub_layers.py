@@ -22,7 +22,8 @@ def hub_layer(handle: str, hp: dict, *, trainable: bool | None = None, **kwargs)
     kwargs.setdefault("dtype", "float32")
     return hub_handles.load_keras_layer(
         handle, trainable=trainable, overrides=hp.get("hub_handles") or {},
-        seq_length=int(hp.get("seq_length", 128)), **kwargs)
+        seq_length=int(hp.get("seq_length", 128)),
+        fine_tune_layers=int(hp.get("fine_tune_layers", 0)), **kwargs)
 
 
 class PerExample(keras.layers.Layer):
