@@ -59,6 +59,11 @@ class FeatureConfig:
     mel_db: bool = False
     # > 0: also the MFCC means over that many equal parts of the clip (temporal shape).
     audio_segments: int = 0
+    # Set (dB): every statistic covers only the frames within that many dB of the clip's
+    # loudest frame, and the segments divide the span from its first to its last such frame:
+    # the silence around the words (a share that varies with the speaker's timing, not the
+    # emotion) and the padding of short clips drop out. None: every frame of the clip counts.
+    audio_active_db: Optional[float] = None
     # Scaling of the utterance vector with train-split statistics: "min_max" (the reference's
     # MinMaxScaler) or "z_score".
     audio_scaling: str = "min_max"
@@ -77,6 +82,10 @@ class FeatureConfig:
         if not 0 <= self.audio_segments <= 20:
             raise ValueError(f"features.audio_segments must be in [0, 20], got "
                              f"{self.audio_segments}")
+        if self.audio_active_db is not None and not 0 < self.audio_active_db <= 120:
+            raise ValueError(f"features.audio_active_db must be in (0, 120] dB below the "
+                             f"clip's loudest frame (or null: every frame), got "
+                             f"{self.audio_active_db}")
         if self.audio_scaling not in AUDIO_SCALINGS:
             raise ValueError(f"features.audio_scaling must be one of {AUDIO_SCALINGS}, got "
                              f"{self.audio_scaling!r}")

@@ -22,10 +22,7 @@ chroma) is tested in ``tests/transform/test_audio_features.py``; measured errors
 1e-5 of their maximum, log-mel frames within 1e-4) at a fraction of float64's cost; float64
 input gives float64 features.
 
-One deliberate deviation: chroma uses ``tuning=0.0`` instead of librosa's default per-clip
-tuning estimate (``estimate_tuning`` via ``piptrack``). That estimate is a data-dependent,
-non-differentiable peak-picking step that is awkward in a graph and makes the filterbank differ
-per clip; speech is not tuned to A440 anyway, so a fixed filterbank is the sensible choice.
+One deliberate deviation, chroma's fixed ``tuning=0.0``, is explained in :func:`chroma_stft`.
 """
 
 from __future__ import annotations
@@ -321,7 +318,8 @@ def utterance_features(waveforms: tf.Tensor,
                        params: AudioFeatureParams = AudioFeatureParams(),
                        kinds: Iterable[str] = FEATURE_KINDS,
                        stats: Sequence[str] = ("mean",), deltas: bool = False,
-                       mel_db: bool = False, segments: int = 0) -> tf.Tensor:
+                       mel_db: bool = False, segments: int = 0,
+                       active_db: Optional[float] = None) -> tf.Tensor:
     """Utterance vectors ``[batch, feature_dim(kinds, params, stats, deltas, segments)]``.
 
     Each selected feature (mfcc, mel, chroma) is summarised over its frames by each statistic
@@ -335,12 +333,13 @@ def utterance_features(waveforms: tf.Tensor,
     values. One STFT and one filterbank matmul (mel and chroma side by side) serve all kinds;
     for time-means alone the DCT, being linear, is applied to the time-averaged log-mel
     (``mean(DCT(x)) == DCT(mean(x))``). Padded zeros at the end of a clip are frames too: they
-    are summarised with the rest, identically at training and serving time.
+    are summarised with the rest, identically at training and serving time, unless ``active_db``
+    is set: then only frames within that many dB of the clip's loudest count (``frame_stats``).
     """
     selected = _validate_kinds(kinds)
     stats = frame_stats.validate_stats(stats)
     x = _as_waveforms(waveforms)
-    need_mfcc_frames = "std" in stats or deltas or segments > 0
+    need_mfcc_frames = "std" in stats or deltas or segments > 0 or active_db is not None
     need_mel = "mfcc" in selected or "mel" in selected or deltas or segments > 0
     bases = ([_mel_basis(params)] if need_mel else []) + (
         [_chroma_basis(params)] if "chroma" in selected else [])
@@ -348,8 +347,10 @@ def utterance_features(waveforms: tf.Tensor,
     n_mels = params.n_mels if need_mel else 0
 
     def per_chunk(chunk: tf.Tensor) -> tf.Tensor:
-        projected = _project(_power(chunk, params.n_fft, params.hop_length), basis)
+        power = _power(chunk, params.n_fft, params.hop_length)
+        projected = _project(power, basis)
         mel = projected[..., :n_mels]
+        mask = None if active_db is None else frame_stats.active_frames(power, active_db)
         dct = _const(filterbanks.dct_matrix(params.n_mfcc, params.n_mels).T, chunk.dtype)
         parts, mfcc_frames = [], None
         if need_mfcc_frames:  # [batch, frames, n_mfcc]
@@ -359,17 +360,19 @@ def utterance_features(waveforms: tf.Tensor,
                 mean_db = tf.reduce_mean(_power_to_db(mel, params.top_db), axis=1)
                 parts.append(tf.matmul(mean_db, dct))
             else:
-                parts.append(frame_stats.pool(mfcc_frames, stats))
+                parts.append(frame_stats.pool(mfcc_frames, stats, mask))
         if "mel" in selected:
             mel_frames = _power_to_db(mel, params.top_db) if mel_db else mel
-            parts.append(frame_stats.pool(mel_frames, stats))
+            parts.append(frame_stats.pool(mel_frames, stats, mask))
         if "chroma" in selected:
             chroma = _normalize_chroma(projected[..., n_mels:], axis=2)
-            parts.append(frame_stats.pool(chroma, stats))
+            parts.append(frame_stats.pool(chroma, stats, mask))
         if deltas:
-            parts.append(frame_stats.pool(mfcc_frames[:, 1:] - mfcc_frames[:, :-1], stats))
+            delta_mask = None if mask is None else frame_stats.both_active(mask)
+            parts.append(frame_stats.pool(mfcc_frames[:, 1:] - mfcc_frames[:, :-1], stats,
+                                          delta_mask))
         if segments:
-            parts.append(frame_stats.segment_means(mfcc_frames, segments))
+            parts.append(frame_stats.segment_means(mfcc_frames, segments, mask))
         return tf.concat(parts, axis=1)
 
     width = feature_dim(selected, params, stats, deltas, segments)

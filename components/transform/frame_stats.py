@@ -6,7 +6,7 @@ time that any frame matrix (MFCC, mel, chroma, deltas) goes through the same way
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -22,32 +22,77 @@ def validate_stats(stats: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in STATISTICS if s in stats)
 
 
-def pool(x: tf.Tensor, stats: Sequence[str]) -> tf.Tensor:
+def active_frames(power: tf.Tensor, within_db: float) -> tf.Tensor:
+    """[batch, frames, bins] power -> [batch, frames] 0/1: the frames whose energy is within
+    ``within_db`` dB of the clip's loudest frame.
+
+    Why: a clip's silence (before and after the words, pauses, the zeros that pad a short clip)
+    is frames too, and its share varies with the speaker's timing and the recording, not with
+    the emotion; statistics over the active frames alone describe the voice. Per clip, so the
+    batch it is served in changes nothing. ``librosa.effects.split`` draws the same line (on
+    RMS, ``top_db`` below the peak).
+    """
+    energy = tf.reduce_sum(power, axis=2)
+    tiny = tf.constant(1e-10, power.dtype)
+    db = 10.0 * tf.math.log(tf.maximum(energy, tiny)) / tf.math.log(tf.constant(10.0, power.dtype))
+    floor = tf.reduce_max(db, axis=1, keepdims=True) - tf.constant(within_db, power.dtype)
+    return tf.cast(db >= floor, power.dtype)
+
+
+def pool(x: tf.Tensor, stats: Sequence[str], mask: Optional[tf.Tensor] = None) -> tf.Tensor:
     """[batch, frames, dim] -> [batch, dim * len(stats)]: each statistic over the frames.
 
+    With ``mask`` ([batch, frames] of 0/1, :func:`active_frames`) only the marked frames count.
     The standard deviation is computed in two passes (mean, then mean squared deviation),
     which stays exact where E[x^2] - E[x]^2 would cancel for large, steady values.
     """
-    mean = tf.reduce_mean(x, axis=1)
+    if mask is None:
+        mean = tf.reduce_mean(x, axis=1)
+        deviation = tf.reduce_mean(tf.square(x - mean[:, tf.newaxis, :]), axis=1)
+    else:
+        w = mask[:, :, tf.newaxis]
+        count = tf.maximum(tf.reduce_sum(w, axis=1), tf.constant(1.0, x.dtype))
+        mean = tf.reduce_sum(w * x, axis=1) / count
+        deviation = tf.reduce_sum(w * tf.square(x - mean[:, tf.newaxis, :]), axis=1) / count
     out = []
     for stat in stats:
-        if stat == "mean":
-            out.append(mean)
-        else:
-            out.append(tf.sqrt(tf.reduce_mean(tf.square(x - mean[:, tf.newaxis, :]), axis=1)))
+        out.append(mean if stat == "mean" else tf.sqrt(deviation))
     return tf.concat(out, axis=1)
 
 
-def segment_means(frames: tf.Tensor, segments: int) -> tf.Tensor:
+def both_active(mask: tf.Tensor) -> tf.Tensor:
+    """The mask of frame-to-frame differences (deltas): both frames active."""
+    return mask[:, 1:] * mask[:, :-1]
+
+
+def segment_means(frames: tf.Tensor, segments: int, mask: Optional[tf.Tensor] = None
+                  ) -> tf.Tensor:
     """[batch, frames, dim] -> [batch, dim * segments]: means over equal runs of frames.
 
     Boundaries are numpy's ``linspace(0, frames, segments + 1)`` rounded down, so every segment
     is non-empty when there are at least as many frames as segments (checked at trace time).
+    With ``mask`` the runs divide each clip's span from its first to its last active frame
+    (the utterance, not the silence around it), and only active frames count.
     """
     n = frames.shape[1]
     if n is None or n < segments:
         raise ValueError(f"audio segments ({segments}) need a known number of frames >= "
                          f"segments, got {n}; use a longer clip or fewer segments")
-    bounds = np.linspace(0, n, segments + 1).astype(int)
-    return tf.concat([tf.reduce_mean(frames[:, bounds[i]:bounds[i + 1]], axis=1)
-                      for i in range(segments)], axis=1)
+    if mask is None:
+        bounds = np.linspace(0, n, segments + 1).astype(int)
+        return tf.concat([tf.reduce_mean(frames[:, bounds[i]:bounds[i + 1]], axis=1)
+                          for i in range(segments)], axis=1)
+    t = tf.range(n, dtype=frames.dtype)[tf.newaxis, :]
+    active = mask > 0
+    big = tf.constant(float(n), frames.dtype)
+    first = tf.reduce_min(tf.where(active, t, big), axis=1, keepdims=True)
+    last = tf.reduce_max(tf.where(active, t, -big), axis=1, keepdims=True)
+    length = tf.maximum(last - first + 1.0, 1.0)
+    # Frame t's segment: floor((t - first) * segments / length).
+    index = tf.floor((t - first) * float(segments) / length)
+    out = []
+    for i in range(segments):
+        w = mask * tf.cast(tf.equal(index, float(i)), frames.dtype)
+        count = tf.maximum(tf.reduce_sum(w, axis=1, keepdims=True), 1.0)
+        out.append(tf.reduce_sum(w[:, :, tf.newaxis] * frames, axis=1) / count)
+    return tf.concat(out, axis=1)

@@ -85,7 +85,8 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
             waveforms, _ = wav_decode.decode_wav(wav, num_samples)
         utt = audio_features.utterance_features(
             waveforms, params, feats.audio_kinds, stats=feats.audio_stats,
-            deltas=feats.audio_deltas, mel_db=feats.mel_db, segments=feats.audio_segments)
+            deltas=feats.audio_deltas, mel_db=feats.mel_db, segments=feats.audio_segments,
+            active_db=feats.audio_active_db)
         # Scaled with statistics from the train split (min-max, as in the reference, or z).
         if feats.audio_scaling == "z_score":
             outputs[AUDIO_FEATURES] = tft.scale_to_z_score(utt, elementwise=True)
