@@ -182,11 +182,10 @@ def make_kernel(num_samples: int, features=None):
     import tensorflow as tf
 
     from components.transform import audio_features as af
+    from components.transform.preprocessing import utterance_options
     from components.transform.wav_decode import decode_wav
 
-    kwargs = {} if features is None else dict(
-        kinds=features.audio_kinds, stats=features.audio_stats, deltas=features.audio_deltas,
-        mel_db=features.mel_db, segments=features.audio_segments)
+    kwargs = {} if features is None else utterance_options(features)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def fn(wav_bytes):

@@ -76,7 +76,8 @@ PRESETS: dict[str, Preset] = {
             tasks=("ser",),
             description="RAVDESS speech, 24 actors, 8 emotions (clips padded/trimmed to 3 s).",
             require_audio=True,
-            features=FeatureConfig(duration_s=3.0, **SPEECH_FEATURES),
+            # Statistics over the active frames only (docs/models.md, "Speakers never heard").
+            features=FeatureConfig(duration_s=3.0, audio_active_db=40.0, **SPEECH_FEATURES),
             train=TrainConfig(models={"ser": "dense"}, **SPEECH_TRAIN),
         ),
         Preset(

@@ -15,7 +15,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 
 from components.core import contract  # noqa: E402
-from components.core.config import Preset, PresetPart  # noqa: E402
+from components.core.config import FeatureConfig, Preset, PresetPart  # noqa: E402
 from components.core.features import (  # noqa: E402
     AUDIO_FEATURES,
     LABEL,
@@ -46,6 +46,14 @@ def _dense_1d(x, default):
         x = tf.pad(x, [[0, 0], [0, 1]], constant_values=default)
         return x[:, 0]
     return tf.reshape(x, [-1])
+
+
+def utterance_options(feats: FeatureConfig) -> dict:
+    """``audio_features.utterance_features`` keyword arguments for a preset's features: the one
+    mapping, so a study computing the vectors outside the Transform computes the same ones."""
+    return dict(kinds=feats.audio_kinds, stats=feats.audio_stats, deltas=feats.audio_deltas,
+                mel_db=feats.mel_db, segments=feats.audio_segments,
+                active_db=feats.audio_active_db)
 
 
 def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
@@ -83,10 +91,7 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
         else:
             num_samples = int(round(feats.duration_s * params.sample_rate))
             waveforms, _ = wav_decode.decode_wav(wav, num_samples)
-        utt = audio_features.utterance_features(
-            waveforms, params, feats.audio_kinds, stats=feats.audio_stats,
-            deltas=feats.audio_deltas, mel_db=feats.mel_db, segments=feats.audio_segments,
-            active_db=feats.audio_active_db)
+        utt = audio_features.utterance_features(waveforms, params, **utterance_options(feats))
         # Scaled with statistics from the train split (min-max, as in the reference, or z).
         if feats.audio_scaling == "z_score":
             outputs[AUDIO_FEATURES] = tft.scale_to_z_score(utt, elementwise=True)
