@@ -191,7 +191,11 @@ def fit_model(
         if train_steps:
             steps_per_epoch = max(1, train_steps // epochs)
         if cfg.augment:
-            batches = batches.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+            # One batch at a time: the augmentations draw from seeded stateful generators, and
+            # parallel calls would hand the draws to batches in thread order, so the same seed
+            # would train a different model on every run (the prefetch below still overlaps it
+            # with the training step).
+            batches = batches.map(augment)
         if train_steps:
             batches = batches.repeat()
         batches = batches.prefetch(tf.data.AUTOTUNE)

@@ -98,6 +98,17 @@ def test_fit_learns_with_schedule_smoothing_noise_and_mixup():
     assert (pred == y).mean() >= 0.9
 
 
+def test_same_seed_and_config_train_the_same_model_with_augmentation():
+    """What `pushed_equals_benchmark` and every rerun rely on: random augmentation draws
+    follow the seed, not the order threads happen to run in. Three fits, one answer."""
+    cfg = _cfg(augment=("noise", "mixup"), epochs=8)
+    x = {ft.AUDIO_FEATURES: np.random.default_rng(4).normal(size=(16, DIM)).astype(np.float32)}
+    outputs = [fit_model("ser", "dense", CLASSES, SPEC, _rows(), cfg, verbose=0).model(x).numpy()
+               for _ in range(3)]
+    for other in outputs[1:]:
+        np.testing.assert_array_equal(other, outputs[0])
+
+
 def test_ensemble_exports_the_mean_of_its_members():
     result = fit_model("ser", "dense", CLASSES, SPEC, _rows(), _cfg(epochs=3, ensemble_size=3),
                        verbose=0)
