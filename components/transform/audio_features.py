@@ -339,7 +339,8 @@ def utterance_features(waveforms: tf.Tensor,
     selected = _validate_kinds(kinds)
     stats = frame_stats.validate_stats(stats)
     x = _as_waveforms(waveforms)
-    need_mfcc_frames = "std" in stats or deltas or segments > 0 or active_db is not None
+    need_mfcc_frames = deltas or segments > 0 or (
+        "mfcc" in selected and ("std" in stats or active_db is not None))
     need_mel = "mfcc" in selected or "mel" in selected or deltas or segments > 0
     bases = ([_mel_basis(params)] if need_mel else []) + (
         [_chroma_basis(params)] if "chroma" in selected else [])

@@ -33,10 +33,9 @@ def active_frames(power: tf.Tensor, within_db: float) -> tf.Tensor:
     RMS, ``top_db`` below the peak).
     """
     energy = tf.reduce_sum(power, axis=2)
-    tiny = tf.constant(1e-10, power.dtype)
-    db = 10.0 * tf.math.log(tf.maximum(energy, tiny)) / tf.math.log(tf.constant(10.0, power.dtype))
-    floor = tf.reduce_max(db, axis=1, keepdims=True) - tf.constant(within_db, power.dtype)
-    return tf.cast(db >= floor, power.dtype)
+    # Compared in power, not dB: x >= max * 10^(-db/10) is the dB rule without a log per frame.
+    floor = tf.reduce_max(energy, axis=1, keepdims=True) * (10.0 ** (-within_db / 10.0))
+    return tf.cast(energy >= floor, power.dtype)
 
 
 def pool(x: tf.Tensor, stats: Sequence[str], mask: Optional[tf.Tensor] = None) -> tf.Tensor:

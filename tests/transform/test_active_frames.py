@@ -90,3 +90,16 @@ def test_a_silent_clip_stays_finite():
 def test_out_of_range_thresholds_are_refused_naming_the_field(value):
     with pytest.raises(ValueError, match="features.audio_active_db"):
         FeatureConfig(audio_active_db=value)
+
+
+@pytest.mark.parametrize("kinds", [("chroma",), ("mel",), ("mfcc",)])
+def test_one_kind_alone_equals_its_columns_of_the_full_vector(kinds):
+    """Any subset of kinds works with the mask and keeps its columns' meaning."""
+    batch = speech_like(3.0)[np.newaxis]
+    full = af.utterance_features(tf.constant(batch), PARAMS, stats=STATS,
+                                 active_db=ACTIVE_DB).numpy()[0]
+    alone = af.utterance_features(tf.constant(batch), PARAMS, kinds=kinds, stats=STATS,
+                                  active_db=ACTIVE_DB).numpy()[0]
+    widths = {"mfcc": 2 * PARAMS.n_mfcc, "mel": 2 * PARAMS.n_mels, "chroma": 2 * PARAMS.n_chroma}
+    start = sum(widths[k] for k in af.FEATURE_KINDS[:af.FEATURE_KINDS.index(kinds[0])])
+    assert rel_err(alone, full[start:start + widths[kinds[0]]]) <= 1e-5
