@@ -13,11 +13,16 @@ import pytest
 from components.core.spread import needs_spread, spread_reads
 from pipeline.beam_args import beam_pipeline_args
 
+# These tests build a Flink run's arguments but start no job, so they name a job server jar
+# instead of finding the local cluster's: `make test` runs before `.ci/run` installs Flink, and
+# on a new machine there is none yet.
+FLINK = dict(flink_master="localhost:8081", flink_job_server_jar="/opt/flink/job-server.jar")
+
 
 @pytest.mark.parametrize("args, spread", [
     (beam_pipeline_args("direct"), False),
     (beam_pipeline_args("direct", beam_mode="multi_processing", beam_workers=2), False),
-    (beam_pipeline_args("flink", flink_master="localhost:8081"), True),
+    (beam_pipeline_args("flink", **FLINK), True),
     (["--runner=SparkRunner"], True),
     (["--runner=PortableRunner", "--job_endpoint=localhost:8099"], True),
     (["--runner=DataflowRunner", "--project=p", "--region=r"], False),
@@ -80,7 +85,7 @@ def test_the_transform_spreads_its_reads_on_flink_only(tmp_path):
         data_view_uri = None
 
     for args, spread in [(beam_pipeline_args("direct"), False),
-                         (beam_pipeline_args("flink", flink_master="localhost:8081"), True)]:
+                         (beam_pipeline_args("flink", **FLINK), True)]:
         with transform_executor._processor(30.0, needs_spread(args)):
             # What TFX's executor constructs inside Do.
             processor = tfx_transform.TransformProcessor()
@@ -99,7 +104,7 @@ def test_statistics_gen_spreads_its_reads_inside_its_run_only(tmp_path):
     from pipeline.configs import RunConfig, get_preset
 
     config = RunConfig(preset=get_preset("ravdess"), data_root="/data",
-                       output_dir=str(tmp_path), runner="flink", flink_master="localhost:8081")
+                       output_dir=str(tmp_path), runner="flink", **FLINK)
     components = {c.id: c for c in pipeline_def.create_pipeline(
         config, features_only=True).components}
     assert components["StatisticsGen"].executor_spec.executor_class \
