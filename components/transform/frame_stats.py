@@ -38,6 +38,14 @@ def active_frames(power: tf.Tensor, within_db: float) -> tf.Tensor:
     return tf.cast(energy >= floor, power.dtype)
 
 
+def masked_mean(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """[batch, frames, dim] -> [batch, dim]: the mean over the frames marked 1 in ``mask``
+    ([batch, frames]); 0 where none is (a silent clip), never a division by zero."""
+    w = mask[:, :, tf.newaxis]
+    count = tf.maximum(tf.reduce_sum(w, axis=1), tf.constant(1.0, x.dtype))
+    return tf.reduce_sum(w * x, axis=1) / count
+
+
 def pool(x: tf.Tensor, stats: Sequence[str], mask: Optional[tf.Tensor] = None) -> tf.Tensor:
     """[batch, frames, dim] -> [batch, dim * len(stats)]: each statistic over the frames.
 
@@ -49,10 +57,8 @@ def pool(x: tf.Tensor, stats: Sequence[str], mask: Optional[tf.Tensor] = None) -
         mean = tf.reduce_mean(x, axis=1)
         deviation = tf.reduce_mean(tf.square(x - mean[:, tf.newaxis, :]), axis=1)
     else:
-        w = mask[:, :, tf.newaxis]
-        count = tf.maximum(tf.reduce_sum(w, axis=1), tf.constant(1.0, x.dtype))
-        mean = tf.reduce_sum(w * x, axis=1) / count
-        deviation = tf.reduce_sum(w * tf.square(x - mean[:, tf.newaxis, :]), axis=1) / count
+        mean = masked_mean(x, mask)
+        deviation = masked_mean(tf.square(x - mean[:, tf.newaxis, :]), mask)
     out = []
     for stat in stats:
         out.append(mean if stat == "mean" else tf.sqrt(deviation))
@@ -91,7 +97,5 @@ def segment_means(frames: tf.Tensor, segments: int, mask: Optional[tf.Tensor] = 
     index = tf.floor((t - first) * float(segments) / length)
     out = []
     for i in range(segments):
-        w = mask * tf.cast(tf.equal(index, float(i)), frames.dtype)
-        count = tf.maximum(tf.reduce_sum(w, axis=1, keepdims=True), 1.0)
-        out.append(tf.reduce_sum(w[:, :, tf.newaxis] * frames, axis=1) / count)
+        out.append(masked_mean(frames, mask * tf.cast(tf.equal(index, float(i)), frames.dtype)))
     return tf.concat(out, axis=1)
