@@ -64,6 +64,10 @@ class FeatureConfig:
     # the silence around the words (a share that varies with the speaker's timing, not the
     # emotion) and the padding of short clips drop out. None: every frame of the clip counts.
     audio_active_db: Optional[float] = None
+    # Also 8 prosody statistics: pitch level, range and movement in semitones, voiced share and
+    # voicing strength, loudness mean and spread, the active share of the window
+    # (components/transform/prosody.py; over the active frames when `audio_active_db` is set).
+    audio_prosody: bool = False
     # Scaling of the utterance vector with train-split statistics: "min_max" (the reference's
     # MinMaxScaler) or "z_score".
     audio_scaling: str = "min_max"

@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from components.core.contract import SAMPLE_RATE
 from components.transform import filterbanks, frame_stats
+from components.transform import prosody as prosody_stats
 
 #: Utterance-level feature kinds, in the fixed order they are concatenated.
 FEATURE_KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
@@ -100,9 +101,7 @@ class AudioFeatureParams:
             raise ValueError(f"top_db must be non-negative or None, got {self.top_db}")
 
 
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
+# Helpers ----------------------------------------------------------------------------------------
 
 
 def num_frames(num_samples: int, hop: int) -> int:
@@ -141,12 +140,12 @@ def _validate_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
 def feature_dim(kinds: Iterable[str] = FEATURE_KINDS,
                 params: AudioFeatureParams = AudioFeatureParams(),
                 stats: Sequence[str] = ("mean",), deltas: bool = False,
-                segments: int = 0) -> int:
-    """Width of ``utterance_features(..., kinds, stats, deltas, segments)``, without tracing."""
+                segments: int = 0, prosody: bool = False) -> int:
+    """Width of ``utterance_features`` with these arguments, without tracing."""
     sizes = {"mfcc": params.n_mfcc, "mel": params.n_mels, "chroma": params.n_chroma}
     width = sum(sizes[k] for k in _validate_kinds(kinds))
     return ((width + (params.n_mfcc if deltas else 0)) * len(frame_stats.validate_stats(stats))
-            + params.n_mfcc * segments)
+            + params.n_mfcc * segments + (prosody_stats.WIDTH if prosody else 0))
 
 
 def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
@@ -160,9 +159,7 @@ def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
     return x
 
 
-# --------------------------------------------------------------------------------------------
-# Spectral building blocks (all in the dtype of their input)
-# --------------------------------------------------------------------------------------------
+# Spectral building blocks (all in the dtype of their input) -------------------------------------
 
 
 def _power(x: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
@@ -274,9 +271,7 @@ def in_chunks(fn, x: tf.Tensor, out_shape: tf.TensorShape) -> tf.Tensor:
     return tf.cond(n <= _CHUNK_CLIPS, lambda: tf.ensure_shape(fn(x), shape), loop)
 
 
-# --------------------------------------------------------------------------------------------
-# Public features
-# --------------------------------------------------------------------------------------------
+# Public features --------------------------------------------------------------------------------
 
 
 def melspectrogram(waveforms: tf.Tensor,
@@ -319,8 +314,8 @@ def utterance_features(waveforms: tf.Tensor,
                        kinds: Iterable[str] = FEATURE_KINDS,
                        stats: Sequence[str] = ("mean",), deltas: bool = False,
                        mel_db: bool = False, segments: int = 0,
-                       active_db: Optional[float] = None) -> tf.Tensor:
-    """Utterance vectors ``[batch, feature_dim(kinds, params, stats, deltas, segments)]``.
+                       active_db: Optional[float] = None, prosody: bool = False) -> tf.Tensor:
+    """Utterance vectors ``[batch, feature_dim(...)]`` of the same arguments.
 
     Each selected feature (mfcc, mel, chroma) is summarised over its frames by each statistic
     (``mean``, ``std``) and the results are concatenated in the fixed order mfcc, mel, chroma,
@@ -335,6 +330,7 @@ def utterance_features(waveforms: tf.Tensor,
     (``mean(DCT(x)) == DCT(mean(x))``). Padded zeros at the end of a clip are frames too: they
     are summarised with the rest, identically at training and serving time, unless ``active_db``
     is set: then only frames within that many dB of the clip's loudest count (``frame_stats``).
+    ``prosody`` appends pitch, voicing, loudness and timing statistics last (``prosody.NAMES``).
     """
     selected = _validate_kinds(kinds)
     stats = frame_stats.validate_stats(stats)
@@ -374,9 +370,12 @@ def utterance_features(waveforms: tf.Tensor,
                                           delta_mask))
         if segments:
             parts.append(frame_stats.segment_means(mfcc_frames, segments, mask))
+        if prosody:
+            parts.append(prosody_stats.prosody_vector(power, params.sample_rate, params.n_fft,
+                                                      mask))
         return tf.concat(parts, axis=1)
 
-    width = feature_dim(selected, params, stats, deltas, segments)
+    width = feature_dim(selected, params, stats, deltas, segments, prosody)
     return in_chunks(per_chunk, x, tf.TensorShape([width]))
 
 

@@ -53,7 +53,7 @@ def utterance_options(feats: FeatureConfig) -> dict:
     mapping, so a study computing the vectors outside the Transform computes the same ones."""
     return dict(kinds=feats.audio_kinds, stats=feats.audio_stats, deltas=feats.audio_deltas,
                 mel_db=feats.mel_db, segments=feats.audio_segments,
-                active_db=feats.audio_active_db)
+                active_db=feats.audio_active_db, prosody=feats.audio_prosody)
 
 
 def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
