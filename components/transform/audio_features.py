@@ -40,9 +40,6 @@ from components.transform import prosody as prosody_stats
 #: Utterance-level feature kinds, in the fixed order they are concatenated.
 FEATURE_KINDS: tuple[str, ...] = ("mfcc", "mel", "chroma")
 
-# librosa.power_to_db defaults we reproduce (ref=1.0 means no reference offset).
-_AMIN = 1e-10
-_DB_SCALE = 10.0 / np.log(10.0)  # 10 * log10(x) == _DB_SCALE * ln(x)
 
 _SUPPORTED_DTYPES = (tf.float32, tf.float64)
 # Large batches are computed a few clips at a time, two chunks in flight (one per core): the
@@ -201,7 +198,7 @@ def power_to_db(S: tf.Tensor, top_db: Optional[float] = 80.0) -> tf.Tensor:
 
 
 def _power_to_db(S: tf.Tensor, top_db: Optional[float]) -> tf.Tensor:
-    log_spec = _DB_SCALE * tf.math.log(tf.maximum(S, tf.constant(_AMIN, S.dtype)))
+    log_spec = frame_stats.power_db(S)
     if top_db is None:
         return log_spec
     if top_db < 0:

@@ -14,6 +14,16 @@ import tensorflow as tf
 #: Statistics over frames an utterance vector may hold, in their fixed order.
 STATISTICS: tuple[str, ...] = ("mean", "std")
 
+# librosa.power_to_db's floor (amin; ref=1.0 means no reference offset).
+AMIN = 1e-10
+_DB_SCALE = 10.0 / np.log(10.0)  # 10 * log10(x) == _DB_SCALE * ln(x)
+
+
+def power_db(power: tf.Tensor) -> tf.Tensor:
+    """10 log10(power) floored at ``AMIN`` (-100 dB): librosa's ``power_to_db(ref=1.0)``
+    before its ``top_db`` clip; the spectra and the prosody's loudness share it."""
+    return _DB_SCALE * tf.math.log(tf.maximum(power, tf.constant(AMIN, power.dtype)))
+
 
 def validate_stats(stats: Sequence[str]) -> tuple[str, ...]:
     if isinstance(stats, str) or not stats or set(stats) - set(STATISTICS) or \

@@ -90,7 +90,7 @@ def prosody_vector(power: tf.Tensor, sample_rate: int, n_fft: int,
     f0, strength = frame_pitch(power, sample_rate, n_fft)
     voiced = active * tf.cast(strength >= VOICING_THRESHOLD, power.dtype)
     semitones = 12.0 * tf.math.log(f0) / np.log(2.0)
-    loudness = 10.0 * tf.math.log(tf.maximum(energy, 1e-10)) / np.log(10.0)
+    loudness = frame_stats.power_db(energy)
 
     def mean_std(x: tf.Tensor, m: tf.Tensor) -> tf.Tensor:
         return frame_stats.pool(x[:, :, tf.newaxis], ("mean", "std"), m)
