@@ -32,6 +32,12 @@ def validate_stats(stats: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in STATISTICS if s in stats)
 
 
+def frame_energy(power: tf.Tensor) -> tf.Tensor:
+    """[batch, frames, bins] power -> [batch, frames]: a frame's energy, the sum of its power
+    spectrum (what the active-frame rule and the prosody's loudness measure)."""
+    return tf.reduce_sum(power, axis=2)
+
+
 def active_frames(power: tf.Tensor, within_db: float) -> tf.Tensor:
     """[batch, frames, bins] power -> [batch, frames] 0/1: the frames whose energy is within
     ``within_db`` dB of the clip's loudest frame.
@@ -42,7 +48,7 @@ def active_frames(power: tf.Tensor, within_db: float) -> tf.Tensor:
     batch it is served in changes nothing. ``librosa.effects.split`` draws the same line (on
     RMS, ``top_db`` below the peak).
     """
-    energy = tf.reduce_sum(power, axis=2)
+    energy = frame_energy(power)
     # Compared in power, not dB: x >= max * 10^(-db/10) is the dB rule without a log per frame.
     floor = tf.reduce_max(energy, axis=1, keepdims=True) * (10.0 ** (-within_db / 10.0))
     return tf.cast(energy >= floor, power.dtype)

@@ -85,7 +85,7 @@ def prosody_vector(power: tf.Tensor, sample_rate: int, n_fft: int,
     as speech; without it every frame with any energy does (the padding of a short clip does
     not). A clip with no voiced frame gets 0 for the pitch columns, never NaN.
     """
-    energy = tf.reduce_sum(power, axis=2)
+    energy = frame_stats.frame_energy(power)
     active = tf.cast(energy > 0, power.dtype) if mask is None else mask
     f0, strength = frame_pitch(power, sample_rate, n_fft)
     voiced = active * tf.cast(strength >= VOICING_THRESHOLD, power.dtype)
