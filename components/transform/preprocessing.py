@@ -27,7 +27,13 @@ from components.core.features import (  # noqa: E402
     WAVEFORM,
 )
 from components.core.tasks import uses_audio, uses_text  # noqa: E402
-from components.transform import audio_features, text_features, wav_decode  # noqa: E402
+from components.transform import (  # noqa: E402
+    audio_features,
+    speech_encoder,
+    text_features,
+    wav_decode,
+    whisper_weights,
+)
 
 # Vocabulary of "id:emotion" pairs seen in training: how label names travel
 # with the transform graph even when a preset infers its label set from data.
@@ -54,6 +60,25 @@ def utterance_options(feats: FeatureConfig) -> dict:
     return dict(kinds=feats.audio_kinds, stats=feats.audio_stats, deltas=feats.audio_deltas,
                 mel_db=feats.mel_db, segments=feats.audio_segments,
                 active_db=feats.audio_active_db, prosody=feats.audio_prosody)
+
+
+def utterance_vector(waveforms: tf.Tensor, params: audio_features.AudioFeatureParams,
+                     feats: FeatureConfig) -> tf.Tensor:
+    """The unscaled utterance vector a preset's Transform computes: the spectral and prosody
+    statistics (``utterance_options``), then the speech encoder's pooled states when
+    ``features.speech_encoder`` is set. The one definition, for the Transform and for studies."""
+    utt = audio_features.utterance_features(waveforms, params, **utterance_options(feats))
+    if not feats.speech_encoder:
+        return utt
+    if params.sample_rate != speech_encoder.SAMPLE_RATE:
+        raise ValueError(f"features.speech_encoder needs {speech_encoder.SAMPLE_RATE} Hz audio, "
+                         f"the Transform decodes at {params.sample_rate} Hz")
+    encoder = whisper_weights.load(feats.speech_encoder)
+    speech_encoder.check_layer(encoder, feats.speech_encoder_layer)
+    states = audio_features.in_chunks(  # a few clips at a time: the MLP's activations are big
+        lambda chunk: speech_encoder.pooled_states(chunk, encoder, feats.speech_encoder_layer),
+        waveforms, tf.TensorShape([speech_encoder.width(encoder)]))
+    return tf.concat([utt, states], axis=1)
 
 
 def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
@@ -91,7 +116,7 @@ def transform_features(inputs: dict, preset: Preset, tasks, extra=()) -> dict:
         else:
             num_samples = int(round(feats.duration_s * params.sample_rate))
             waveforms, _ = wav_decode.decode_wav(wav, num_samples)
-        utt = audio_features.utterance_features(waveforms, params, **utterance_options(feats))
+        utt = utterance_vector(waveforms, params, feats)
         # Scaled with statistics from the train split (min-max, as in the reference, or z).
         if feats.audio_scaling == "z_score":
             outputs[AUDIO_FEATURES] = tft.scale_to_z_score(utt, elementwise=True)

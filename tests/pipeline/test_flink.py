@@ -271,10 +271,13 @@ def test_transformed_features_equal_the_direct_runners(runs):
                                        rtol=1e-5, atol=1e-5, err_msg=split)
             continue
         # The runners write rows in different orders: pair each Flink row with its nearest
-        # DirectRunner row; equal outputs pair one to one at (float32) zero distance.
+        # DirectRunner row; equal outputs pair one to one at (float32) zero distance. The
+        # speech encoder's float32 matmuls round by batch shape (the runners batch clips
+        # differently): 1e-6 on a pooled state, up to 1e-4 on a z-scored row of 1592 values
+        # whose norm is about 40, while distinct clips' rows lie units apart.
         nearest, distance = _pair_rows(flink, direct)
         assert sorted(nearest) == list(range(len(direct))), split
-        assert distance.max() < 1e-5, split
+        assert distance.max() < 1e-3, split
     labels = [pp.label_names(tft.TFTransformOutput(_output(runs[r], "Transform",
                                                            "transform_graph")))
               for r in ("flink", "direct")]
