@@ -159,23 +159,25 @@ def _as_waveforms(waveforms: tf.Tensor) -> tf.Tensor:
 # Spectral building blocks (all in the dtype of their input) -------------------------------------
 
 
-def _power(x: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
+def _power(x: tf.Tensor, n_fft: int, hop_length: int, pad_mode: str = "CONSTANT") -> tf.Tensor:
     """Power spectrogram [batch, frames, bins] of validated waveforms, in their dtype."""
     pad = n_fft // 2
-    frames = tf.signal.frame(tf.pad(x, [[0, 0], [pad, pad]]), n_fft, hop_length)
+    frames = tf.signal.frame(tf.pad(x, [[0, 0], [pad, pad]], mode=pad_mode), n_fft, hop_length)
     spec = tf.signal.rfft(frames * tf.signal.hann_window(n_fft, periodic=True, dtype=x.dtype))
     return tf.math.square(tf.math.real(spec)) + tf.math.square(tf.math.imag(spec))
 
 
-def stft_power(waveforms: tf.Tensor, n_fft: int, hop_length: int) -> tf.Tensor:
+def stft_power(waveforms: tf.Tensor, n_fft: int, hop_length: int,
+               pad_mode: str = "CONSTANT") -> tf.Tensor:
     """Power spectrogram ``|STFT|**2`` as librosa computes it, layout ``[batch, frames, bins]``.
 
     librosa 0.11 centres frames by zero-padding ``n_fft // 2`` samples on both sides
     (``pad_mode="constant"``) and uses a periodic ("fftbins") Hann window; tf.signal.stft does
     neither by default, so we pad explicitly and pass the periodic window. Frame count is
-    ``num_frames(samples, hop_length)``; bins are ``1 + n_fft // 2``.
+    ``num_frames(samples, hop_length)``; bins are ``1 + n_fft // 2``. ``pad_mode="REFLECT"``
+    centres as torch.stft does (Whisper's front end).
     """
-    return _power(_as_waveforms(waveforms), n_fft, hop_length)
+    return _power(_as_waveforms(waveforms), n_fft, hop_length, pad_mode)
 
 
 def _const(array: np.ndarray, dtype: tf.DType) -> tf.Tensor:

@@ -24,14 +24,13 @@ import numpy as np
 import tensorflow as tf
 
 from components.core.errors import ConfigurationError
-from components.transform import filterbanks
+from components.transform import audio_features, filterbanks
 from components.transform.whisper_weights import WhisperEncoder
 
 SAMPLE_RATE = 16000
 N_FFT = 400
 HOP = 160
-_LOG_FLOOR = 1e-10
-_DYNAMIC_RANGE = 8.0  # decades kept under the clip's peak
+_TOP_DB = 80.0  # Whisper keeps 8 decades under the clip's peak
 _LN_EPSILON = 1e-5
 
 
@@ -48,16 +47,14 @@ def check_layer(encoder: WhisperEncoder, layer: int) -> None:
 
 
 def log_mel(waveforms: tf.Tensor, n_mels: int = 80) -> tf.Tensor:
-    """Whisper's log-mel input ``[batch, frames, n_mels]`` of 16 kHz float32 waveforms."""
-    x = tf.pad(waveforms, [[0, 0], [N_FFT // 2, N_FFT // 2]], mode="REFLECT")
-    frames = tf.signal.frame(x, N_FFT, HOP)[:, :-1]
-    spec = tf.signal.rfft(frames * tf.signal.hann_window(N_FFT, periodic=True))
-    power = tf.math.square(tf.math.real(spec)) + tf.math.square(tf.math.imag(spec))
+    """Whisper's log-mel input ``[batch, frames, n_mels]`` of 16 kHz float32 waveforms.
+
+    Whisper's ``log10`` floored at 1e-10 and 8 decades under the clip's peak is the project's
+    ``power_to_db`` (librosa's amin, per-clip ``top_db`` 80) divided by 10."""
+    power = audio_features.stft_power(waveforms, N_FFT, HOP, pad_mode="REFLECT")[:, :-1]
     basis = filterbanks.mel_basis(SAMPLE_RATE, N_FFT, n_mels, 0.0, None).T.astype(np.float32)
-    mel = tf.math.log(tf.maximum(tf.tensordot(power, tf.constant(basis), axes=1), _LOG_FLOOR))
-    mel = mel / tf.math.log(10.0)
-    peak = tf.reduce_max(mel, axis=[1, 2], keepdims=True)
-    return (tf.maximum(mel, peak - _DYNAMIC_RANGE) + 4.0) / 4.0
+    mel = tf.tensordot(power, tf.constant(basis), axes=1)
+    return (audio_features.power_to_db(mel, top_db=_TOP_DB) / 10.0 + 4.0) / 4.0
 
 
 def _conv(x: tf.Tensor, weight: np.ndarray, bias: np.ndarray, stride: int) -> tf.Tensor:
