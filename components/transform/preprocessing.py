@@ -73,10 +73,10 @@ def utterance_vector(waveforms: tf.Tensor, params: audio_features.AudioFeaturePa
     if params.sample_rate != speech_encoder.SAMPLE_RATE:
         raise ValueError(f"features.speech_encoder needs {speech_encoder.SAMPLE_RATE} Hz audio, "
                          f"the Transform decodes at {params.sample_rate} Hz")
-    encoder = whisper_weights.load(feats.speech_encoder)
-    speech_encoder.check_layer(encoder, feats.speech_encoder_layer)
-    states = audio_features.in_chunks(  # a few clips at a time: the MLP's activations are big
-        lambda chunk: speech_encoder.pooled_states(chunk, encoder, feats.speech_encoder_layer),
+    encoder, layer = whisper_weights.load(feats.speech_encoder), feats.speech_encoder_layer
+    weights = speech_encoder.constants(encoder, layer)  # once: in_chunks traces two paths
+    states = audio_features.in_chunks(  # a few clips at a time: the encoder's activations
+        lambda chunk: speech_encoder.pooled_states(chunk, encoder, layer, weights),
         waveforms, tf.TensorShape([speech_encoder.width(encoder)]))
     return tf.concat([utt, states], axis=1)
 

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.core.errors import ConfigurationError
-from components.transform import audio_features, filterbanks
+from components.transform import audio_features, filterbanks, frame_stats
 from components.transform.whisper_weights import WhisperEncoder
 
 SAMPLE_RATE = 16000
@@ -32,11 +32,12 @@ N_FFT = 400
 HOP = 160
 _TOP_DB = 80.0  # Whisper keeps 8 decades under the clip's peak
 _LN_EPSILON = 1e-5
+POOLING = frame_stats.STATISTICS  # over the clip's states: mean, then standard deviation
 
 
 def width(encoder: WhisperEncoder) -> int:
     """Values ``pooled_states`` appends: the mean and standard deviation of each state unit."""
-    return 2 * encoder.width
+    return len(POOLING) * encoder.width
 
 
 def check_layer(encoder: WhisperEncoder, layer: int) -> None:
@@ -57,11 +58,32 @@ def log_mel(waveforms: tf.Tensor, n_mels: int = 80) -> tf.Tensor:
     return (audio_features.power_to_db(mel, top_db=_TOP_DB) / 10.0 + 4.0) / 4.0
 
 
-def _conv(x: tf.Tensor, weight: np.ndarray, bias: np.ndarray, stride: int) -> tf.Tensor:
-    """PyTorch's Conv1d(kernel 3, padding 1): CTranslate2 keeps its [out, in, k] layout."""
-    kernel = tf.constant(np.transpose(weight, (2, 1, 0)))
+def constants(encoder: WhisperEncoder, layer: int) -> dict:
+    """The weights the states after ``layer`` blocks need, as graph constants in the layouts
+    TF's ops take (CTranslate2 keeps PyTorch's: Conv1d [out, in, k], Linear [out, in]).
+
+    Made once per graph and passed to every place that computes the states: ``in_chunks``
+    traces the encoder twice (its direct path and its chunk loop), and constants made in each
+    would put the weights in the exported graph twice."""
+    check_layer(encoder, layer)
+    needed = ("conv", "position_encodings") + tuple(f"layer_{i}/" for i in range(layer)) + (
+        ("layer_norm/",) if layer == encoder.num_layers else ())
+    out = {}
+    for name, array in encoder.tensors.items():
+        if not name.startswith(needed):
+            continue
+        if name.startswith("conv") and name.endswith("/weight"):
+            array = np.transpose(array, (2, 1, 0))
+        elif name.endswith("/weight"):
+            array = array.T
+        out[name] = tf.constant(np.ascontiguousarray(array))
+    return out
+
+
+def _conv(x: tf.Tensor, t: dict, name: str, stride: int) -> tf.Tensor:
+    """PyTorch's Conv1d(kernel 3, padding 1)."""
     x = tf.pad(x, [[0, 0], [1, 1], [0, 0]])
-    return tf.nn.conv1d(x, kernel, stride=stride, padding="VALID") + bias
+    return tf.nn.conv1d(x, t[name + "/weight"], stride=stride, padding="VALID") + t[name + "/bias"]
 
 
 def _layer_norm(x: tf.Tensor, t: dict, name: str) -> tf.Tensor:
@@ -70,7 +92,7 @@ def _layer_norm(x: tf.Tensor, t: dict, name: str) -> tf.Tensor:
 
 
 def _dense(x: tf.Tensor, t: dict, name: str) -> tf.Tensor:
-    return tf.tensordot(x, tf.constant(t[name + "/weight"].T), axes=1) + t[name + "/bias"]
+    return tf.tensordot(x, t[name + "/weight"], axes=1) + t[name + "/bias"]
 
 
 def _block(x: tf.Tensor, t: dict, prefix: str, num_heads: int) -> tf.Tensor:
@@ -90,14 +112,15 @@ def _block(x: tf.Tensor, t: dict, prefix: str, num_heads: int) -> tf.Tensor:
     return x + _dense(hidden, t, prefix + "ffn/linear_1")
 
 
-def hidden_states(encoder: WhisperEncoder, mel: tf.Tensor, layer: int) -> tf.Tensor:
+def hidden_states(encoder: WhisperEncoder, mel: tf.Tensor, layer: int,
+                  weights: dict | None = None) -> tf.Tensor:
     """States ``[batch, ceil(frames / 2), width]`` after ``layer`` blocks (the encoder's final
-    LayerNorm applied when ``layer`` is the last), for at most 3000 input frames (30 s)."""
-    check_layer(encoder, layer)
-    t = encoder.tensors
-    x = tf.nn.gelu(_conv(mel, t["conv1/weight"], t["conv1/bias"], 1), approximate=False)
-    x = tf.nn.gelu(_conv(x, t["conv2/weight"], t["conv2/bias"], 2), approximate=False)
-    x = x + tf.constant(t["position_encodings/encodings"])[:tf.shape(x)[1]]
+    LayerNorm applied when ``layer`` is the last), for at most 3000 input frames (30 s).
+    ``weights``: ``constants(encoder, layer)``, made here when not given."""
+    t = constants(encoder, layer) if weights is None else weights
+    x = tf.nn.gelu(_conv(mel, t, "conv1", 1), approximate=False)
+    x = tf.nn.gelu(_conv(x, t, "conv2", 2), approximate=False)
+    x = x + t["position_encodings/encodings"][:tf.shape(x)[1]]
     for i in range(layer):
         x = _block(x, t, f"layer_{i}/", encoder.num_heads)
     if layer == encoder.num_layers:
@@ -105,10 +128,11 @@ def hidden_states(encoder: WhisperEncoder, mel: tf.Tensor, layer: int) -> tf.Ten
     return x
 
 
-def pooled_states(waveforms: tf.Tensor, encoder: WhisperEncoder, layer: int) -> tf.Tensor:
+def pooled_states(waveforms: tf.Tensor, encoder: WhisperEncoder, layer: int,
+                  weights: dict | None = None) -> tf.Tensor:
     """``[batch, width(encoder)]``: mean, then standard deviation, of each unit of the states
-    after ``layer`` blocks over the clip, in the waveforms' dtype."""
+    after ``layer`` blocks over the clip (``frame_stats.pool``, as the utterance statistics),
+    in the waveforms' dtype. ``weights`` as in ``hidden_states``."""
     states = hidden_states(encoder, log_mel(tf.cast(waveforms, tf.float32), encoder.n_mels),
-                           layer)
-    mean, var = tf.nn.moments(states, axes=[1])
-    return tf.cast(tf.concat([mean, tf.sqrt(var)], axis=1), waveforms.dtype)
+                           layer, weights)
+    return tf.cast(frame_stats.pool(states, POOLING), waveforms.dtype)

@@ -168,6 +168,23 @@ def test_flag_appends_exactly_the_pooled_states(tiny):
     np.testing.assert_allclose(got[:, -WIDTH:], states.std(1), atol=1e-4)
 
 
+def test_the_exported_graph_holds_the_weights_once(tiny):
+    """The Transform's graph is what serving loads: ``in_chunks`` traces the encoder on two
+    paths (small batches directly, larger ones in a loop), and each must not embed its own copy
+    of the weights (Whisper-base's three blocks are 44 MB)."""
+    path, _ = tiny
+    feats = FeatureConfig(speech_encoder=str(path), speech_encoder_layer=LAYERS)
+    fn = tf.function(lambda x: utterance_vector(x, af.AudioFeatureParams(), feats),
+                     input_signature=[tf.TensorSpec([None, 16000], tf.float32)])
+    graph = fn.get_concrete_function().graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    conv2 = [n for n in nodes if n.op == "Const" and [d.size for d in
+             n.attr["value"].tensor.tensor_shape.dim] == [3, WIDTH, WIDTH]]
+    assert len(conv2) == 1
+    batch = np.random.default_rng(3).normal(scale=0.1, size=(7, 16000)).astype(np.float32)
+    np.testing.assert_allclose(fn(batch).numpy()[:2], fn(batch[:2]).numpy(), atol=1e-5)
+
+
 def test_bad_weights_and_layers_are_named(tiny, tmp_path):
     path, _ = tiny
     with pytest.raises(ConfigurationError, match="not a Whisper model"):
